@@ -1,0 +1,8 @@
+//! attain's engine: the plan language, its checker, and the calculation from
+//! transactions to explained payouts. This crate performs no I/O: callers
+//! hand it text and records and get values back.
+
+pub mod calendar;
+pub mod diag;
+pub mod expr;
+pub mod money;
