@@ -536,7 +536,10 @@ struct Account {
     products: u16,
     core: u8,
     anniversary: usize,
-    renews: bool,
+    /// What happens on the anniversary: renewal, churn, or nothing (an
+    /// account with an off-cycle contract, only for reps whose few deals
+    /// hold no renewal).
+    at_anniversary: Option<Kind>,
 }
 
 /// `cents * bp / 10,000`, at least `MIN_AMOUNT_CENTS`.
@@ -608,6 +611,9 @@ impl DealMaker<'_> {
         let Some(rep) = self.org.reps.get(r) else {
             return;
         };
+        if n == 0 {
+            return;
+        }
         let (perf_bp, first) = (rep.perf_bp, rep.first_day());
         let cal = self.cal;
         let rng = &mut self.rng;
@@ -626,7 +632,7 @@ impl DealMaker<'_> {
         // cross-sells 27.5% of an account).
         let units = (10_300 * n_ren + 2_500 * n_up + 2_750 * n_cross) as i64
             - (2_500 * n_down + 10_000 * n_churn) as i64;
-        let units = i128::from(units.max(2_500 * n as i64).max(1));
+        let units = i128::from(units.max(5_000 * n as i64));
         let total_w = cal.active_weight(0).max(1);
         let active_w = cal.active_weight(first);
         let target = i128::from(4 * QUARTER_QUOTA_CENTS) * i128::from(perf_bp) / 10_000
@@ -634,7 +640,10 @@ impl DealMaker<'_> {
             / i128::from(total_w);
         let mean_cents = i64::try_from(target * 10_000 / units).unwrap_or(i64::MAX);
 
-        let n_acc = (n_ren + n_churn).max(1);
+        // Accounts that stay come first: the renewals, or one quiet account
+        // to carry expansion when there is no renewal; the churns follow.
+        let n_stay = if n_ren == 0 && n > n_churn { 1 } else { n_ren };
+        let n_acc = n_stay + n_churn;
         let mut book = Vec::with_capacity(n_acc);
         for i in 0..n_acc {
             let size_bp = SIZE_BP[rng.index(SIZE_BP.len())] * rng.range(9_000, 11_000) / 10_000;
@@ -651,27 +660,31 @@ impl DealMaker<'_> {
                 products,
                 core,
                 anniversary: cal.draw(rng, Timing::Renewal, first),
-                renews: i < n_ren,
+                at_anniversary: if i < n_ren {
+                    Some(Kind::Renewal)
+                } else if i < n_stay {
+                    None
+                } else {
+                    Some(Kind::Churn)
+                },
             });
         }
         self.next_account += n_acc as u64;
         // Expansion goes to the accounts that stay.
-        let stayers = n_ren.max(1).min(book.len());
+        let stayers = n_stay;
 
         for acc in &book {
-            if acc.renews && n_ren > 0 {
-                let uplift = 10_000 + self.rng.range(0, UPLIFT_MAX_BP);
-                let cents = scale(acc.arr_cents, uplift);
-                self.push(r, acc.anniversary, acc.id, acc.core, Kind::Renewal, cents);
-            } else if !acc.renews {
-                self.push(
-                    r,
-                    acc.anniversary,
-                    acc.id,
-                    acc.core,
-                    Kind::Churn,
-                    acc.arr_cents,
-                );
+            match acc.at_anniversary {
+                Some(Kind::Renewal) => {
+                    let uplift = 10_000 + self.rng.range(0, UPLIFT_MAX_BP);
+                    let cents = scale(acc.arr_cents, uplift);
+                    self.push(r, acc.anniversary, acc.id, acc.core, Kind::Renewal, cents);
+                }
+                Some(Kind::Churn) => {
+                    let (day, cents) = (acc.anniversary, acc.arr_cents);
+                    self.push(r, day, acc.id, acc.core, Kind::Churn, cents);
+                }
+                _ => {}
             }
         }
         for _ in 0..n_up {
@@ -828,5 +841,218 @@ pub fn generate(seed: u64, year: i16, size: &DemoSize) -> DemoData {
     DemoData {
         participants_csv: org.participants_csv,
         deals_csv: csv,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+
+    const ROLES: [&str; 4] = ["am", "sam", "manager", "director"];
+    const KINDS: [&str; 5] = ["renewal", "upsell", "cross_sell", "downsell", "churn"];
+
+    fn demo(seed: u64, reps: usize, deals: usize) -> DemoData {
+        generate(seed, 2026, &DemoSize { reps, deals })
+    }
+
+    fn rows(csv: &str) -> Vec<Vec<&str>> {
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect()
+    }
+
+    fn is_iso_date(s: &str) -> bool {
+        let b = s.as_bytes();
+        b.len() == 10
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && [0, 1, 2, 3, 5, 6, 8, 9]
+                .iter()
+                .all(|&i| b[i].is_ascii_digit())
+            && (1..=12).contains(&s[5..7].parse::<u32>().unwrap_or(0))
+            && (1..=31).contains(&s[8..10].parse::<u32>().unwrap_or(0))
+    }
+
+    #[test]
+    fn headers_are_exact() {
+        let d = demo(1, 20, 500);
+        assert!(d
+            .participants_csv
+            .starts_with("participant_id,name,role,manager_id,plan,hire_date\n"));
+        assert!(d.deals_csv.starts_with(
+            "deal_id,close_date,account_id,product,kind,amount,owner_id,split_owner_id,split_pct\n"
+        ));
+        assert!(d.participants_csv.ends_with('\n') && d.deals_csv.ends_with('\n'));
+    }
+
+    #[test]
+    fn same_seed_same_bytes_other_seed_other_bytes() {
+        let a = demo(2026, 120, 30_000);
+        let b = demo(2026, 120, 30_000);
+        assert_eq!(a.participants_csv, b.participants_csv);
+        assert_eq!(a.deals_csv, b.deals_csv);
+        let c = demo(2027, 120, 30_000);
+        assert_ne!(a.participants_csv, c.participants_csv);
+        assert_ne!(a.deals_csv, c.deals_csv);
+        // The people do not depend on the number of deals.
+        assert_eq!(a.participants_csv, demo(2026, 120, 100).participants_csv);
+    }
+
+    #[test]
+    fn organisation_is_consistent() -> Result<(), String> {
+        let d = demo(7, 130, 1_000);
+        let people = rows(&d.participants_csv);
+        assert_eq!(people.len(), 130 + 17 + 3);
+        let role_of: HashMap<&str, &str> = people.iter().map(|p| (p[0], p[2])).collect();
+        assert_eq!(role_of.len(), people.len(), "participant ids are unique");
+        let names: HashSet<&str> = people.iter().map(|p| p[1]).collect();
+        assert_eq!(names.len(), people.len(), "names are unique");
+        let mut team_size: HashMap<&str, usize> = HashMap::new();
+        for p in &people {
+            assert_eq!(p.len(), 6, "{p:?}");
+            assert!(ROLES.contains(&p[2]), "{p:?}");
+            assert!(is_iso_date(p[5]), "{p:?}");
+            let boss_role = role_of.get(p[3]).copied();
+            match p[2] {
+                "director" => {
+                    assert_eq!(p[3], "");
+                    assert_eq!(p[4], "director_override");
+                }
+                "manager" => {
+                    assert_eq!(boss_role, Some("director"), "{p:?}");
+                    assert_eq!(p[4], "manager_override");
+                    assert!(p[5] < "2026-01-01", "leaders are hired before the year");
+                }
+                _ => {
+                    assert_eq!(boss_role, Some("manager"), "{p:?}");
+                    assert!(PLANS.contains(&p[4]), "{p:?}");
+                    *team_size.entry(p[3]).or_default() += 1;
+                }
+            }
+            if p[2] != "director" {
+                assert!(role_of.contains_key(p[3]), "manager_id {} exists", p[3]);
+            }
+        }
+        assert!(team_size
+            .values()
+            .all(|&n| (1..=REPS_PER_MANAGER).contains(&n)));
+        Ok(())
+    }
+
+    #[test]
+    fn deals_respect_hire_dates_splits_and_amounts() -> Result<(), String> {
+        let d = demo(42, 120, 30_000);
+        let hire: HashMap<&str, &str> = rows(&d.participants_csv)
+            .into_iter()
+            .filter(|p| p[2] == "am" || p[2] == "sam")
+            .map(|p| (p[0], p[5]))
+            .collect();
+        let new_hires = hire.values().filter(|h| h.starts_with("2026")).count();
+        assert!((2..=25).contains(&new_hires), "{new_hires} new hires");
+        let deals = rows(&d.deals_csv);
+        assert_eq!(deals.len(), 30_000);
+        let mut ids = HashSet::new();
+        let mut kinds = HashSet::new();
+        let mut splits = 0;
+        let mut last_date = "";
+        for deal in &deals {
+            assert_eq!(deal.len(), 9, "{deal:?}");
+            assert!(ids.insert(deal[0]), "unique deal ids");
+            let date = deal[1];
+            assert!(is_iso_date(date) && date.starts_with("2026-"), "{deal:?}");
+            assert!(date >= last_date, "deals are numbered in date order");
+            last_date = date;
+            assert!(PRODUCTS.contains(&deal[3]), "{deal:?}");
+            assert!(KINDS.contains(&deal[4]), "{deal:?}");
+            kinds.insert(deal[4]);
+            // Amount: digits, a point, exactly two digits, above zero.
+            let (units, cents) = deal[5].split_once('.').ok_or(deal[5])?;
+            assert!(!units.is_empty() && units.bytes().all(|b| b.is_ascii_digit()));
+            assert!(cents.len() == 2 && cents.bytes().all(|b| b.is_ascii_digit()));
+            assert!(!units.starts_with('0') || units == "0", "{deal:?}");
+            assert!(deal[5] != "0.00", "{deal:?}");
+            let owner_hired = hire.get(deal[6]).ok_or(deal[6])?;
+            assert!(*owner_hired <= date, "owner hired by {date}: {deal:?}");
+            if deal[7].is_empty() {
+                assert_eq!(deal[8], "", "{deal:?}");
+            } else {
+                splits += 1;
+                assert_ne!(deal[7], deal[6]);
+                let mate_hired = hire.get(deal[7]).ok_or(deal[7])?;
+                assert!(*mate_hired <= date, "split owner hired by {date}: {deal:?}");
+                let pct: u32 = deal[8].parse().map_err(|_| deal[8])?;
+                assert!((10..=50).contains(&pct), "{deal:?}");
+            }
+        }
+        assert_eq!(kinds.len(), 5);
+        assert!((3_000..=6_000).contains(&splits), "{splits} splits");
+        Ok(())
+    }
+
+    #[test]
+    fn some_accounts_buy_several_new_products_in_a_quarter() {
+        let d = demo(3, 40, 10_000);
+        let mut bought: HashMap<(&str, &str, &str), HashSet<&str>> = HashMap::new();
+        for deal in rows(&d.deals_csv) {
+            if deal[4] == "cross_sell" {
+                let quarter = match &deal[1][5..7] {
+                    "01" | "02" | "03" => "Q1",
+                    "04" | "05" | "06" => "Q2",
+                    "07" | "08" | "09" => "Q3",
+                    _ => "Q4",
+                };
+                let products = bought.entry((deal[6], deal[2], quarter)).or_default();
+                products.insert(deal[3]);
+            }
+        }
+        assert!(bought.values().filter(|p| p.len() >= 2).count() >= 20);
+    }
+
+    #[test]
+    fn small_and_empty_sizes() {
+        let d = demo(1, 0, 1_000);
+        assert_eq!(d.participants_csv, PARTICIPANTS_HEADER);
+        assert_eq!(d.deals_csv, DEALS_HEADER);
+        let d = demo(1, 1, 1);
+        assert_eq!(rows(&d.participants_csv).len(), 3);
+        assert_eq!(rows(&d.deals_csv).len(), 1);
+        let d = demo(1, 9, 0);
+        assert_eq!(rows(&d.participants_csv).len(), 9 + 2 + 1);
+        assert_eq!(d.deals_csv, DEALS_HEADER);
+    }
+
+    #[test]
+    fn leap_years_and_dates() {
+        for z in -800_000..800_000 {
+            let (y, m, d) = civil_from_days(z);
+            assert_eq!(days_from_civil(y, m, d), z);
+        }
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2026, 1, 1), 20_454);
+        let cal = Calendar::new(2028);
+        assert_eq!(cal.days, 366);
+        assert_eq!(cal.quarters, [(0, 90), (91, 181), (182, 273), (274, 365)]);
+        let d = generate(
+            5,
+            2028,
+            &DemoSize {
+                reps: 30,
+                deals: 20_000,
+            },
+        );
+        assert!(d.deals_csv.contains(",2028-02-29,"));
+        assert!(!d.deals_csv.contains(",2027-") && !d.deals_csv.contains(",2029-"));
+    }
+
+    #[test]
+    fn names_never_repeat() {
+        let mut seen = HashSet::new();
+        for k in 0..70_000 {
+            let mut s = String::new();
+            push_name(&mut s, k, 123);
+            assert!(seen.insert(s));
+        }
     }
 }

@@ -1,1 +1,229 @@
-fn main() {}
+//! `attain`: the command line, glue over `attain-core`.
+
+mod demo_data;
+mod workspace;
+
+use attain_core::calendar::Period;
+use attain_core::diag::{render, Diagnostic, Location};
+use attain_core::engine::{self, measures::QuotaOverrides, RunError};
+use attain_core::money::format_money;
+use attain_core::report;
+use clap::{Args, Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use workspace::Failed;
+
+#[derive(Parser)]
+#[command(name = "attain", version, about = "Incentive compensation: plans in, exact explained payouts out")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a workspace's plans: names, types, tier tables, cycles.
+    Check(WorkspaceArg),
+    /// Calculate payouts from data files into a CSV.
+    Calc {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Where to write the payouts (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Explain one participant's payouts for one period.
+    Explain {
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The participant id.
+        #[arg(long)]
+        participant: String,
+        /// The period, e.g. 2026-Q2.
+        #[arg(long)]
+        period: String,
+        /// List every credited transaction, not just the first 50.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Run the examples written next to each plan.
+    Test(WorkspaceArg),
+    /// Create a new workspace with commented example plans.
+    Init {
+        /// The folder to create.
+        dir: PathBuf,
+    },
+    /// Generate a demo company, run the brief's plans on it and summarize.
+    Demo {
+        /// Also write the generated data and payouts into this folder.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Number of account managers.
+        #[arg(long, default_value_t = 120)]
+        reps: usize,
+        /// Number of deals over the year.
+        #[arg(long, default_value_t = 30_000)]
+        deals: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+}
+
+#[derive(Args)]
+struct WorkspaceArg {
+    /// The workspace folder (holding attain.toml and plans/).
+    #[arg(long, short, default_value = ".")]
+    workspace: PathBuf,
+}
+
+#[derive(Args)]
+struct Inputs {
+    #[command(flatten)]
+    workspace: WorkspaceArg,
+    /// The participants CSV.
+    #[arg(long)]
+    participants: PathBuf,
+    /// The transactions CSV.
+    #[arg(long)]
+    transactions: PathBuf,
+    /// The fiscal year (default: the workspace's `calendar.year`).
+    #[arg(long)]
+    year: Option<i16>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed(diags)) => {
+            eprint!("{}", render(&diags));
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            if errors > 1 {
+                eprintln!("{errors} errors");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_errors(errors: Vec<RunError>) -> Failed {
+    Failed(errors.into_iter().map(|e| Diagnostic::error(Location::file("calculation"), e.message)).collect())
+}
+
+fn print_warnings(diags: &[Diagnostic]) {
+    if !diags.is_empty() {
+        eprint!("{}", render(diags));
+    }
+}
+
+struct Loaded {
+    ws: attain_core::plan::Workspace,
+    people: attain_core::data::Participants,
+    txns: attain_core::data::Transactions,
+    calc: engine::Calculation,
+}
+
+fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
+    let (ws, warnings) = workspace::load(&inputs.workspace.workspace)?;
+    print_warnings(&warnings);
+    let year = match inputs.year.or(ws.default_year) {
+        Some(y) => y,
+        None => {
+            return Err(Failed(vec![Diagnostic::error(Location::file("attain.toml"), "no fiscal year to calculate").with_hint("pass `--year 2026`, or set `year` in [calendar]")]))
+        }
+    };
+    let people = workspace::participants(&ws, &inputs.participants)?;
+    let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
+    let calc = engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
+    Ok(Loaded { ws, people, txns, calc })
+}
+
+fn run(command: Command) -> Result<(), Failed> {
+    match command {
+        Command::Check(arg) => {
+            let (ws, warnings) = workspace::load(&arg.workspace)?;
+            print_warnings(&warnings);
+            let components: usize = ws.plans.iter().map(|p| p.components.len()).sum();
+            println!(
+                "ok: {} plans, {} components, {} measures, {} quotas",
+                ws.plans.len(),
+                components,
+                ws.measures.len(),
+                ws.quotas.len()
+            );
+            Ok(())
+        }
+        Command::Calc { inputs, out } => {
+            let l = load_and_calculate(&inputs)?;
+            match out {
+                Some(path) => {
+                    workspace::write_atomically(&path, |w| report::payouts_csv(w, &l.ws, &l.people, &l.calc))?;
+                    let total: attain_core::money::Dec = l.calc.payouts.iter().map(|p| p.amount).sum();
+                    eprintln!("{} payouts, total {}, written to {}", l.calc.payouts.len(), format_money(total), path.display());
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut lock = stdout.lock();
+                    report::payouts_csv(&mut lock, &l.ws, &l.people, &l.calc).map_err(|e| Failed(vec![Diagnostic::error(Location::file("standard output"), e.to_string())]))?;
+                }
+            }
+            Ok(())
+        }
+        Command::Explain { inputs, participant, period, all } => {
+            let Some(period) = Period::parse(&period) else {
+                return Err(Failed(vec![Diagnostic::error(Location::file("--period"), format!("`{period}` is not a period")).with_hint("write `2026-Q2`, `2026-M05` or `2026`")]));
+            };
+            let l = load_and_calculate(&inputs)?;
+            let Some(&p) = l.people.index.get(&participant) else {
+                return Err(Failed(vec![Diagnostic::error(Location::file(inputs.participants.display().to_string()), format!("no participant `{participant}`"))]));
+            };
+            print!("{}", report::explain(&l.ws, &l.people, &l.txns, &l.calc, p, period, if all { usize::MAX } else { 50 }));
+            Ok(())
+        }
+        Command::Test(arg) => {
+            let (ws, warnings) = workspace::load(&arg.workspace)?;
+            print_warnings(&warnings);
+            plan_tests(&ws)
+        }
+        Command::Init { dir } => init(&dir),
+        Command::Demo { out, reps, deals, seed } => demo(out.as_deref(), reps, deals, seed),
+    }
+}
+
+fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
+    let outcomes = engine::run_plan_tests(ws);
+    let mut failed = Vec::new();
+    for o in &outcomes {
+        if o.failures.is_empty() {
+            println!("ok    {} · {}", o.plan, o.name);
+        } else {
+            println!("FAIL  {} · {}", o.plan, o.name);
+            for (component, expected, actual) in &o.failures {
+                let actual_text = match actual {
+                    Ok(a) => format!("calculated {}, difference {}", format_money(*a), format_money(*a - *expected)),
+                    Err(e) => format!("could not calculate: {e}"),
+                };
+                let message = format!("`{component}`: expected {}, {actual_text}", format_money(*expected));
+                println!("      {message}");
+                failed.push(Diagnostic::error(Location::file(o.location.clone()), format!("plan test `{}`: {message}", o.name)));
+            }
+        }
+    }
+    let passed = outcomes.len() - outcomes.iter().filter(|o| !o.failures.is_empty()).count();
+    println!("{passed} passed, {} failed", outcomes.len() - passed);
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failed(failed))
+    }
+}
+
+fn init(dir: &Path) -> Result<(), Failed> {
+    let _ = dir;
+    Err(Failed(vec![Diagnostic::error(Location::file("init"), "not yet available")]))
+}
+
+fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), Failed> {
+    let _ = (out, reps, deals, seed);
+    Err(Failed(vec![Diagnostic::error(Location::file("demo"), "not yet available")]))
+}

@@ -4,5 +4,9 @@
 
 pub mod calendar;
 pub mod diag;
+pub mod engine;
 pub mod expr;
 pub mod money;
+pub mod data;
+pub mod plan;
+pub mod report;

@@ -12,8 +12,8 @@ mod check;
 mod eval;
 mod parse;
 
-pub use check::{check, Type, TypeEnv};
-pub use eval::{eval, EvalError, Value};
+pub use check::{check, closest, Type, TypeEnv};
+pub use eval::{eval, EvalError, Scope, Value};
 pub use parse::{parse, ParseError};
 
 use crate::money::LiteralKind;
@@ -127,4 +127,9 @@ impl Expr {
             ExprKind::Number(..) | ExprKind::Text(_) | ExprKind::Bool(_) | ExprKind::Name(_) => {}
         }
     }
+}
+
+/// The allowed text value nearest to `text`, for "did you mean" hints.
+pub fn closest_value<'a>(text: &str, values: &'a [String]) -> Option<&'a str> {
+    closest(text, values)
 }

@@ -1,0 +1,96 @@
+//! Reading a workspace folder and data files from disk.
+
+use attain_core::data::{self, Participants, Transactions};
+use attain_core::diag::{Diagnostic, Location, SourceFile};
+use attain_core::plan::{check_workspace, Workspace};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+/// Problems to print, then exit non-zero.
+pub struct Failed(pub Vec<Diagnostic>);
+
+impl From<Vec<Diagnostic>> for Failed {
+    fn from(d: Vec<Diagnostic>) -> Failed {
+        Failed(d)
+    }
+}
+
+pub fn io_error(path: &Path, e: &std::io::Error) -> Failed {
+    Failed(vec![Diagnostic::error(Location::file(path.display().to_string()), format!("cannot read this file: {e}"))])
+}
+
+/// The workspace's files as source text: `attain.toml` and every
+/// `plans/*.toml`, in name order.
+pub fn read_sources(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), Failed> {
+    let ws_path = dir.join("attain.toml");
+    let text = std::fs::read_to_string(&ws_path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Failed(vec![Diagnostic::error(Location::file(ws_path.display().to_string()), "no attain.toml here").with_hint("run `attain init DIR` to start a workspace, or pass `--workspace DIR`")])
+        } else {
+            io_error(&ws_path, &e)
+        }
+    })?;
+    let ws_src = SourceFile::new(display(dir, &ws_path), text);
+    let plans_dir = dir.join("plans");
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&plans_dir) {
+        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io_error(&plans_dir, &e)),
+    };
+    paths.sort();
+    let mut plans = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).map_err(|e| io_error(&p, &e))?;
+        plans.push(SourceFile::new(display(dir, &p), text));
+    }
+    Ok((ws_src, plans))
+}
+
+fn display(dir: &Path, path: &Path) -> String {
+    let shown = if dir == Path::new(".") { path.strip_prefix(".").unwrap_or(path) } else { path };
+    shown.display().to_string()
+}
+
+/// Reads and checks a workspace; warnings are returned beside it.
+pub fn load(dir: &Path) -> Result<(Workspace, Vec<Diagnostic>), Failed> {
+    let (ws_src, plans) = read_sources(dir)?;
+    let checked = check_workspace(&ws_src, &plans);
+    match checked.workspace {
+        Some(ws) => Ok((ws, checked.diagnostics)),
+        None => Err(Failed(checked.diagnostics)),
+    }
+}
+
+pub fn open(path: &Path) -> Result<BufReader<File>, Failed> {
+    File::open(path).map(|f| BufReader::with_capacity(1 << 20, f)).map_err(|e| io_error(path, &e))
+}
+
+pub fn participants(ws: &Workspace, path: &Path) -> Result<Participants, Failed> {
+    Ok(data::load_participants(ws, &path.display().to_string(), open(path)?)?)
+}
+
+pub fn transactions(ws: &Workspace, people: &Participants, path: &Path) -> Result<Transactions, Failed> {
+    Ok(data::load_transactions(ws, people, &path.display().to_string(), open(path)?)?)
+}
+
+/// Writes a file whole or not at all: to a temporary file beside it, then
+/// renamed into place.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<(), Failed> {
+    let fail = |e: std::io::Error| Failed(vec![Diagnostic::error(Location::file(path.display().to_string()), format!("cannot write this file: {e}"))]);
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::io::BufWriter::new(File::create(&tmp)?);
+        write(&mut f)?;
+        let f = f.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! One component for one participant and period: from measures and quota to
+//! a rounded payout with its trace.
+
+use super::trace::{Step, Trace};
+use crate::expr::{eval, Expr, Value};
+use crate::money::{format_money, format_percent};
+use crate::plan::{Band, Basis, Component, PayRule, TierMode, Workspace};
+use rust_decimal::Decimal;
+
+/// What a component reads, already computed.
+pub struct ComponentInputs<'a> {
+    pub ws: &'a Workspace,
+    /// Values of measures and quotas by name.
+    pub named: &'a dyn Fn(&str) -> Option<Decimal>,
+    pub measure: Option<Decimal>,
+    /// The quota after proration, with the step explaining it.
+    pub quota: Option<(Decimal, Step)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluated {
+    pub amount: Decimal,
+    pub trace: Trace,
+}
+
+fn edge_label(v: Decimal, basis: Basis) -> String {
+    match basis {
+        Basis::Attainment => format_percent(v, 4),
+        Basis::Amount => format_money(v),
+        Basis::Value => v.normalize().to_string(),
+    }
+}
+
+fn band_name(b: &Band, i: usize) -> String {
+    b.name.clone().unwrap_or_else(|| format!("band {}", i + 1))
+}
+
+/// Evaluates a component; errors are arithmetic in a formula.
+pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, String> {
+    let mut steps = Vec::new();
+    if let (Some(m), Some(mi)) = (inputs.measure, c.measure) {
+        let measure = &inputs.ws.measures[mi];
+        steps.push(Step::Measure { name: measure.name.clone(), value: m, is_money: measure.ty == crate::expr::Type::Money });
+    }
+    let quota = inputs.quota.as_ref().map(|(q, _)| *q);
+    if let Some((_, step)) = &inputs.quota {
+        steps.push(step.clone());
+    }
+    let attainment = match (inputs.measure, quota) {
+        (Some(m), Some(q)) if !q.is_zero() => {
+            let a = m.checked_div(q).ok_or("attainment is too large")?;
+            steps.push(Step::Attainment { value: a });
+            Some(a)
+        }
+        (_, Some(_)) => {
+            steps.push(Step::NoAttainment);
+            None
+        }
+        _ => None,
+    };
+    let named = |name: &str| -> Option<Value> {
+        match name {
+            "quota" => quota.map(Value::Num),
+            "attainment" => attainment.map(Value::Num),
+            _ => (inputs.named)(name).map(Value::Num),
+        }
+    };
+    let run = |e: &Expr| eval(e, &named).map_err(|e| e.message);
+
+    if let Some(gate) = &c.gate {
+        let met = match run(&gate.expr) {
+            Ok(Value::Bool(b)) => b,
+            Ok(_) => false,
+            // A gate on attainment with no quota is simply not met.
+            Err(_) if attainment.is_none() && quota.is_some() => false,
+            Err(e) => return Err(format!("gate `{}`: {e}", gate.text)),
+        };
+        steps.push(Step::Gate { condition: gate.text.clone(), met });
+        if !met {
+            let amount = c.rounding.apply(Decimal::ZERO);
+            return Ok(Evaluated { amount, trace: Trace { steps } });
+        }
+    }
+
+    let m = inputs.measure.unwrap_or_default();
+    let raw = match &c.rule {
+        PayRule::Rate(rate) => {
+            let amount = m * rate;
+            steps.push(Step::Rate { base: m, rate: *rate, amount });
+            amount
+        }
+        PayRule::Fixed(amount) => {
+            steps.push(Step::Fixed { amount: *amount });
+            *amount
+        }
+        PayRule::Tiers { mode, basis, bands } => {
+            // Edges as amounts of the measure.
+            let scale = |e: Decimal| match basis {
+                Basis::Attainment => e * quota.unwrap_or_default(),
+                _ => e,
+            };
+            if *basis == Basis::Attainment && attainment.is_none() {
+                Decimal::ZERO
+            } else {
+                match mode {
+                    TierMode::Marginal => {
+                        let mut total = Decimal::ZERO;
+                        for (i, b) in bands.iter().enumerate() {
+                            let lo = scale(b.from);
+                            let hi = b.to.map(scale);
+                            let top = match hi {
+                                Some(h) => m.min(h),
+                                None => m,
+                            };
+                            let portion = (top - lo).max(Decimal::ZERO);
+                            if portion.is_zero() {
+                                continue;
+                            }
+                            let amount = portion * b.rate;
+                            total += amount;
+                            steps.push(Step::Band {
+                                name: band_name(b, i),
+                                from: edge_label(b.from, *basis),
+                                to: b.to.map_or_else(|| "and above".to_string(), |t| edge_label(t, *basis)),
+                                portion,
+                                rate: b.rate,
+                                per_point: false,
+                                amount,
+                            });
+                        }
+                        if total.is_zero() && steps.iter().all(|s| !matches!(s, Step::Band { .. })) {
+                            if let Some(first) = bands.first() {
+                                steps.push(Step::BelowBands { first: edge_label(first.from, *basis) });
+                            }
+                        }
+                        total
+                    }
+                    TierMode::Retroactive => {
+                        let reached = bands.iter().enumerate().rev().find(|(_, b)| m >= scale(b.from) && b.to.is_none_or(|t| m < scale(t)));
+                        match reached {
+                            Some((i, b)) => {
+                                let base = m.max(Decimal::ZERO);
+                                let amount = base * b.rate;
+                                steps.push(Step::RetroactiveBand {
+                                    name: band_name(b, i),
+                                    from: edge_label(b.from, *basis),
+                                    to: b.to.map_or_else(|| "and above".to_string(), |t| edge_label(t, *basis)),
+                                    base,
+                                    rate: b.rate,
+                                    amount,
+                                });
+                                amount
+                            }
+                            None => {
+                                if let Some(first) = bands.first() {
+                                    steps.push(Step::BelowBands { first: edge_label(first.from, *basis) });
+                                }
+                                Decimal::ZERO
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        PayRule::PerPoint { bands, points_rounding } => match (inputs.measure, quota) {
+            (Some(m), Some(q)) if !q.is_zero() => {
+                let exact = (m * Decimal::ONE_HUNDRED).checked_div(q).ok_or("points are too large")?;
+                let points = points_rounding.map_or(exact, |r| r.apply(exact));
+                steps.push(Step::Points { exact, rounded: points, rounding: *points_rounding });
+                let mut total = Decimal::ZERO;
+                for (i, b) in bands.iter().enumerate() {
+                    let lo = b.from * Decimal::ONE_HUNDRED;
+                    let top = match b.to {
+                        Some(t) => points.min(t * Decimal::ONE_HUNDRED),
+                        None => points,
+                    };
+                    let portion = (top - lo).max(Decimal::ZERO);
+                    if portion.is_zero() {
+                        continue;
+                    }
+                    let amount = portion * b.rate;
+                    total += amount;
+                    steps.push(Step::Band {
+                        name: band_name(b, i),
+                        from: edge_label(b.from, Basis::Attainment),
+                        to: b.to.map_or_else(|| "and above".to_string(), |t| edge_label(t, Basis::Attainment)),
+                        portion,
+                        rate: b.rate,
+                        per_point: true,
+                        amount,
+                    });
+                }
+                total
+            }
+            _ => Decimal::ZERO,
+        },
+        PayRule::Curve { basis, points } => {
+            let x = match basis {
+                Basis::Attainment => attainment,
+                _ => inputs.measure,
+            };
+            match x {
+                None => Decimal::ZERO,
+                Some(x) => {
+                    let label = |v: Decimal| edge_label(v, *basis);
+                    let first = points[0];
+                    let last = points[points.len() - 1];
+                    let (amount, lower, upper) = if x < first.0 {
+                        (Decimal::ZERO, (label(first.0), Decimal::ZERO), None)
+                    } else if x >= last.0 {
+                        (last.1, (label(last.0), last.1), None)
+                    } else {
+                        let k = points.windows(2).position(|w| x >= w[0].0 && x < w[1].0).unwrap_or(0);
+                        let (a, b) = (points[k], points[k + 1]);
+                        let amount = a.1 + (x - a.0) * (b.1 - a.1) / (b.0 - a.0);
+                        (amount, (label(a.0), a.1), Some((label(b.0), b.1)))
+                    };
+                    steps.push(Step::Curve { x: label(x), lower, upper, amount });
+                    amount
+                }
+            }
+        }
+        PayRule::Formula(f) => {
+            let value = match run(&f.expr)? {
+                Value::Num(v) => v,
+                other => return Err(format!("payout `{}` gave {other}, not an amount", f.text)),
+            };
+            let inputs_read = f
+                .expr
+                .references()
+                .into_iter()
+                .filter_map(|n| match named(n) {
+                    Some(Value::Num(v)) => Some((n.to_string(), v)),
+                    _ => None,
+                })
+                .collect();
+            steps.push(Step::Formula { text: f.text.clone(), inputs: inputs_read, amount: value });
+            value
+        }
+    };
+    let rounded = c.rounding.apply(raw);
+    if rounded != raw || raw.scale() != rounded.scale() {
+        steps.push(Step::Rounded { before: raw, after: rounded, rounding: c.rounding, by_default: c.rounding_is_default });
+    }
+    let mut amount = rounded;
+    if let Some(floor) = c.floor {
+        if amount < floor {
+            steps.push(Step::Floor { floor, before: amount });
+            amount = c.rounding.apply(floor);
+        }
+    }
+    if let Some(cap) = c.cap {
+        if amount > cap {
+            steps.push(Step::Cap { cap, before: amount });
+            amount = c.rounding.apply(cap);
+        }
+    }
+    Ok(Evaluated { amount, trace: Trace { steps } })
+}

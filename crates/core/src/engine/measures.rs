@@ -1,0 +1,390 @@
+//! Measures and quotas per participant and period.
+//!
+//! Aggregates over credits accumulate in integer minor units; roll-ups and
+//! derived measures work in exact decimals, in the dependency order the
+//! checker established.
+
+use super::credit::Credits;
+use super::filter::{credit_value, field_value, Filter};
+use crate::calendar::{days_between, FiscalCalendar, Period, PeriodKind};
+use crate::data::{Column, Participants, Transactions, MISSING, NONE};
+use crate::expr::{eval, Scope, Value};
+use crate::plan::{MeasureKind, RollupScope, ValueRef, Workspace};
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+use std::collections::{HashMap, HashSet};
+
+/// The periods of one kind in the fiscal year being calculated.
+#[derive(Debug, Clone)]
+pub struct PeriodGrid {
+    pub kind: PeriodKind,
+    pub periods: Vec<Period>,
+    pub starts: Vec<Date>,
+    pub ends: Vec<Date>,
+}
+
+impl PeriodGrid {
+    pub fn new(calendar: &FiscalCalendar, year: i16, kind: PeriodKind) -> PeriodGrid {
+        let periods = calendar.periods(year, kind);
+        PeriodGrid {
+            kind,
+            starts: periods.iter().map(|p| calendar.start(*p)).collect(),
+            ends: periods.iter().map(|p| calendar.end(*p)).collect(),
+            periods,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.periods.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.periods.is_empty()
+    }
+
+    /// The index of the period holding `date`, if it is in this year.
+    pub fn index_of(&self, date: Date) -> Option<usize> {
+        let i = self.ends.partition_point(|end| *end < date);
+        (i < self.len() && self.starts[i] <= date).then_some(i)
+    }
+
+    pub fn days(&self, i: usize) -> i32 {
+        days_between(self.starts[i], self.ends[i]) + 1
+    }
+}
+
+/// Days each participant is active in each period (0: not active).
+pub fn active_days(people: &Participants, grid: &PeriodGrid) -> Vec<i32> {
+    let n = grid.len();
+    let mut out = vec![0; people.len() * n];
+    for p in 0..people.len() {
+        for i in 0..n {
+            let from = people.start[p].map_or(grid.starts[i], |s| s.max(grid.starts[i]));
+            let to = people.end[p].map_or(grid.ends[i], |e| e.min(grid.ends[i]));
+            out[p * n + i] = (days_between(from, to) + 1).max(0);
+        }
+    }
+    out
+}
+
+/// Quota amounts replacing the plan's, per quota, participant and period.
+pub type QuotaOverrides = HashMap<(usize, u32, Period), Decimal>;
+
+/// How a participant's quota for one period was reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaValue {
+    /// Before proration: the plan's amount or the override.
+    pub full: Decimal,
+    pub overridden: bool,
+    pub active_days: i32,
+    pub period_days: i32,
+    /// After proration and its rounding.
+    pub value: Decimal,
+}
+
+/// Every measure and quota for every participant and period of one kind.
+#[derive(Debug, Clone)]
+pub struct MeasureTable {
+    pub grid: PeriodGrid,
+    pub active: Vec<i32>,
+    n_people: usize,
+    /// `[measure][participant][period]`
+    values: Vec<Decimal>,
+    /// `[quota][participant][period]`
+    quotas: Vec<QuotaValue>,
+}
+
+impl MeasureTable {
+    fn at(&self, p: usize, period: usize) -> usize {
+        p * self.grid.len() + period
+    }
+
+    pub fn value(&self, measure: usize, p: u32, period: usize) -> Decimal {
+        self.values[measure * self.n_people * self.grid.len() + self.at(p as usize, period)]
+    }
+
+    pub fn quota(&self, quota: usize, p: u32, period: usize) -> &QuotaValue {
+        &self.quotas[quota * self.n_people * self.grid.len() + self.at(p as usize, period)]
+    }
+
+    pub fn active_days(&self, p: u32, period: usize) -> i32 {
+        self.active[self.at(p as usize, period)]
+    }
+
+    /// The value of a name (measure or quota) for a participant and period.
+    pub fn named(&self, ws: &Workspace, name: &str, p: u32, period: usize) -> Option<Decimal> {
+        if let Some(m) = ws.measure(name) {
+            return Some(self.value(m, p, period));
+        }
+        ws.quota(name).map(|q| self.quota(q, p, period).value)
+    }
+}
+
+/// A measure that could not be computed (a formula dividing by zero).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasureError {
+    pub participant: u32,
+    pub period: Period,
+    pub measure: String,
+    pub message: String,
+}
+
+pub struct MeasureInputs<'a> {
+    pub ws: &'a Workspace,
+    pub people: &'a Participants,
+    pub txns: &'a Transactions,
+    pub credits: &'a Credits,
+    pub overrides: &'a QuotaOverrides,
+}
+
+/// Computes every quota and measure on `grid`.
+pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable, Vec<MeasureError>> {
+    let MeasureInputs { ws, people, txns, credits, overrides } = *inputs;
+    let n_people = people.len();
+    let n_periods = grid.len();
+    let cells = n_people * n_periods;
+    let active = active_days(people, &grid);
+
+    // Quotas.
+    let mut quotas = Vec::with_capacity(ws.quotas.len() * cells);
+    for (qi, q) in ws.quotas.iter().enumerate() {
+        for p in 0..n_people {
+            for (i, period) in grid.periods.iter().enumerate() {
+                let days = active[p * n_periods + i];
+                let period_days = grid.days(i);
+                let (full, overridden) = match overrides.get(&(qi, p as u32, *period)) {
+                    Some(v) => (*v, true),
+                    None => (q.amount, false),
+                };
+                let value = if !q.prorate || days >= period_days {
+                    full
+                } else if days <= 0 {
+                    Decimal::ZERO
+                } else {
+                    q.rounding.apply(full * Decimal::from(days) / Decimal::from(period_days))
+                };
+                quotas.push(QuotaValue { full, overridden, active_days: days, period_days, value });
+            }
+        }
+    }
+
+    // Which period each credited transaction falls in.
+    let period_of: Vec<u8> = txns
+        .date
+        .iter()
+        .map(|d| grid.index_of(*d).map_or(u8::MAX, |i| i as u8))
+        .collect();
+
+    let mut table = MeasureTable { grid, active, n_people, values: vec![Decimal::ZERO; ws.measures.len() * cells], quotas };
+    let mut errors = Vec::new();
+    let unit = ws.minor_unit;
+    let schema = &ws.transactions;
+    for (mi, m) in ws.measures.iter().enumerate() {
+        let base = mi * cells;
+        match &m.kind {
+            MeasureKind::Sum { field, filter } => {
+                let f = Filter::compile(filter.as_ref(), schema, txns);
+                match field {
+                    None => {
+                        let mut acc = vec![0i128; cells];
+                        for c in 0..credits.len() {
+                            let t = credits.txn[c] as usize;
+                            let per = period_of[t];
+                            if per == u8::MAX || !f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                                continue;
+                            }
+                            acc[credits.participant[c] as usize * n_periods + per as usize] += i128::from(credits.amount[c]);
+                        }
+                        for (cell, v) in acc.iter().enumerate() {
+                            table.values[base + cell] = Decimal::from_i128_with_scale(*v, unit);
+                        }
+                    }
+                    Some(fi) => {
+                        for c in 0..credits.len() {
+                            let t = credits.txn[c] as usize;
+                            let per = period_of[t];
+                            if per == u8::MAX || !f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                                continue;
+                            }
+                            if let Some(Value::Num(v)) = field_value(&txns.fields[*fi], t, &txns.text, unit, None) {
+                                table.values[base + credits.participant[c] as usize * n_periods + per as usize] += v;
+                            }
+                        }
+                    }
+                }
+            }
+            MeasureKind::Count { filter } => {
+                let f = Filter::compile(filter.as_ref(), schema, txns);
+                for c in 0..credits.len() {
+                    let t = credits.txn[c] as usize;
+                    let per = period_of[t];
+                    if per != u8::MAX && f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                        table.values[base + credits.participant[c] as usize * n_periods + per as usize] += Decimal::ONE;
+                    }
+                }
+            }
+            MeasureKind::CountDistinct { field, filter } => {
+                let f = Filter::compile(filter.as_ref(), schema, txns);
+                let mut seen: HashSet<(u32, u8, i128)> = HashSet::new();
+                for c in 0..credits.len() {
+                    let t = credits.txn[c] as usize;
+                    let per = period_of[t];
+                    if per == u8::MAX || !f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                        continue;
+                    }
+                    let Some(key) = group_key(&txns.fields[*field], t) else { continue };
+                    if seen.insert((credits.participant[c], per, key)) {
+                        table.values[base + credits.participant[c] as usize * n_periods + per as usize] += Decimal::ONE;
+                    }
+                }
+            }
+            MeasureKind::CountGroups { field, filter, having } => {
+                let f = Filter::compile(filter.as_ref(), schema, txns);
+                let mut groups: HashMap<(u32, u8, i128), Vec<u32>> = HashMap::new();
+                for c in 0..credits.len() {
+                    let t = credits.txn[c] as usize;
+                    let per = period_of[t];
+                    if per == u8::MAX || !f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                        continue;
+                    }
+                    let Some(key) = group_key(&txns.fields[*field], t) else { continue };
+                    groups.entry((credits.participant[c], per, key)).or_default().push(c as u32);
+                }
+                let mut keys: Vec<_> = groups.keys().copied().collect();
+                keys.sort_unstable();
+                for key in keys {
+                    let members = &groups[&key];
+                    let scope = GroupScope { ws, txns, credits, members };
+                    match eval(having, &scope) {
+                        Ok(Value::Bool(true)) => {
+                            table.values[base + key.0 as usize * n_periods + key.1 as usize] += Decimal::ONE;
+                        }
+                        Ok(_) => {}
+                        Err(e) => errors.push(MeasureError {
+                            participant: key.0,
+                            period: table.grid.periods[key.1 as usize],
+                            measure: m.name.clone(),
+                            message: e.message,
+                        }),
+                    }
+                }
+            }
+            MeasureKind::Rollup { scope, of, filter } => {
+                for p in 0..n_people as u32 {
+                    let reports = match scope {
+                        RollupScope::DirectReports => people.direct_reports[p as usize].clone(),
+                        RollupScope::AllReports => people.all_reports(p),
+                    };
+                    let reports: Vec<u32> = match filter {
+                        None => reports,
+                        Some(f) => reports
+                            .into_iter()
+                            .filter(|&r| {
+                                let scope = |name: &str| participant_value(ws, people, r, name);
+                                matches!(eval(f, &scope), Ok(Value::Bool(true)))
+                            })
+                            .collect(),
+                    };
+                    for i in 0..n_periods {
+                        let mut sum = Decimal::ZERO;
+                        for &r in &reports {
+                            if table.active_days(r, i) == 0 {
+                                continue;
+                            }
+                            sum += match of {
+                                ValueRef::Measure(om) => table.value(*om, r, i),
+                                ValueRef::Quota(q) => table.quota(*q, r, i).value,
+                            };
+                        }
+                        table.values[base + p as usize * n_periods + i] = sum;
+                    }
+                }
+            }
+            MeasureKind::Derived(expr) => {
+                for p in 0..n_people as u32 {
+                    for i in 0..n_periods {
+                        let scope = |name: &str| table.named(ws, name, p, i).map(Value::Num);
+                        match eval(expr, &scope) {
+                            Ok(Value::Num(v)) => table.values[base + p as usize * n_periods + i] = v,
+                            Ok(_) => {}
+                            Err(e) => {
+                                if errors.len() < 20 {
+                                    errors.push(MeasureError { participant: p, period: table.grid.periods[i], measure: m.name.clone(), message: e.message });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A hashable key for grouping and distinct counts; `None` when empty.
+fn group_key(column: &Column, row: usize) -> Option<i128> {
+    match column {
+        Column::Text(v) | Column::Participant(v) => (v[row] != NONE).then_some(i128::from(v[row])),
+        Column::Money(v) | Column::Integer(v) => (v[row] != MISSING).then_some(i128::from(v[row])),
+        Column::Decimal(v) => v[row].map(|d| d.normalize().mantissa()),
+        Column::Date(v) => v[row].map(|d| i128::from(crate::calendar::day_number(d))),
+    }
+}
+
+/// The value of a participant field, for roll-up filters.
+pub fn participant_value(ws: &Workspace, people: &Participants, p: u32, name: &str) -> Option<Value> {
+    match name {
+        "id" => Some(Value::Text(people.ids[p as usize].clone())),
+        "plan" => Some(Value::Text(people.plan[p as usize].map_or(String::new(), |i| ws.plans[i].id.clone()))),
+        _ => {
+            let f = ws.participants.fields.iter().position(|f| f.name == name)?;
+            field_value(&people.fields[f], p as usize, &people.text, ws.minor_unit, Some(&people.ids))
+        }
+    }
+}
+
+/// `count()`, `distinct(field)` and `sum(field)` over a group of credits.
+struct GroupScope<'a> {
+    ws: &'a Workspace,
+    txns: &'a Transactions,
+    credits: &'a Credits,
+    members: &'a [u32],
+}
+
+impl Scope for GroupScope<'_> {
+    fn value(&self, _name: &str) -> Option<Value> {
+        None
+    }
+
+    fn group(&self, function: &str, field: Option<&str>) -> Option<Value> {
+        let schema = &self.ws.transactions;
+        let unit = self.ws.minor_unit;
+        let value_of = |c: u32, name: &str| {
+            let c = c as usize;
+            credit_value(schema, self.txns, self.credits.txn[c] as usize, self.credits.credited_as[c], self.credits.amount[c], unit, name)
+        };
+        match (function, field) {
+            ("count", _) => Some(Value::Num(Decimal::from(self.members.len()))),
+            ("distinct", Some(name)) => {
+                let mut seen: Vec<String> = self.members.iter().filter_map(|&c| value_of(c, name)).map(|v| v.to_string()).collect();
+                seen.sort();
+                seen.dedup();
+                Some(Value::Num(Decimal::from(seen.len())))
+            }
+            ("sum", Some(name)) => {
+                let mut total = Decimal::ZERO;
+                for &c in self.members {
+                    if let Some(Value::Num(v)) = value_of(c, name) {
+                        total += v;
+                    }
+                }
+                Some(Value::Num(total))
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The calculation: transactions → credits → measures → payouts.
+//!
+//! **Architecture Invariant:** this module performs no I/O. It takes loaded
+//! data and a checked workspace and returns payouts with their traces, the
+//! same bytes for the same inputs whatever the order of the input rows.
+
+pub mod credit;
+pub mod evaluate;
+pub mod filter;
+pub mod measures;
+pub mod trace;
+
+use crate::calendar::{Period, PeriodKind};
+use crate::data::{Participants, Transactions};
+use crate::plan::Workspace;
+use credit::Credits;
+use evaluate::{evaluate, ComponentInputs};
+use measures::{MeasureInputs, MeasureTable, PeriodGrid, QuotaOverrides};
+use rust_decimal::Decimal;
+use trace::{Step, Trace};
+
+/// One payout: a participant, a period, a component of their plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payout {
+    pub participant: u32,
+    pub period: Period,
+    pub plan: usize,
+    pub component: usize,
+    pub amount: Decimal,
+    pub trace: Trace,
+}
+
+/// Everything one run computed, kept so payouts can be explained.
+#[derive(Debug, Clone)]
+pub struct Calculation {
+    pub year: i16,
+    pub credits: Credits,
+    /// One table per period kind the plans use.
+    pub tables: Vec<MeasureTable>,
+    /// Sorted by participant id, period, component id.
+    pub payouts: Vec<Payout>,
+}
+
+impl Calculation {
+    pub fn table(&self, kind: PeriodKind) -> Option<&MeasureTable> {
+        self.tables.iter().find(|t| t.grid.kind == kind)
+    }
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunError {
+    pub message: String,
+}
+
+/// Calculates every payout of fiscal `year`.
+pub fn calculate(
+    ws: &Workspace,
+    people: &Participants,
+    txns: &Transactions,
+    overrides: &QuotaOverrides,
+    year: i16,
+) -> Result<Calculation, Vec<RunError>> {
+    let year_grid = PeriodGrid::new(&ws.calendar, year, PeriodKind::Year);
+    let (first, last) = (year_grid.starts[0], year_grid.ends[0]);
+    let credits = credit::credit(ws, people, txns, |i| txns.date[i] >= first && txns.date[i] <= last).map_err(|errors| {
+        errors
+            .into_iter()
+            .take(50)
+            .map(|e| RunError { message: format!("transaction `{}` (line {}): {}", txns.ids[e.txn as usize], txns.line[e.txn as usize], e.message) })
+            .collect::<Vec<_>>()
+    })?;
+    let inputs = MeasureInputs { ws, people, txns, credits: &credits, overrides };
+    let mut tables = Vec::new();
+    for kind in ws.period_kinds() {
+        let grid = PeriodGrid::new(&ws.calendar, year, kind);
+        let table = measures::compute(&inputs, grid).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| RunError {
+                    message: format!("measure `{}` for `{}` in {}: {}", e.measure, people.ids[e.participant as usize], e.period, e.message),
+                })
+                .collect::<Vec<_>>()
+        })?;
+        tables.push(table);
+    }
+
+    let mut order: Vec<u32> = (0..people.len() as u32).collect();
+    order.sort_by(|a, b| people.ids[*a as usize].cmp(&people.ids[*b as usize]));
+    let mut payouts = Vec::new();
+    let mut errors = Vec::new();
+    for &p in &order {
+        let Some(plan_index) = people.plan[p as usize] else { continue };
+        let plan = &ws.plans[plan_index];
+        let mut component_order: Vec<usize> = (0..plan.components.len()).collect();
+        component_order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
+        // Periods in time order across kinds: a year sorts after its quarters.
+        let mut cells: Vec<(Period, usize, usize)> = Vec::new();
+        for (ti, table) in tables.iter().enumerate() {
+            for (i, period) in table.grid.periods.iter().enumerate() {
+                if table.active_days(p, i) > 0 {
+                    cells.push((*period, ti, i));
+                }
+            }
+        }
+        cells.sort_by_key(|(period, _, _)| period.to_string());
+        for (period, ti, i) in cells {
+            let table = &tables[ti];
+            for &ci in &component_order {
+                let c = &plan.components[ci];
+                if c.period != period.kind {
+                    continue;
+                }
+                match evaluate_one(ws, table, c, p, i) {
+                    Ok(e) => payouts.push(Payout { participant: p, period, plan: plan_index, component: ci, amount: e.amount, trace: e.trace }),
+                    Err(message) => {
+                        if errors.len() < 50 {
+                            errors.push(RunError { message: format!("`{}`, {}, component `{}`: {message}", people.ids[p as usize], period, c.id) });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Calculation { year, credits, tables, payouts })
+}
+
+fn evaluate_one(ws: &Workspace, table: &MeasureTable, c: &crate::plan::Component, p: u32, i: usize) -> Result<evaluate::Evaluated, String> {
+    let named = |name: &str| table.named(ws, name, p, i);
+    let quota = c.quota.map(|q| {
+        let v = table.quota(q, p, i);
+        let def = &ws.quotas[q];
+        let prorated = def.prorate && v.active_days < v.period_days;
+        (
+            v.value,
+            Step::Quota {
+                name: def.name.clone(),
+                full: v.full,
+                overridden: v.overridden,
+                active_days: v.active_days,
+                period_days: v.period_days,
+                value: v.value,
+                rounding: prorated.then_some(def.rounding),
+            },
+        )
+    });
+    let inputs = ComponentInputs { ws, named: &named, measure: c.measure.map(|m| table.value(m, p, i)), quota };
+    evaluate(c, &inputs)
+}
+
+/// The outcome of one plan test.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestOutcome {
+    pub plan: String,
+    pub name: String,
+    pub location: String,
+    /// (component, expected, actual) that differ; empty when the test passes.
+    pub failures: Vec<(String, Decimal, Result<Decimal, String>)>,
+}
+
+/// Runs the examples written next to each plan.
+pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
+    let mut out = Vec::new();
+    let year = ws.default_year.unwrap_or(2026);
+    for plan in &ws.plans {
+        for test in &plan.tests {
+            let mut failures = Vec::new();
+            for (ci, expected) in &test.expect {
+                let c = &plan.components[*ci];
+                let period = test.period.filter(|p| p.kind == c.period).unwrap_or(Period { year, kind: c.period, index: 1 });
+                let period_start = ws.calendar.start(period);
+                let period_days = ws.calendar.days(period);
+                let active_days = match test.start {
+                    Some(s) if s > period_start => crate::calendar::days_between(s, ws.calendar.end(period)) + 1,
+                    _ => period_days,
+                };
+                let value_of = |name: &str| -> Option<Decimal> {
+                    if let Some(m) = ws.measure(name) {
+                        return Some(test.measures.iter().find(|(i, _)| *i == m).map_or(Decimal::ZERO, |(_, v)| *v));
+                    }
+                    let q = ws.quota(name)?;
+                    Some(quota_for(ws, test, q, active_days, period_days).value)
+                };
+                let quota = c.quota.map(|q| {
+                    let v = quota_for(ws, test, q, active_days, period_days);
+                    let prorated = ws.quotas[q].prorate && active_days < period_days;
+                    (
+                        v.value,
+                        Step::Quota {
+                            name: ws.quotas[q].name.clone(),
+                            full: v.full,
+                            overridden: v.overridden,
+                            active_days,
+                            period_days,
+                            value: v.value,
+                            rounding: prorated.then_some(ws.quotas[q].rounding),
+                        },
+                    )
+                });
+                let inputs = ComponentInputs {
+                    ws,
+                    named: &value_of,
+                    measure: c.measure.and_then(|m| value_of(&ws.measures[m].name)),
+                    quota,
+                };
+                let actual = evaluate(c, &inputs).map(|e| e.amount);
+                if actual.as_ref().map_or(true, |a| a != expected) {
+                    failures.push((c.id.clone(), *expected, actual));
+                }
+            }
+            out.push(TestOutcome { plan: plan.id.clone(), name: test.name.clone(), location: test.location.clone(), failures });
+        }
+    }
+    out
+}
+
+fn quota_for(ws: &Workspace, test: &crate::plan::PlanTest, q: usize, active_days: i32, period_days: i32) -> measures::QuotaValue {
+    let def = &ws.quotas[q];
+    let (full, overridden) = match test.quotas.iter().find(|(i, _)| *i == q) {
+        Some((_, v)) => (*v, true),
+        None => (def.amount, false),
+    };
+    let value = if def.prorate && active_days < period_days {
+        def.rounding.apply(full * Decimal::from(active_days) / Decimal::from(period_days))
+    } else {
+        full
+    };
+    measures::QuotaValue { full, overridden, active_days, period_days, value }
+}

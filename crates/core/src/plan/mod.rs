@@ -1,0 +1,9 @@
+//! The plan language: syntax (TOML with embedded expressions), the checker,
+//! and the checked model the engine runs.
+
+pub mod check;
+pub mod model;
+pub mod syntax;
+
+pub use check::{check_workspace, Checked};
+pub use model::*;

@@ -1,0 +1,361 @@
+//! The checked model: what a workspace means once every name is resolved,
+//! every number is exact and every table is known to be well formed. Values
+//! of these types cannot hold a tier table with a gap, a measure cycle or an
+//! unknown field: the checker refuses to build them.
+
+use crate::calendar::{FiscalCalendar, PeriodKind};
+use crate::expr::{Expr, Type};
+use crate::money::{Rounding, RoundingMode};
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub name: String,
+    pub currency: String,
+    /// Decimals of the currency's minor unit; amounts in data are held as
+    /// integers of that unit.
+    pub minor_unit: u32,
+    pub calendar: FiscalCalendar,
+    pub default_year: Option<i16>,
+    pub payout_rounding: Rounding,
+    pub participants: ParticipantSchema,
+    pub transactions: TransactionSchema,
+    pub credit: CreditRule,
+    /// In dependency order: a measure comes after everything it reads.
+    pub measures: Vec<Measure>,
+    pub quotas: Vec<Quota>,
+    pub plans: Vec<Plan>,
+}
+
+impl Workspace {
+    pub fn plan(&self, id: &str) -> Option<usize> {
+        self.plans.iter().position(|p| p.id == id)
+    }
+
+    pub fn measure(&self, name: &str) -> Option<usize> {
+        self.measures.iter().position(|m| m.name == name)
+    }
+
+    pub fn quota(&self, name: &str) -> Option<usize> {
+        self.quotas.iter().position(|q| q.name == name)
+    }
+
+    /// Period kinds some component is paid on, in order.
+    pub fn period_kinds(&self) -> Vec<PeriodKind> {
+        let mut kinds: Vec<PeriodKind> = self
+            .plans
+            .iter()
+            .flat_map(|p| p.components.iter().map(|c| c.period))
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    Date,
+    Money,
+    Integer,
+    Decimal,
+    /// Text naming a participant; checked against the participants file.
+    Participant,
+}
+
+impl FieldType {
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Date => "date",
+            FieldType::Money => "money",
+            FieldType::Integer => "integer",
+            FieldType::Decimal => "decimal",
+            FieldType::Participant => "participant",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<FieldType> {
+        Some(match text {
+            "text" => FieldType::Text,
+            "date" => FieldType::Date,
+            "money" => FieldType::Money,
+            "integer" | "whole" => FieldType::Integer,
+            "decimal" | "number" => FieldType::Decimal,
+            "participant" => FieldType::Participant,
+            _ => return None,
+        })
+    }
+
+    /// How an expression sees a value of this field.
+    pub fn expr_type(self) -> Type {
+        match self {
+            FieldType::Text | FieldType::Participant => Type::Text,
+            FieldType::Date => Type::Date,
+            FieldType::Money => Type::Money,
+            FieldType::Integer | FieldType::Decimal => Type::Number,
+        }
+    }
+}
+
+/// A column of a data file and what it holds.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub column: String,
+    pub ty: FieldType,
+    pub optional: bool,
+    /// The smallest value allowed (numbers and money).
+    pub min: Option<Decimal>,
+    /// The only values allowed (text).
+    pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParticipantSchema {
+    pub id_column: String,
+    pub manager_column: Option<String>,
+    pub plan_column: Option<String>,
+    pub start_column: Option<String>,
+    pub end_column: Option<String>,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransactionSchema {
+    pub id_column: String,
+    pub date_column: String,
+    pub amount: Field,
+    pub fields: Vec<Field>,
+}
+
+impl TransactionSchema {
+    pub fn field(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CreditRule {
+    /// Index of the participant field receiving the credit.
+    pub to: usize,
+    pub splits: Vec<Split>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Index of the participant field receiving the share.
+    pub to: usize,
+    pub percent: SplitPercent,
+    pub rounding: RoundingMode,
+}
+
+#[derive(Debug, Clone)]
+pub enum SplitPercent {
+    /// A numeric field holding a whole percent (30 means 30%).
+    Field(usize),
+    /// A fixed share, as a ratio (0.3 for 30%).
+    Fixed(Decimal),
+}
+
+/// Whether a credit came to its participant as the owner or as a split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CreditedAs {
+    Owner,
+    Split,
+}
+
+impl CreditedAs {
+    pub fn name(self) -> &'static str {
+        match self {
+            CreditedAs::Owner => "owner",
+            CreditedAs::Split => "split",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Measure {
+    pub name: String,
+    pub ty: Type,
+    pub kind: MeasureKind,
+    pub description: Option<String>,
+    /// The definition as written, for explanations.
+    pub source: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum MeasureKind {
+    /// Sum of credited amounts (`field: None`) or of a numeric transaction
+    /// field, over the credits that pass the filter.
+    Sum {
+        field: Option<usize>,
+        filter: Option<Expr>,
+    },
+    Count {
+        filter: Option<Expr>,
+    },
+    CountDistinct {
+        field: usize,
+        filter: Option<Expr>,
+    },
+    /// Groups of credits by a field, counted when `having` holds.
+    CountGroups {
+        field: usize,
+        filter: Option<Expr>,
+        having: Expr,
+    },
+    /// A value of each report, summed for their manager.
+    Rollup {
+        scope: RollupScope,
+        of: ValueRef,
+        filter: Option<Expr>,
+    },
+    Derived(Expr),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RollupScope {
+    DirectReports,
+    AllReports,
+}
+
+impl RollupScope {
+    pub fn name(self) -> &'static str {
+        match self {
+            RollupScope::DirectReports => "direct_reports",
+            RollupScope::AllReports => "all_reports",
+        }
+    }
+}
+
+/// A per-participant, per-period value: a measure or a quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueRef {
+    Measure(usize),
+    Quota(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Quota {
+    pub name: String,
+    pub amount: Decimal,
+    pub prorate: bool,
+    pub rounding: Rounding,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Its own components followed by those of the plans it includes.
+    pub components: Vec<Component>,
+    pub tests: Vec<PlanTest>,
+    pub file: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub id: String,
+    pub name: String,
+    pub period: PeriodKind,
+    pub measure: Option<usize>,
+    pub quota: Option<usize>,
+    pub gate: Option<Formula>,
+    pub rule: PayRule,
+    pub cap: Option<Decimal>,
+    pub floor: Option<Decimal>,
+    pub rounding: Rounding,
+    /// Whether the rounding was written on the component or is the
+    /// workspace default (the explanation says which).
+    pub rounding_is_default: bool,
+    /// The plan file that defines it (differs from the plan's for included
+    /// components).
+    pub origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum PayRule {
+    /// measure × rate
+    Rate(Decimal),
+    Tiers {
+        mode: TierMode,
+        basis: Basis,
+        bands: Vec<Band>,
+    },
+    /// An amount per point of attainment (1 point = 1%), by band.
+    PerPoint {
+        bands: Vec<Band>,
+        points_rounding: Option<Rounding>,
+    },
+    /// Payout as a function of attainment (or of the measure when the
+    /// component has no quota), linear between points.
+    Curve {
+        basis: Basis,
+        points: Vec<(Decimal, Decimal)>,
+    },
+    Fixed(Decimal),
+    Formula(Formula),
+}
+
+/// An expression with the text it was written as, for explanations.
+#[derive(Debug, Clone)]
+pub struct Formula {
+    pub expr: Expr,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TierMode {
+    /// Each rate applies to the part of the measure inside its band.
+    Marginal,
+    /// The band reached sets the rate for the whole measure.
+    Retroactive,
+}
+
+impl TierMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            TierMode::Marginal => "marginal",
+            TierMode::Retroactive => "retroactive",
+        }
+    }
+}
+
+/// What band edges are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// Ratios of the quota (`100%`, `150%`).
+    Attainment,
+    /// Amounts of the measure (`$100_000`).
+    Amount,
+    /// Plain values of a numeric measure (`0.90`).
+    Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Band {
+    pub name: Option<String>,
+    pub from: Decimal,
+    /// `None`: no upper bound.
+    pub to: Option<Decimal>,
+    /// A rate (tiers) or an amount per point (per-point bonuses).
+    pub rate: Decimal,
+}
+
+/// An example written next to a plan: given measures, the expected payouts.
+#[derive(Debug, Clone)]
+pub struct PlanTest {
+    pub name: String,
+    pub period: Option<crate::calendar::Period>,
+    pub start: Option<jiff::civil::Date>,
+    pub measures: Vec<(usize, Decimal)>,
+    pub quotas: Vec<(usize, Decimal)>,
+    /// (component index in the plan, expected amount)
+    pub expect: Vec<(usize, Decimal)>,
+    /// Where the test is written (file:line), to report failures.
+    pub location: String,
+}
