@@ -132,9 +132,19 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
             return Err(Failed(vec![Diagnostic::error(Location::file("attain.toml"), "no fiscal year to calculate").with_hint("pass `--year 2026`, or set `year` in [calendar]")]))
         }
     };
+    let timings = std::env::var_os("ATTAIN_TIMINGS").is_some();
+    let clock = std::time::Instant::now();
+    let lap = |what: &str| {
+        if timings {
+            eprintln!("{:>8} ms  {what}", clock.elapsed().as_millis());
+        }
+    };
     let people = workspace::participants(&ws, &inputs.participants)?;
+    lap("participants read");
     let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
+    lap("transactions read");
     let calc = engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
+    lap("calculated");
     Ok(Loaded { ws, people, txns, calc })
 }
 

@@ -171,7 +171,7 @@ pub fn explain(ws: &Workspace, people: &Participants, txns: &Transactions, calc:
     let mut sorted = credits.clone();
     sorted.sort_by(|a, b| {
         let (ta, tb) = (calc.credits.txn[*a] as usize, calc.credits.txn[*b] as usize);
-        (txns.date[ta], &txns.ids[ta]).cmp(&(txns.date[tb], &txns.ids[tb]))
+        (txns.date[ta], txns.id(ta)).cmp(&(txns.date[tb], txns.id(tb)))
     });
     let _ = writeln!(out, "\ncredited transactions: {}", sorted.len());
     if !sorted.is_empty() {
@@ -185,7 +185,7 @@ pub fn explain(ws: &Workspace, people: &Participants, txns: &Transactions, calc:
         rows.push(header);
         for &c in sorted.iter().take(credit_limit) {
             let t = calc.credits.txn[c] as usize;
-            let mut row = vec![txns.date[t].to_string(), txns.ids[t].to_string()];
+            let mut row = vec![txns.date[t].to_string(), txns.id(t).to_string()];
             for &f in &shown_fields {
                 row.push(match field_value(&txns.fields[f], t, &txns.text, ws.minor_unit, Some(&people.ids)) {
                     Some(Value::Text(s)) => s,

@@ -67,7 +67,7 @@ pub fn calculate(
         errors
             .into_iter()
             .take(50)
-            .map(|e| RunError { message: format!("transaction `{}` (line {}): {}", txns.ids[e.txn as usize], txns.line[e.txn as usize], e.message) })
+            .map(|e| RunError { message: format!("transaction `{}` (line {}): {}", txns.id(e.txn as usize), txns.line[e.txn as usize], e.message) })
             .collect::<Vec<_>>()
     })?;
     let inputs = MeasureInputs { ws, people, txns, credits: &credits, overrides };

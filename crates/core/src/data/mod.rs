@@ -12,37 +12,88 @@ use crate::money::parse_amount;
 use crate::plan::{Field, FieldType, Workspace};
 use jiff::civil::Date;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 use std::io::Read;
+
+mod transactions;
+pub use transactions::load_transactions;
+
+/// Hash maps keyed by ids and text values: foldhash is several times faster
+/// than the default SipHash on short strings, and these maps hold no
+/// attacker-chosen keys that need DoS resistance.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
+pub fn fast_map<K, V>() -> FastMap<K, V> {
+    FastMap::with_hasher(foldhash::fast::FixedState::default())
+}
 
 /// Stop collecting row errors after this many: the first screenful is what
 /// a person fixes first.
-const MAX_ROW_ERRORS: usize = 50;
+pub(crate) const MAX_ROW_ERRORS: usize = 50;
 
 /// Text values stored once and referred to by number.
-#[derive(Debug, Default, Clone)]
+///
+/// Values live end to end in one string (one allocation, not one per value)
+/// and each keeps its hash, so that merging interners built in parallel
+/// does not hash any value twice.
+#[derive(Debug, Clone, Default)]
 pub struct Interner {
-    ids: HashMap<Box<str>, u32>,
-    values: Vec<Box<str>>,
+    table: hashbrown::HashTable<u32>,
+    text: String,
+    ends: Vec<u32>,
+    hashes: Vec<u64>,
+}
+
+fn text_hash(text: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x1d).hash_one(text)
 }
 
 impl Interner {
     pub fn intern(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.ids.get(text) {
+        self.intern_hashed(text, text_hash(text))
+    }
+
+    fn intern_hashed(&mut self, text: &str, hash: u64) -> u32 {
+        let Interner { table, text: all, ends, hashes } = self;
+        let value = |id: u32| {
+            let start = if id == 0 { 0 } else { ends[id as usize - 1] as usize };
+            &all[start..ends[id as usize] as usize]
+        };
+        if let Some(&id) = table.find(hash, |&id| value(id) == text) {
             return id;
         }
-        let id = self.values.len() as u32;
-        self.values.push(text.into());
-        self.ids.insert(text.into(), id);
+        let id = ends.len() as u32;
+        all.push_str(text);
+        ends.push(all.len() as u32);
+        hashes.push(hash);
+        table.insert_unique(hash, id, |&id| hashes[id as usize]);
         id
     }
 
     pub fn get(&self, text: &str) -> Option<u32> {
-        self.ids.get(text).copied()
+        self.table.find(text_hash(text), |&id| self.text(id) == text).copied()
     }
 
     pub fn text(&self, id: u32) -> &str {
-        self.values.get(id as usize).map_or("", |s| s)
+        let i = id as usize;
+        if i >= self.ends.len() {
+            return "";
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..self.ends[i] as usize).unwrap_or("")
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Adds every value of `other`; returns the new id of each of its ids.
+    pub fn absorb(&mut self, other: &Interner) -> Vec<u32> {
+        (0..other.len()).map(|i| self.intern_hashed(other.text(i as u32), other.hashes[i])).collect()
     }
 }
 
@@ -66,7 +117,7 @@ pub enum Column {
 }
 
 impl Column {
-    fn new(ty: FieldType) -> Column {
+    pub(crate) fn new(ty: FieldType) -> Column {
         match ty {
             FieldType::Text => Column::Text(Vec::new()),
             FieldType::Participant => Column::Participant(Vec::new()),
@@ -79,10 +130,10 @@ impl Column {
 }
 
 /// The people paid, with their hierarchy and plan.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Participants {
     pub ids: Vec<String>,
-    pub index: HashMap<String, u32>,
+    pub index: FastMap<String, u32>,
     pub manager: Vec<Option<u32>>,
     /// Index into `Workspace::plans`.
     pub plan: Vec<Option<usize>>,
@@ -91,6 +142,22 @@ pub struct Participants {
     pub fields: Vec<Column>,
     pub text: Interner,
     pub direct_reports: Vec<Vec<u32>>,
+}
+
+impl Default for Participants {
+    fn default() -> Self {
+        Participants {
+            ids: Vec::new(),
+            index: fast_map(),
+            manager: Vec::new(),
+            plan: Vec::new(),
+            start: Vec::new(),
+            end: Vec::new(),
+            fields: Vec::new(),
+            text: Interner::default(),
+            direct_reports: Vec::new(),
+        }
+    }
 }
 
 impl Participants {
@@ -131,34 +198,45 @@ impl Participants {
 /// Business events in columns.
 #[derive(Debug, Clone, Default)]
 pub struct Transactions {
-    pub ids: Vec<Box<str>>,
+    /// Every id, one after another; `id_ends[i]` is where the i-th ends.
+    id_text: String,
+    id_ends: Vec<u32>,
     pub date: Vec<Date>,
     /// In the currency's minor unit.
     pub amount: Vec<i64>,
     pub fields: Vec<Column>,
     pub text: Interner,
-    /// Data line of each row in its file, to point back at it.
-    pub line: Vec<u64>,
+    /// Line of each row in its file, to point back at it.
+    pub line: Vec<u32>,
 }
 
 impl Transactions {
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.id_ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.id_ends.is_empty()
+    }
+
+    pub fn id(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.id_ends[i - 1] as usize };
+        self.id_text.get(start..self.id_ends[i] as usize).unwrap_or("")
     }
 }
 
-struct RowErrors {
+pub(crate) struct RowErrors {
     file: String,
-    errors: Vec<Diagnostic>,
-    more: usize,
+    pub(crate) errors: Vec<Diagnostic>,
+    pub(crate) more: usize,
 }
 
 impl RowErrors {
-    fn push(&mut self, line: u64, column: usize, message: String, hint: Option<String>) {
+    pub(crate) fn new(file: &str) -> RowErrors {
+        RowErrors { file: file.to_string(), errors: Vec::new(), more: 0 }
+    }
+
+    pub(crate) fn push(&mut self, line: u64, column: usize, message: String, hint: Option<String>) {
         if self.errors.len() >= MAX_ROW_ERRORS {
             self.more += 1;
             return;
@@ -170,7 +248,7 @@ impl RowErrors {
         });
     }
 
-    fn finish(mut self) -> Vec<Diagnostic> {
+    pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
         if self.more > 0 {
             self.errors.push(Diagnostic::error(
                 Location::file(&self.file),
@@ -182,7 +260,7 @@ impl RowErrors {
 }
 
 /// Positions of the schema's columns in a file's header.
-fn bind_columns(
+pub(crate) fn bind_columns(
     file: &str,
     header: &csv::StringRecord,
     wanted: &[(&str, bool)],
@@ -214,7 +292,7 @@ fn bind_columns(
     }
 }
 
-fn csv_error(file: &str, e: &csv::Error) -> Diagnostic {
+pub(crate) fn csv_error(file: &str, e: &csv::Error) -> Diagnostic {
     let line = e.position().map_or(0, |p| p.line() as usize);
     let message = match e.kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
@@ -256,12 +334,13 @@ pub fn parse_minor_units(text: &str, minor_unit: u32) -> Result<i64, String> {
         .map_err(|_| "it is too large".to_string())
 }
 
-struct FieldReader<'a> {
-    field: &'a Field,
-    column_index: usize,
+pub(crate) struct FieldReader<'a> {
+    pub(crate) field: &'a Field,
+    pub(crate) column_index: usize,
 }
 
-fn read_field(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn read_field(
     f: &FieldReader,
     raw: &str,
     line: u64,
@@ -406,7 +485,7 @@ pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Resu
         wanted.push((f.column.as_str(), !f.optional));
     }
     let cols = bind_columns(file, &header, &wanted)?;
-    let mut errors = RowErrors { file: file.to_string(), errors: Vec::new(), more: 0 };
+    let mut errors = RowErrors::new(file);
     let mut p = Participants::default();
     p.fields = schema.fields.iter().map(|f| Column::new(f.ty)).collect();
     let mut manager_ids: Vec<(u64, String)> = Vec::new();
@@ -507,77 +586,6 @@ pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Resu
     let errors = errors.finish();
     if errors.is_empty() {
         Ok(p)
-    } else {
-        Err(errors)
-    }
-}
-
-/// Reads the transactions file; `people` resolves participant fields.
-pub fn load_transactions<R: Read>(
-    ws: &Workspace,
-    people: &Participants,
-    file: &str,
-    reader: R,
-) -> Result<Transactions, Vec<Diagnostic>> {
-    let schema = &ws.transactions;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(reader);
-    let header = rdr.headers().map_err(|e| vec![csv_error(file, &e)])?.clone();
-    let mut wanted: Vec<(&str, bool)> = vec![
-        (schema.id_column.as_str(), true),
-        (schema.date_column.as_str(), true),
-        (schema.amount.column.as_str(), true),
-    ];
-    for f in &schema.fields {
-        wanted.push((f.column.as_str(), !f.optional));
-    }
-    let cols = bind_columns(file, &header, &wanted)?;
-    let mut errors = RowErrors { file: file.to_string(), errors: Vec::new(), more: 0 };
-    let mut t = Transactions::default();
-    t.fields = schema.fields.iter().map(|f| Column::new(f.ty)).collect();
-    let mut seen_ids: HashMap<Box<str>, u64> = HashMap::new();
-    let mut amount_col = Column::Money(Vec::new());
-    let amount_reader = FieldReader { field: &schema.amount, column_index: cols[2].unwrap_or(0) };
-    let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                errors.errors.push(csv_error(file, &e));
-                break;
-            }
-        }
-        let line = record.position().map_or(0, |pos| pos.line());
-        let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
-        let id = get(cols[0]);
-        if id.is_empty() {
-            errors.push(line, cols[0].unwrap_or(0) + 1, format!("`{}` is empty", schema.id_column), Some("every transaction needs an id".into()));
-        } else if let Some(first) = seen_ids.insert(id.into(), line) {
-            errors.push(line, cols[0].unwrap_or(0) + 1, format!("transaction `{id}` appears twice (first on line {first})"), Some("each transaction id must be unique; a changed row should replace the old one".into()));
-        }
-        t.ids.push(id.into());
-        t.line.push(line);
-        let raw_date = get(cols[1]);
-        match parse_date(raw_date) {
-            Some(d) => t.date.push(d),
-            None => {
-                errors.push(line, cols[1].unwrap_or(0) + 1, format!("`{}` is `{raw_date}`, which is not a date", schema.date_column), Some("expected YYYY-MM-DD, like 2026-03-31".into()));
-                t.date.push(Date::MIN);
-            }
-        }
-        read_field(&amount_reader, get(cols[2]), line, &mut amount_col, &mut t.text, None, ws.minor_unit, &mut errors);
-        for (i, f) in schema.fields.iter().enumerate() {
-            let ci = cols[3 + i];
-            let reader = FieldReader { field: f, column_index: ci.unwrap_or(0) };
-            read_field(&reader, get(ci), line, &mut t.fields[i], &mut t.text, Some(people), ws.minor_unit, &mut errors);
-        }
-    }
-    if let Column::Money(a) = amount_col {
-        t.amount = a;
-    }
-    let errors = errors.finish();
-    if errors.is_empty() {
-        Ok(t)
     } else {
         Err(errors)
     }

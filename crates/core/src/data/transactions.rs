@@ -1,0 +1,441 @@
+//! The transactions file, read fast: blocks of the file are split at line
+//! ends and parsed on every core, then merged in file order, so the result
+//! (and every error's line number) is the same as a sequential read.
+//!
+//! Splitting at line ends is only valid when no field is quoted (a quoted
+//! field may hold a line end). Blocks are scanned for `"`; from the first
+//! block holding one, the rest of the file is read by the `csv` crate, one
+//! record at a time.
+
+use super::{
+    bind_columns, csv_error, read_field, Column, FieldReader, Interner,
+    Participants, RowErrors, Transactions, MAX_ROW_ERRORS, NONE,
+};
+use crate::diag::{Diagnostic, Location};
+use crate::plan::Workspace;
+use rayon::prelude::*;
+use std::io::Read;
+
+/// Bytes read and parsed at a time: large enough to keep every core busy,
+/// small enough that memory stays flat whatever the file's size.
+const BLOCK: usize = 32 << 20;
+
+/// Where each schema column sits in the file.
+struct Layout {
+    id: usize,
+    date: usize,
+    amount: usize,
+    fields: Vec<usize>,
+    width: usize,
+}
+
+struct Ctx<'a> {
+    ws: &'a Workspace,
+    people: &'a Participants,
+    file: &'a str,
+    layout: Layout,
+}
+
+/// One block's rows, with text interned locally.
+struct Part {
+    id_text: String,
+    id_ends: Vec<u32>,
+    id_hashes: Vec<u64>,
+    date: Vec<jiff::civil::Date>,
+    amount: Vec<i64>,
+    fields: Vec<Column>,
+    text: Interner,
+    line: Vec<u32>,
+    errors: RowErrors,
+}
+
+impl Part {
+    fn new(ctx: &Ctx) -> Part {
+        Part {
+            id_text: String::new(),
+            id_ends: Vec::new(),
+            id_hashes: Vec::new(),
+            date: Vec::new(),
+            amount: Vec::new(),
+            fields: ctx.ws.transactions.fields.iter().map(|f| Column::new(f.ty)).collect(),
+            text: Interner::default(),
+            line: Vec::new(),
+            errors: RowErrors::new(ctx.file),
+        }
+    }
+
+    fn reserve(&mut self, rows: usize, bytes: usize) {
+        self.id_text.reserve(bytes / 4);
+        self.id_ends.reserve(rows);
+        self.id_hashes.reserve(rows);
+        self.date.reserve(rows);
+        self.amount.reserve(rows);
+        self.line.reserve(rows);
+        for c in &mut self.fields {
+            match c {
+                Column::Text(v) | Column::Participant(v) => v.reserve(rows),
+                Column::Money(v) | Column::Integer(v) => v.reserve(rows),
+                Column::Decimal(v) => v.reserve(rows),
+                Column::Date(v) => v.reserve(rows),
+            }
+        }
+    }
+
+    fn push_row(&mut self, ctx: &Ctx, row: &[&str], line: u64) {
+        let schema = &ctx.ws.transactions;
+        let l = &ctx.layout;
+        if row.len() != l.width {
+            self.errors.push(line, 0, format!("this row has {} fields, but the header has {}", row.len(), l.width), None);
+            return;
+        }
+        let id = row[l.id].trim();
+        if id.is_empty() {
+            self.errors.push(line, l.id + 1, format!("`{}` is empty", schema.id_column), Some("every transaction needs an id".into()));
+        }
+        self.id_text.push_str(id);
+        self.id_ends.push(self.id_text.len() as u32);
+        self.id_hashes.push(id_hash(id));
+        self.line.push(u32::try_from(line).unwrap_or(u32::MAX));
+        let raw_date = row[l.date].trim();
+        match super::parse_date(raw_date) {
+            Some(d) => self.date.push(d),
+            None => {
+                self.errors.push(line, l.date + 1, format!("`{}` is `{raw_date}`, which is not a date", schema.date_column), Some("expected YYYY-MM-DD, like 2026-03-31".into()));
+                self.date.push(jiff::civil::Date::MIN);
+            }
+        }
+        let raw_amount = row[l.amount].trim();
+        match fast_minor_units(raw_amount, ctx.ws.minor_unit) {
+            Some(v) if schema.amount.min.is_none_or(|m| rust_decimal::Decimal::new(v, ctx.ws.minor_unit) >= m) => self.amount.push(v),
+            _ => {
+                let mut col = Column::Money(Vec::new());
+                let reader = FieldReader { field: &schema.amount, column_index: l.amount };
+                read_field(&reader, raw_amount, line, &mut col, &mut self.text, None, ctx.ws.minor_unit, &mut self.errors);
+                self.amount.push(match col {
+                    Column::Money(v) => v.first().copied().unwrap_or(super::MISSING),
+                    _ => super::MISSING,
+                });
+            }
+        }
+        for (i, f) in schema.fields.iter().enumerate() {
+            let ci = l.fields[i];
+            let reader = FieldReader { field: f, column_index: ci };
+            read_field(&reader, row.get(ci).copied().unwrap_or(""), line, &mut self.fields[i], &mut self.text, Some(ctx.people), ctx.ws.minor_unit, &mut self.errors);
+        }
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0x5eed).hash_one(id)
+}
+
+/// Parses `1234.5` into minor units without going through a decimal type;
+/// `None` for anything unusual (the careful parser then explains).
+fn fast_minor_units(s: &str, minor_unit: u32) -> Option<i64> {
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let mut value: i64 = 0;
+    let mut frac_digits: Option<u32> = None;
+    let mut any = false;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                value = value.checked_mul(10)?.checked_add(i64::from(c - b'0'))?;
+                any = true;
+                if let Some(f) = frac_digits.as_mut() {
+                    *f += 1;
+                    if *f > minor_unit {
+                        return None;
+                    }
+                }
+            }
+            b'.' if frac_digits.is_none() => frac_digits = Some(0),
+            _ => return None,
+        }
+    }
+    if !any {
+        return None;
+    }
+    let scale = minor_unit - frac_digits.unwrap_or(0);
+    let v = value.checked_mul(10i64.checked_pow(scale)?)?;
+    Some(if neg { -v } else { v })
+}
+
+fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64) -> Part {
+    let mut part = Part::new(ctx);
+    part.reserve(memchr::memchr_iter(b'\n', bytes).count() + 1, bytes.len());
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = first_line + memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u64;
+            part.errors.push(line, 0, "this row is not valid UTF-8 text".into(), Some("save the file as UTF-8".into()));
+            return part;
+        }
+    };
+    let mut fields: Vec<&str> = Vec::with_capacity(ctx.layout.width);
+    let mut line = first_line;
+    for raw in text.split('\n') {
+        let row = raw.strip_suffix('\r').unwrap_or(raw);
+        if !row.is_empty() {
+            fields.clear();
+            fields.extend(row.split(','));
+            part.push_row(ctx, &fields, line);
+        }
+        line += 1;
+    }
+    part
+}
+
+/// Splits `bytes` into about `n` pieces at line ends.
+fn split_at_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
+    let mut out = Vec::with_capacity(n);
+    let mut start = 0;
+    for k in 1..n {
+        let target = bytes.len() * k / n;
+        if target <= start {
+            continue;
+        }
+        match memchr::memchr(b'\n', &bytes[target..]) {
+            Some(i) => {
+                out.push(&bytes[start..=target + i]);
+                start = target + i + 1;
+            }
+            None => break,
+        }
+    }
+    if start < bytes.len() {
+        out.push(&bytes[start..]);
+    }
+    out
+}
+
+/// Reads the transactions file; `people` resolves participant fields.
+pub fn load_transactions<R: Read>(ws: &Workspace, people: &Participants, file: &str, mut reader: R) -> Result<Transactions, Vec<Diagnostic>> {
+    let schema = &ws.transactions;
+    let read_error = |e: std::io::Error| vec![Diagnostic::error(Location::file(file), format!("cannot read the file: {e}"))];
+
+    // The header, through the csv crate so a quoted header is fine.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    let header_end = loop {
+        if let Some(i) = memchr::memchr(b'\n', &buf) {
+            break i + 1;
+        }
+        let n = reader.read(&mut chunk).map_err(read_error)?;
+        if n == 0 {
+            break buf.len();
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let header = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&buf[..header_end])
+        .records()
+        .next()
+        .transpose()
+        .map_err(|e| vec![csv_error(file, &e)])?
+        .unwrap_or_default();
+    let mut wanted: Vec<(&str, bool)> = vec![(schema.id_column.as_str(), true), (schema.date_column.as_str(), true), (schema.amount.column.as_str(), true)];
+    for f in &schema.fields {
+        wanted.push((f.column.as_str(), !f.optional));
+    }
+    let cols = bind_columns(file, &header, &wanted)?;
+    // An optional column absent from the file reads as empty: its index
+    // points past the row's end.
+    let width = header.len();
+    let at = |c: Option<usize>| c.unwrap_or(usize::MAX);
+    let layout = Layout {
+        id: at(cols[0]),
+        date: at(cols[1]),
+        amount: at(cols[2]),
+        fields: cols[3..].iter().map(|&c| at(c)).collect(),
+        width,
+    };
+    let ctx = Ctx { ws, people, file, layout };
+    buf.drain(..header_end);
+
+    let threads = rayon::current_num_threads().max(1);
+    let mut parts: Vec<Part> = Vec::new();
+    let mut next_line: u64 = 2;
+    let mut eof = false;
+    let mut quoted = false;
+    while !eof && !quoted {
+        while buf.len() < BLOCK {
+            let n = reader.read(&mut chunk).map_err(read_error)?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        if memchr::memchr(b'"', &buf).is_some() {
+            quoted = true;
+            break;
+        }
+        let cut = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
+        if cut == 0 && !eof {
+            continue;
+        }
+        let block = &buf[..cut];
+        let pieces = split_at_lines(block, threads * 2);
+        let mut firsts = Vec::with_capacity(pieces.len());
+        let mut line = next_line;
+        for p in &pieces {
+            firsts.push(line);
+            line += memchr::memchr_iter(b'\n', p).count() as u64;
+        }
+        next_line = line;
+        let mut parsed: Vec<Part> = pieces.par_iter().zip(firsts.par_iter()).map(|(p, &l)| parse_block(&ctx, p, l)).collect();
+        parts.append(&mut parsed);
+        buf.drain(..cut);
+    }
+    if quoted {
+        // The rest of the file, record by record.
+        let rest = std::io::Cursor::new(std::mem::take(&mut buf)).chain(reader);
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(rest);
+        let mut part = Part::new(&ctx);
+        let mut record = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let mut d = csv_error(file, &e);
+                    d.location.line += next_line as usize - 1;
+                    part.errors.errors.push(d);
+                    break;
+                }
+            }
+            let line = next_line + record.position().map_or(1, |p| p.line()) - 1;
+            let row: Vec<&str> = record.iter().collect();
+            part.push_row(&ctx, &row, line);
+        }
+        parts.push(part);
+    }
+    merge(parts, file)
+}
+
+/// Joins parts in file order, re-interning text and checking that ids are
+/// unique across the whole file.
+fn merge(parts: Vec<Part>, file: &str) -> Result<Transactions, Vec<Diagnostic>> {
+    let mut errors: Vec<Diagnostic> = Vec::new();
+    let mut more = 0usize;
+    for p in &parts {
+        more += p.errors.more;
+    }
+    let mut t = Transactions::default();
+    let total: usize = parts.iter().map(|p| p.id_ends.len()).sum();
+    t.id_ends.reserve(total);
+    t.date.reserve(total);
+    t.amount.reserve(total);
+    t.line.reserve(total);
+    let mut hashes: Vec<u64> = Vec::with_capacity(total);
+    for (pi, p) in parts.into_iter().enumerate() {
+        errors.extend(p.errors.errors);
+        hashes.extend_from_slice(&p.id_hashes);
+        if pi == 0 {
+            t.fields = p.fields.iter().map(|c| match c {
+                Column::Text(_) => Column::Text(Vec::with_capacity(total)),
+                Column::Participant(_) => Column::Participant(Vec::with_capacity(total)),
+                Column::Money(_) => Column::Money(Vec::with_capacity(total)),
+                Column::Integer(_) => Column::Integer(Vec::with_capacity(total)),
+                Column::Decimal(_) => Column::Decimal(Vec::with_capacity(total)),
+                Column::Date(_) => Column::Date(Vec::with_capacity(total)),
+            }).collect();
+        }
+        let base = t.id_text.len() as u64;
+        if base + p.id_text.len() as u64 > u64::from(u32::MAX) {
+            return Err(vec![Diagnostic::error(Location::file(file), "the transaction ids add up to more than 4 GB of text")]);
+        }
+        t.id_text.push_str(&p.id_text);
+        t.id_ends.extend(p.id_ends.iter().map(|e| e + base as u32));
+        t.date.extend_from_slice(&p.date);
+        t.amount.extend_from_slice(&p.amount);
+        t.line.extend_from_slice(&p.line);
+        let remap = t.text.absorb(&p.text);
+        for (dst, src) in t.fields.iter_mut().zip(p.fields) {
+            match (dst, src) {
+                (Column::Text(d), Column::Text(s)) => d.extend(s.iter().map(|&v| if v == NONE { NONE } else { remap[v as usize] })),
+                (Column::Participant(d), Column::Participant(s)) => d.extend_from_slice(&s),
+                (Column::Money(d), Column::Money(s)) | (Column::Integer(d), Column::Integer(s)) => d.extend_from_slice(&s),
+                (Column::Decimal(d), Column::Decimal(s)) => d.extend_from_slice(&s),
+                (Column::Date(d), Column::Date(s)) => d.extend_from_slice(&s),
+                _ => {}
+            }
+        }
+    }
+    // Unique ids: sort (hash, row) pairs and compare the text only where
+    // hashes meet. Sorting keeps the report in a stable order.
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(t.len());
+    pairs.extend(hashes.iter().enumerate().map(|(i, &h)| (h, i as u32)));
+    drop(hashes);
+    pairs.par_sort_unstable();
+    let mut dups: Vec<(u32, u32)> = Vec::new();
+    for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+        if run.len() < 2 {
+            continue;
+        }
+        for (k, &(_, row)) in run.iter().enumerate().skip(1) {
+            let id = t.id(row as usize);
+            if id.is_empty() {
+                continue;
+            }
+            if let Some(&(_, first)) = run[..k].iter().find(|(_, r)| t.id(*r as usize) == id) {
+                dups.push((row, first));
+            }
+        }
+    }
+    drop(pairs);
+    dups.sort_unstable();
+    for (row, first) in dups {
+        if errors.len() < MAX_ROW_ERRORS {
+            errors.push(
+                Diagnostic::error(Location::line_column(file, t.line[row as usize] as usize, 0), format!("transaction `{}` appears twice (first on line {})", t.id(row as usize), t.line[first as usize]))
+                    .with_hint("each transaction id must be unique; a changed row should replace the old one"),
+            );
+        } else {
+            more += 1;
+        }
+    }
+    if errors.is_empty() {
+        return Ok(t);
+    }
+    errors.sort_by_key(|d| d.location.line);
+    if errors.len() > MAX_ROW_ERRORS {
+        more += errors.len() - MAX_ROW_ERRORS;
+        errors.truncate(MAX_ROW_ERRORS);
+    }
+    if more > 0 {
+        errors.push(Diagnostic::error(Location::file(file), format!("and {more} more problems in this file")));
+    }
+    Err(errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_amounts() {
+        assert_eq!(fast_minor_units("1234.5", 2), Some(123450));
+        assert_eq!(fast_minor_units("-0.07", 2), Some(-7));
+        assert_eq!(fast_minor_units("12", 2), Some(1200));
+        assert_eq!(fast_minor_units("1.234", 2), None);
+        assert_eq!(fast_minor_units("1,2", 2), None);
+        assert_eq!(fast_minor_units("", 2), None);
+        assert_eq!(fast_minor_units(".", 2), None);
+        assert_eq!(fast_minor_units("99999999999999999999", 2), None);
+    }
+
+    #[test]
+    fn splits_land_on_line_ends() {
+        let text = b"a,1\nb,2\nc,3\nd,4\n";
+        let parts = split_at_lines(text, 3);
+        assert_eq!(parts.concat(), text.to_vec());
+        assert!(parts.iter().all(|p| p.ends_with(b"\n")));
+    }
+}
