@@ -1,6 +1,7 @@
 //! `attain`: the command line, glue over `attain-core`.
 
 mod demo_data;
+mod embedded;
 mod workspace;
 
 use attain_core::calendar::Period;
@@ -14,7 +15,11 @@ use std::process::ExitCode;
 use workspace::Failed;
 
 #[derive(Parser)]
-#[command(name = "attain", version, about = "Incentive compensation: plans in, exact explained payouts out")]
+#[command(
+    name = "attain",
+    version,
+    about = "Incentive compensation: plans in, exact explained payouts out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -107,7 +112,12 @@ fn main() -> ExitCode {
 }
 
 fn run_errors(errors: Vec<RunError>) -> Failed {
-    Failed(errors.into_iter().map(|e| Diagnostic::error(Location::file("calculation"), e.message)).collect())
+    Failed(
+        errors
+            .into_iter()
+            .map(|e| Diagnostic::error(Location::file("calculation"), e.message))
+            .collect(),
+    )
 }
 
 fn print_warnings(diags: &[Diagnostic]) {
@@ -129,7 +139,11 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
     let year = match inputs.year.or(ws.default_year) {
         Some(y) => y,
         None => {
-            return Err(Failed(vec![Diagnostic::error(Location::file("attain.toml"), "no fiscal year to calculate").with_hint("pass `--year 2026`, or set `year` in [calendar]")]))
+            return Err(Failed(vec![Diagnostic::error(
+                Location::file("attain.toml"),
+                "no fiscal year to calculate",
+            )
+            .with_hint("pass `--year 2026`, or set `year` in [calendar]")]))
         }
     };
     let timings = std::env::var_os("ATTAIN_TIMINGS").is_some();
@@ -143,9 +157,15 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
     lap("participants read");
     let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
     lap("transactions read");
-    let calc = engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
+    let calc =
+        engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
     lap("calculated");
-    Ok(Loaded { ws, people, txns, calc })
+    Ok(Loaded {
+        ws,
+        people,
+        txns,
+        calc,
+    })
 }
 
 fn run(command: Command) -> Result<(), Failed> {
@@ -167,27 +187,63 @@ fn run(command: Command) -> Result<(), Failed> {
             let l = load_and_calculate(&inputs)?;
             match out {
                 Some(path) => {
-                    workspace::write_atomically(&path, |w| report::payouts_csv(w, &l.ws, &l.people, &l.calc))?;
-                    let total: attain_core::money::Dec = l.calc.payouts.iter().map(|p| p.amount).sum();
-                    eprintln!("{} payouts, total {}, written to {}", l.calc.payouts.len(), format_money(total), path.display());
+                    workspace::write_atomically(&path, |w| {
+                        report::payouts_csv(w, &l.ws, &l.people, &l.calc)
+                    })?;
+                    let total: attain_core::money::Dec =
+                        l.calc.payouts.iter().map(|p| p.amount).sum();
+                    eprintln!(
+                        "{} payouts, total {}, written to {}",
+                        l.calc.payouts.len(),
+                        format_money(total),
+                        path.display()
+                    );
                 }
                 None => {
                     let stdout = std::io::stdout();
                     let mut lock = stdout.lock();
-                    report::payouts_csv(&mut lock, &l.ws, &l.people, &l.calc).map_err(|e| Failed(vec![Diagnostic::error(Location::file("standard output"), e.to_string())]))?;
+                    report::payouts_csv(&mut lock, &l.ws, &l.people, &l.calc).map_err(|e| {
+                        Failed(vec![Diagnostic::error(
+                            Location::file("standard output"),
+                            e.to_string(),
+                        )])
+                    })?;
                 }
             }
             Ok(())
         }
-        Command::Explain { inputs, participant, period, all } => {
+        Command::Explain {
+            inputs,
+            participant,
+            period,
+            all,
+        } => {
             let Some(period) = Period::parse(&period) else {
-                return Err(Failed(vec![Diagnostic::error(Location::file("--period"), format!("`{period}` is not a period")).with_hint("write `2026-Q2`, `2026-M05` or `2026`")]));
+                return Err(Failed(vec![Diagnostic::error(
+                    Location::file("--period"),
+                    format!("`{period}` is not a period"),
+                )
+                .with_hint("write `2026-Q2`, `2026-M05` or `2026`")]));
             };
             let l = load_and_calculate(&inputs)?;
             let Some(&p) = l.people.index.get(&participant) else {
-                return Err(Failed(vec![Diagnostic::error(Location::file(inputs.participants.display().to_string()), format!("no participant `{participant}`"))]));
+                return Err(Failed(vec![Diagnostic::error(
+                    Location::file(inputs.participants.display().to_string()),
+                    format!("no participant `{participant}`"),
+                )]));
             };
-            print!("{}", report::explain(&l.ws, &l.people, &l.txns, &l.calc, p, period, if all { usize::MAX } else { 50 }));
+            print!(
+                "{}",
+                report::explain(
+                    &l.ws,
+                    &l.people,
+                    &l.txns,
+                    &l.calc,
+                    p,
+                    period,
+                    if all { usize::MAX } else { 50 }
+                )
+            );
             Ok(())
         }
         Command::Test(arg) => {
@@ -196,7 +252,12 @@ fn run(command: Command) -> Result<(), Failed> {
             plan_tests(&ws)
         }
         Command::Init { dir } => init(&dir),
-        Command::Demo { out, reps, deals, seed } => demo(out.as_deref(), reps, deals, seed),
+        Command::Demo {
+            out,
+            reps,
+            deals,
+            seed,
+        } => demo(out.as_deref(), reps, deals, seed),
     }
 }
 
@@ -210,12 +271,22 @@ fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
             println!("FAIL  {} · {}", o.plan, o.name);
             for (component, expected, actual) in &o.failures {
                 let actual_text = match actual {
-                    Ok(a) => format!("calculated {}, difference {}", format_money(*a), format_money(*a - *expected)),
+                    Ok(a) => format!(
+                        "calculated {}, difference {}",
+                        format_money(*a),
+                        format_money(*a - *expected)
+                    ),
                     Err(e) => format!("could not calculate: {e}"),
                 };
-                let message = format!("`{component}`: expected {}, {actual_text}", format_money(*expected));
+                let message = format!(
+                    "`{component}`: expected {}, {actual_text}",
+                    format_money(*expected)
+                );
                 println!("      {message}");
-                failed.push(Diagnostic::error(Location::file(o.location.clone()), format!("plan test `{}`: {message}", o.name)));
+                failed.push(Diagnostic::error(
+                    Location::file(o.location.clone()),
+                    format!("plan test `{}`: {message}", o.name),
+                ));
             }
         }
     }
@@ -229,11 +300,114 @@ fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
 }
 
 fn init(dir: &Path) -> Result<(), Failed> {
-    let _ = dir;
-    Err(Failed(vec![Diagnostic::error(Location::file("init"), "not yet available")]))
+    let fail = |path: &Path, e: std::io::Error| {
+        Failed(vec![Diagnostic::error(
+            Location::file(path.display().to_string()),
+            format!("cannot write: {e}"),
+        )])
+    };
+    let ws_path = dir.join("attain.toml");
+    if ws_path.exists() {
+        return Err(Failed(vec![Diagnostic::error(
+            Location::file(ws_path.display().to_string()),
+            "a workspace is already here; nothing was changed",
+        )]));
+    }
+    let plans = dir.join("plans");
+    let data = dir.join("data");
+    for d in [&plans, &data] {
+        std::fs::create_dir_all(d).map_err(|e| fail(d, e))?;
+    }
+    std::fs::write(&ws_path, embedded::WORKSPACE).map_err(|e| fail(&ws_path, e))?;
+    for (name, text) in embedded::PLANS {
+        let p = plans.join(name);
+        std::fs::write(&p, text).map_err(|e| fail(&p, e))?;
+    }
+    let sample = demo_data::generate(
+        1,
+        2026,
+        &demo_data::DemoSize {
+            reps: 16,
+            deals: 2_000,
+        },
+    );
+    for (name, text) in [
+        ("participants.csv", &sample.participants_csv),
+        ("deals.csv", &sample.deals_csv),
+    ] {
+        let p = data.join(name);
+        std::fs::write(&p, text).map_err(|e| fail(&p, e))?;
+    }
+    println!("created a workspace in {}:", dir.display());
+    println!(
+        "  attain.toml        calendar, data columns, crediting, measures, quotas (commented)"
+    );
+    println!(
+        "  plans/             {} example plans with their worked examples",
+        embedded::PLANS.len()
+    );
+    println!("  data/              a small sample company (16 account managers, 2,000 deals)");
+    println!("next:");
+    println!("  cd {}", dir.display());
+    println!("  attain check && attain test");
+    println!("  attain calc --participants data/participants.csv --transactions data/deals.csv --out payouts.csv");
+    Ok(())
 }
 
 fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), Failed> {
-    let _ = (out, reps, deals, seed);
-    Err(Failed(vec![Diagnostic::error(Location::file("demo"), "not yet available")]))
+    use attain_core::diag::SourceFile;
+    let year = 2026;
+    let data = demo_data::generate(seed, year, &demo_data::DemoSize { reps, deals });
+    let ws_src = SourceFile::new("examples/brief/attain.toml", embedded::WORKSPACE);
+    let plans: Vec<SourceFile> = embedded::PLANS
+        .iter()
+        .map(|(n, t)| SourceFile::new(format!("examples/brief/plans/{n}"), *t))
+        .collect();
+    let checked = attain_core::plan::check_workspace(&ws_src, &plans);
+    let Some(ws) = checked.workspace else {
+        return Err(Failed(checked.diagnostics));
+    };
+    let people = attain_core::data::load_participants(
+        &ws,
+        "participants.csv",
+        data.participants_csv.as_bytes(),
+    )?;
+    let txns =
+        attain_core::data::load_transactions(&ws, &people, "deals.csv", data.deals_csv.as_bytes())?;
+    let calc =
+        engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
+    println!(
+        "demo company: {} participants ({} account managers), {} deals in {year}, plans of the product brief\n",
+        people.len(),
+        reps,
+        txns.len()
+    );
+    print!("{}", report::summary(&ws, &people, &calc, 10));
+    if let Some(dir) = out {
+        std::fs::create_dir_all(dir).map_err(|e| workspace::io_error(dir, &e))?;
+        workspace::write_atomically(&dir.join("participants.csv"), |w| {
+            w.write_all(data.participants_csv.as_bytes())
+        })?;
+        workspace::write_atomically(&dir.join("deals.csv"), |w| {
+            w.write_all(data.deals_csv.as_bytes())
+        })?;
+        workspace::write_atomically(&dir.join("payouts.csv"), |w| {
+            report::payouts_csv(w, &ws, &people, &calc)
+        })?;
+        println!(
+            "\nwrote participants.csv, deals.csv and payouts.csv to {}",
+            dir.display()
+        );
+    }
+    if let Some(p) = calc.payouts.iter().max_by(|a, b| {
+        a.amount
+            .cmp(&b.amount)
+            .then(b.participant.cmp(&a.participant))
+    }) {
+        println!(
+            "\nto see how a payout was reached: attain explain -w examples/brief --participants DIR/participants.csv --transactions DIR/deals.csv --participant {} --period {}",
+            people.ids[p.participant as usize], p.period
+        );
+    }
+    Ok(())
 }

@@ -17,7 +17,10 @@ impl From<Vec<Diagnostic>> for Failed {
 }
 
 pub fn io_error(path: &Path, e: &std::io::Error) -> Failed {
-    Failed(vec![Diagnostic::error(Location::file(path.display().to_string()), format!("cannot read this file: {e}"))])
+    Failed(vec![Diagnostic::error(
+        Location::file(path.display().to_string()),
+        format!("cannot read this file: {e}"),
+    )])
 }
 
 /// The workspace's files as source text: `attain.toml` and every
@@ -26,15 +29,25 @@ pub fn read_sources(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), Failed>
     let ws_path = dir.join("attain.toml");
     let text = std::fs::read_to_string(&ws_path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            Failed(vec![Diagnostic::error(Location::file(ws_path.display().to_string()), "no attain.toml here").with_hint("run `attain init DIR` to start a workspace, or pass `--workspace DIR`")])
+            Failed(vec![Diagnostic::error(
+                Location::file(ws_path.display().to_string()),
+                "no attain.toml here",
+            )
+            .with_hint(
+                "run `attain init DIR` to start a workspace, or pass `--workspace DIR`",
+            )])
         } else {
             io_error(&ws_path, &e)
         }
     })?;
+    let plans_dir = dir.join(attain_core::plan::syntax::plans_folder(&text));
     let ws_src = SourceFile::new(display(dir, &ws_path), text);
-    let plans_dir = dir.join("plans");
     let mut paths: Vec<PathBuf> = match std::fs::read_dir(&plans_dir) {
-        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect(),
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(io_error(&plans_dir, &e)),
     };
@@ -48,7 +61,11 @@ pub fn read_sources(dir: &Path) -> Result<(SourceFile, Vec<SourceFile>), Failed>
 }
 
 fn display(dir: &Path, path: &Path) -> String {
-    let shown = if dir == Path::new(".") { path.strip_prefix(".").unwrap_or(path) } else { path };
+    let shown = if dir == Path::new(".") {
+        path.strip_prefix(".").unwrap_or(path)
+    } else {
+        path
+    };
     shown.display().to_string()
 }
 
@@ -63,23 +80,52 @@ pub fn load(dir: &Path) -> Result<(Workspace, Vec<Diagnostic>), Failed> {
 }
 
 pub fn open(path: &Path) -> Result<BufReader<File>, Failed> {
-    File::open(path).map(|f| BufReader::with_capacity(1 << 20, f)).map_err(|e| io_error(path, &e))
+    File::open(path)
+        .map(|f| BufReader::with_capacity(1 << 20, f))
+        .map_err(|e| io_error(path, &e))
 }
 
 pub fn participants(ws: &Workspace, path: &Path) -> Result<Participants, Failed> {
-    Ok(data::load_participants(ws, &path.display().to_string(), open(path)?)?)
+    Ok(data::load_participants(
+        ws,
+        &path.display().to_string(),
+        open(path)?,
+    )?)
 }
 
-pub fn transactions(ws: &Workspace, people: &Participants, path: &Path) -> Result<Transactions, Failed> {
-    Ok(data::load_transactions(ws, people, &path.display().to_string(), open(path)?)?)
+pub fn transactions(
+    ws: &Workspace,
+    people: &Participants,
+    path: &Path,
+) -> Result<Transactions, Failed> {
+    Ok(data::load_transactions(
+        ws,
+        people,
+        &path.display().to_string(),
+        open(path)?,
+    )?)
 }
 
 /// Writes a file whole or not at all: to a temporary file beside it, then
 /// renamed into place.
-pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<(), Failed> {
-    let fail = |e: std::io::Error| Failed(vec![Diagnostic::error(Location::file(path.display().to_string()), format!("cannot write this file: {e}"))]);
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), Failed> {
+    let fail = |e: std::io::Error| {
+        Failed(vec![Diagnostic::error(
+            Location::file(path.display().to_string()),
+            format!("cannot write this file: {e}"),
+        )])
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut f = std::io::BufWriter::new(File::create(&tmp)?);

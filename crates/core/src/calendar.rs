@@ -89,7 +89,10 @@ impl Period {
                 } else {
                     return None;
                 };
-                if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                if digits.is_empty()
+                    || digits.len() > 2
+                    || !digits.bytes().all(|b| b.is_ascii_digit())
+                {
                     return None;
                 }
                 (kind, digits.parse::<u8>().ok()?)
@@ -175,7 +178,11 @@ impl FiscalCalendar {
     /// The first day of fiscal month `offset` (0-based, may be 12 for the
     /// next year's first month) of fiscal `year`.
     fn month_start(&self, year: i16, offset: u32) -> Date {
-        let start_year = if self.first_month == 1 { year } else { year - 1 };
+        let start_year = if self.first_month == 1 {
+            year
+        } else {
+            year - 1
+        };
         let m0 = u32::from(self.first_month) - 1 + offset; // months since Jan of start_year
         let y = start_year + (m0 / 12) as i16;
         let m = (m0 % 12) as i8 + 1;
@@ -192,7 +199,11 @@ pub fn days_between(a: Date, b: Date) -> i32 {
 /// Days since 0000-03-01 in the proleptic Gregorian calendar; only
 /// differences are meaningful.
 pub fn day_number(d: Date) -> i32 {
-    let (y, m, day) = (i32::from(d.year()), i32::from(d.month()), i32::from(d.day()));
+    let (y, m, day) = (
+        i32::from(d.year()),
+        i32::from(d.month()),
+        i32::from(d.day()),
+    );
     let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -224,7 +235,11 @@ mod tests {
         let cal = FiscalCalendar::new(2).unwrap_or_default();
         let p = cal.period_of(date(2026, 2, 1), PeriodKind::Quarter);
         assert_eq!(p.to_string(), "2027-Q1");
-        assert_eq!(cal.period_of(date(2026, 1, 31), PeriodKind::Year).to_string(), "2026");
+        assert_eq!(
+            cal.period_of(date(2026, 1, 31), PeriodKind::Year)
+                .to_string(),
+            "2026"
+        );
         let m = cal.period_of(date(2027, 1, 15), PeriodKind::Month);
         assert_eq!(m.to_string(), "2027-M12");
         assert_eq!(cal.start(m), date(2027, 1, 1));
@@ -237,9 +252,14 @@ mod tests {
     #[test]
     fn periods_parse_and_print() {
         for text in ["2026-Q1", "2026-M07", "2026", "2026-M12"] {
-            assert_eq!(Period::parse(text).map(|p| p.to_string()).as_deref(), Some(text));
+            assert_eq!(
+                Period::parse(text).map(|p| p.to_string()).as_deref(),
+                Some(text)
+            );
         }
-        for bad in ["2026-Q5", "2026-M13", "2026-Q0", "26-Q1", "2026-X1", "2026-Q"] {
+        for bad in [
+            "2026-Q5", "2026-M13", "2026-Q0", "26-Q1", "2026-X1", "2026-Q",
+        ] {
             assert_eq!(Period::parse(bad), None, "{bad}");
         }
     }

@@ -91,7 +91,11 @@ impl fmt::Display for Diagnostic {
         };
         let loc = &self.location;
         if loc.line > 0 {
-            write!(f, "{level}: {}:{}:{}: {}", loc.file, loc.line, loc.column, self.message)?;
+            write!(
+                f,
+                "{level}: {}:{}:{}: {}",
+                loc.file, loc.line, loc.column, self.message
+            )?;
         } else {
             write!(f, "{level}: {}: {}", loc.file, self.message)?;
         }
@@ -165,12 +169,18 @@ impl SourceFile {
 pub fn render(diagnostics: &[Diagnostic]) -> String {
     let mut sorted: Vec<&Diagnostic> = diagnostics.iter().collect();
     sorted.sort_by(|a, b| {
-        (a.severity, &a.location.file, a.location.line, a.location.column).cmp(&(
-            b.severity,
-            &b.location.file,
-            b.location.line,
-            b.location.column,
-        ))
+        (
+            a.severity,
+            &a.location.file,
+            a.location.line,
+            a.location.column,
+        )
+            .cmp(&(
+                b.severity,
+                &b.location.file,
+                b.location.line,
+                b.location.column,
+            ))
     });
     let mut out = String::new();
     for d in sorted {

@@ -3,10 +3,10 @@
 //! hand it text and records and get values back.
 
 pub mod calendar;
+pub mod data;
 pub mod diag;
 pub mod engine;
 pub mod expr;
 pub mod money;
-pub mod data;
 pub mod plan;
 pub mod report;

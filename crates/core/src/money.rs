@@ -216,7 +216,11 @@ pub fn parse_amount(text: &str) -> Result<Decimal, NumberError> {
 /// An amount printed with thousands separators, as on a statement: `$12,345.60`.
 pub fn format_money(value: Decimal) -> String {
     let negative = value.is_sign_negative() && !value.is_zero();
-    let v = round(value.abs(), value.scale().max(2), RoundingMode::HalfAwayFromZero);
+    let v = round(
+        value.abs(),
+        value.scale().max(2),
+        RoundingMode::HalfAwayFromZero,
+    );
     let text = v.to_string();
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     let mut grouped = String::new();
@@ -237,10 +241,8 @@ pub fn format_money(value: Decimal) -> String {
 /// A ratio printed as a percentage with as many decimals as it needs (up to
 /// `max_places`), e.g. `112.5%`.
 pub fn format_percent(ratio: Decimal, max_places: u32) -> String {
-    let pct = (ratio * Decimal::ONE_HUNDRED).round_dp_with_strategy(
-        max_places,
-        RoundingStrategy::MidpointAwayFromZero,
-    );
+    let pct = (ratio * Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(max_places, RoundingStrategy::MidpointAwayFromZero);
     format!("{}%", pct.normalize())
 }
 
@@ -261,10 +263,22 @@ mod tests {
     #[test]
     fn literals_are_exact() {
         assert_eq!(parse_literal("0.075"), Ok((d("0.075"), LiteralKind::Plain)));
-        assert_eq!(parse_literal("7.5%"), Ok((d("0.075"), LiteralKind::Percent)));
-        assert_eq!(parse_literal("300_000"), Ok((d("300000"), LiteralKind::Plain)));
-        assert_eq!(parse_literal("$1,000.50"), Ok((d("1000.50"), LiteralKind::Money)));
-        assert_eq!(parse_literal("-12.5%"), Ok((d("-0.125"), LiteralKind::Percent)));
+        assert_eq!(
+            parse_literal("7.5%"),
+            Ok((d("0.075"), LiteralKind::Percent))
+        );
+        assert_eq!(
+            parse_literal("300_000"),
+            Ok((d("300000"), LiteralKind::Plain))
+        );
+        assert_eq!(
+            parse_literal("$1,000.50"),
+            Ok((d("1000.50"), LiteralKind::Money))
+        );
+        assert_eq!(
+            parse_literal("-12.5%"),
+            Ok((d("-0.125"), LiteralKind::Percent))
+        );
         assert_eq!(parse_literal("1__0"), Err(NumberError::NotANumber));
         assert_eq!(parse_literal("abc"), Err(NumberError::NotANumber));
         assert_eq!(parse_literal("$5%"), Err(NumberError::NotANumber));

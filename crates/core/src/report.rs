@@ -3,6 +3,7 @@
 //! Renderers only format what the engine recorded; they never recompute a
 //! payout.
 
+use crate::calendar::Period;
 use crate::data::{Participants, Transactions};
 use crate::engine::filter::{field_value, Filter};
 use crate::engine::trace::Step;
@@ -10,19 +11,30 @@ use crate::engine::{Calculation, Payout};
 use crate::expr::{Type, Value};
 use crate::money::{format_money, format_number, format_percent};
 use crate::plan::{MeasureKind, Workspace};
-use crate::calendar::Period;
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// `participant_id,period,component,payout`: one row per payout, in the
 /// engine's order (participant id, period, component id).
-pub fn payouts_csv<W: Write + ?Sized>(out: &mut W, ws: &Workspace, people: &Participants, calc: &Calculation) -> io::Result<()> {
+pub fn payouts_csv<W: Write + ?Sized>(
+    out: &mut W,
+    ws: &Workspace,
+    people: &Participants,
+    calc: &Calculation,
+) -> io::Result<()> {
     let mut buf = String::with_capacity(64 * 1024);
     buf.push_str("participant_id,period,component,payout\n");
     for p in &calc.payouts {
         let component = &ws.plans[p.plan].components[p.component].id;
-        let _ = writeln!(buf, "{},{},{},{}", csv_field(&people.ids[p.participant as usize]), p.period, component, p.amount);
+        let _ = writeln!(
+            buf,
+            "{},{},{},{}",
+            csv_field(&people.ids[p.participant as usize]),
+            p.period,
+            component,
+            p.amount
+        );
         if buf.len() > 60 * 1024 {
             out.write_all(buf.as_bytes())?;
             buf.clear();
@@ -50,9 +62,25 @@ fn value_text(v: Decimal, is_money: bool) -> String {
 /// Describes one trace step in a line a rep can follow.
 pub fn step_line(step: &Step) -> String {
     match step {
-        Step::Measure { name, value, is_money } => format!("{name} = {}", value_text(*value, *is_money)),
-        Step::Quota { name, full, overridden, active_days, period_days, value, rounding } => {
-            let source = if *overridden { "set for this participant" } else { "from the plan" };
+        Step::Measure {
+            name,
+            value,
+            is_money,
+        } => format!("{name} = {}", value_text(*value, *is_money)),
+        Step::Quota {
+            name,
+            full,
+            overridden,
+            active_days,
+            period_days,
+            value,
+            rounding,
+        } => {
+            let source = if *overridden {
+                "set for this participant"
+            } else {
+                "from the plan"
+            };
             match rounding {
                 Some(r) => format!(
                     "quota {name} = {} ({source}) × {active_days}/{period_days} active days = {} (rounded to {r})",
@@ -71,26 +99,71 @@ pub fn step_line(step: &Step) -> String {
                 format!("gate `{condition}`: not met, nothing is paid")
             }
         }
-        Step::Rate { base, rate, amount } => format!("{} × {} = {}", format_money(*base), format_percent(*rate, 6), format_money(*amount)),
-        Step::Band { name, from, to, portion, rate, per_point, amount } => {
+        Step::Rate { base, rate, amount } => format!(
+            "{} × {} = {}",
+            format_money(*base),
+            format_percent(*rate, 6),
+            format_money(*amount)
+        ),
+        Step::Band {
+            name,
+            from,
+            to,
+            portion,
+            rate,
+            per_point,
+            amount,
+        } => {
             if *per_point {
-                format!("{name} ({from} to {to}): {} points × {} = {}", format_number(*portion), format_money(*rate), format_money(*amount))
+                format!(
+                    "{name} ({from} to {to}): {} points × {} = {}",
+                    format_number(*portion),
+                    format_money(*rate),
+                    format_money(*amount)
+                )
             } else {
-                format!("{name} ({from} to {to}): {} × {} = {}", format_money(*portion), format_percent(*rate, 6), format_money(*amount))
+                format!(
+                    "{name} ({from} to {to}): {} × {} = {}",
+                    format_money(*portion),
+                    format_percent(*rate, 6),
+                    format_money(*amount)
+                )
             }
         }
-        Step::RetroactiveBand { name, from, to, base, rate, amount } => format!(
+        Step::RetroactiveBand {
+            name,
+            from,
+            to,
+            base,
+            rate,
+            amount,
+        } => format!(
             "{name} ({from} to {to}) reached: all of {} × {} = {}",
             format_money(*base),
             format_percent(*rate, 6),
             format_money(*amount)
         ),
-        Step::BelowBands { first } => format!("below the first band (starts at {first}): nothing is paid"),
-        Step::Points { exact, rounded, rounding } => match rounding {
-            Some(r) if exact != rounded => format!("points of attainment = {} → {} (rounded to {r})", format_number(*exact), format_number(*rounded)),
+        Step::BelowBands { first } => {
+            format!("below the first band (starts at {first}): nothing is paid")
+        }
+        Step::Points {
+            exact,
+            rounded,
+            rounding,
+        } => match rounding {
+            Some(r) if exact != rounded => format!(
+                "points of attainment = {} → {} (rounded to {r})",
+                format_number(*exact),
+                format_number(*rounded)
+            ),
             _ => format!("points of attainment = {}", format_number(*rounded)),
         },
-        Step::Curve { x, lower, upper, amount } => match upper {
+        Step::Curve {
+            x,
+            lower,
+            upper,
+            amount,
+        } => match upper {
             Some((at, pay)) => format!(
                 "pay curve at {x}: between {} at {} and {} at {}, linear: {}",
                 format_money(lower.1),
@@ -99,37 +172,79 @@ pub fn step_line(step: &Step) -> String {
                 at,
                 format_money(*amount)
             ),
-            None => format!("pay curve at {x}: {} (the curve's point at {})", format_money(*amount), lower.0),
+            None => format!(
+                "pay curve at {x}: {} (the curve's point at {})",
+                format_money(*amount),
+                lower.0
+            ),
         },
         Step::Fixed { amount } => format!("fixed amount {}", format_money(*amount)),
-        Step::Formula { text, inputs, amount } => {
-            let ins: Vec<String> = inputs.iter().map(|(n, v)| format!("{n} = {}", format_number(*v))).collect();
+        Step::Formula {
+            text,
+            inputs,
+            amount,
+        } => {
+            let ins: Vec<String> = inputs
+                .iter()
+                .map(|(n, v)| format!("{n} = {}", format_number(*v)))
+                .collect();
             if ins.is_empty() {
                 format!("{text} = {}", format_money(*amount))
             } else {
                 format!("{text} with {} = {}", ins.join(", "), format_money(*amount))
             }
         }
-        Step::Floor { floor, before } => format!("{} is below the floor: raised to {}", format_money(*before), format_money(*floor)),
-        Step::Cap { cap, before } => format!("{} is above the cap: limited to {}", format_money(*before), format_money(*cap)),
-        Step::Rounded { before, after, rounding, by_default } => format!(
+        Step::Floor { floor, before } => format!(
+            "{} is below the floor: raised to {}",
+            format_money(*before),
+            format_money(*floor)
+        ),
+        Step::Cap { cap, before } => format!(
+            "{} is above the cap: limited to {}",
+            format_money(*before),
+            format_money(*cap)
+        ),
+        Step::Rounded {
+            before,
+            after,
+            rounding,
+            by_default,
+        } => format!(
             "{} rounded to {} ({rounding}{})",
             format_number(*before),
             format_money(*after),
-            if *by_default { ", the workspace default" } else { "" }
+            if *by_default {
+                ", the workspace default"
+            } else {
+                ""
+            }
         ),
     }
 }
 
 /// Everything about one participant and period: credited transactions,
 /// measures, quota, each component's steps and payout.
-pub fn explain(ws: &Workspace, people: &Participants, txns: &Transactions, calc: &Calculation, participant: u32, period: Period, credit_limit: usize) -> String {
+pub fn explain(
+    ws: &Workspace,
+    people: &Participants,
+    txns: &Transactions,
+    calc: &Calculation,
+    participant: u32,
+    period: Period,
+    credit_limit: usize,
+) -> String {
     let mut out = String::new();
     let p = participant as usize;
     let plan = people.plan[p].map(|i| &ws.plans[i]);
     let _ = write!(out, "{}", people.ids[p]);
     for (fi, f) in ws.participants.fields.iter().enumerate() {
-        if let Some(Value::Text(t)) = field_value(&people.fields[fi], p, &people.text, ws.minor_unit, Some(&people.ids)) {
+        if let Some(Value::Text(t)) = field_value(
+            &people.fields[fi],
+            p,
+            &people.text,
+            ws.minor_unit,
+            Some(&people.ids),
+        ) {
             if !t.is_empty() {
                 let _ = write!(out, " · {}: {t}", f.name);
             }
@@ -148,7 +263,11 @@ pub fn explain(ws: &Workspace, people: &Participants, txns: &Transactions, calc:
         let _ = writeln!(out, "manager: {}", people.ids[m as usize]);
     }
     let Some(table) = calc.table(period.kind) else {
-        let _ = writeln!(out, "\nno component of any plan is paid by {}; nothing to explain", period.kind.name());
+        let _ = writeln!(
+            out,
+            "\nno component of any plan is paid by {}; nothing to explain",
+            period.kind.name()
+        );
         return out;
     };
     let Some(pi) = table.grid.periods.iter().position(|x| *x == period) else {
@@ -166,7 +285,10 @@ pub fn explain(ws: &Workspace, people: &Participants, txns: &Transactions, calc:
 
     // Credited transactions.
     let credits: Vec<usize> = (0..calc.credits.len())
-        .filter(|&c| calc.credits.participant[c] == participant && table.grid.index_of(txns.date[calc.credits.txn[c] as usize]) == Some(pi))
+        .filter(|&c| {
+            calc.credits.participant[c] == participant
+                && table.grid.index_of(txns.date[calc.credits.txn[c] as usize]) == Some(pi)
+        })
         .collect();
     let mut sorted = credits.clone();
     sorted.sort_by(|a, b| {
@@ -178,66 +300,128 @@ pub fn explain(ws: &Workspace, people: &Participants, txns: &Transactions, calc:
         let mut rows: Vec<Vec<String>> = Vec::new();
         let mut header = vec!["date".to_string(), "id".to_string()];
         let shown_fields: Vec<usize> = (0..ws.transactions.fields.len())
-            .filter(|&f| ws.transactions.fields[f].ty != crate::plan::FieldType::Participant && ws.transactions.fields[f].name != "split_pct")
+            .filter(|&f| {
+                ws.transactions.fields[f].ty != crate::plan::FieldType::Participant
+                    && ws.transactions.fields[f].name != "split_pct"
+            })
             .collect();
-        header.extend(shown_fields.iter().map(|&f| ws.transactions.fields[f].name.clone()));
+        header.extend(
+            shown_fields
+                .iter()
+                .map(|&f| ws.transactions.fields[f].name.clone()),
+        );
         header.extend(["amount".to_string(), "credit".to_string(), "as".to_string()]);
         rows.push(header);
         for &c in sorted.iter().take(credit_limit) {
             let t = calc.credits.txn[c] as usize;
             let mut row = vec![txns.date[t].to_string(), txns.id(t).to_string()];
             for &f in &shown_fields {
-                row.push(match field_value(&txns.fields[f], t, &txns.text, ws.minor_unit, Some(&people.ids)) {
-                    Some(Value::Text(s)) => s,
-                    Some(Value::Num(v)) => v.to_string(),
-                    Some(v) => v.to_string(),
-                    None => String::new(),
-                });
+                row.push(
+                    match field_value(
+                        &txns.fields[f],
+                        t,
+                        &txns.text,
+                        ws.minor_unit,
+                        Some(&people.ids),
+                    ) {
+                        Some(Value::Text(s)) => s,
+                        Some(Value::Num(v)) => v.to_string(),
+                        Some(v) => v.to_string(),
+                        None => String::new(),
+                    },
+                );
             }
             row.push(format_money(Decimal::new(txns.amount[t], ws.minor_unit)));
-            row.push(format_money(Decimal::new(calc.credits.amount[c], ws.minor_unit)));
+            row.push(format_money(Decimal::new(
+                calc.credits.amount[c],
+                ws.minor_unit,
+            )));
             row.push(calc.credits.credited_as[c].name().to_string());
             rows.push(row);
         }
         out.push_str(&table_text(&rows, 2));
         if sorted.len() > credit_limit {
-            let _ = writeln!(out, "  … and {} more (use --all to list every one)", sorted.len() - credit_limit);
+            let _ = writeln!(
+                out,
+                "  … and {} more (use --all to list every one)",
+                sorted.len() - credit_limit
+            );
         }
     }
 
     // Measures the plan reads.
     let _ = writeln!(out, "\nmeasures:");
     let mut rows = Vec::new();
-    for (mi, m) in ws.measures.iter().enumerate() {
+    let read: Vec<usize> = match plan {
+        Some(plan) => ws.measures_read_by(plan),
+        None => (0..ws.measures.len()).collect(),
+    };
+    for mi in read {
+        let m = &ws.measures[mi];
         let v = table.value(mi, participant, pi);
         let count = match &m.kind {
-            MeasureKind::Sum { field: None, filter } => {
+            MeasureKind::Sum {
+                field: None,
+                filter,
+            } => {
                 let f = Filter::compile(filter.as_ref(), &ws.transactions, txns);
                 let n = credits
                     .iter()
-                    .filter(|&&c| f.matches(&ws.transactions, txns, calc.credits.txn[c] as usize, calc.credits.credited_as[c], calc.credits.amount[c], ws.minor_unit))
+                    .filter(|&&c| {
+                        f.matches(
+                            &ws.transactions,
+                            txns,
+                            calc.credits.txn[c] as usize,
+                            calc.credits.credited_as[c],
+                            calc.credits.amount[c],
+                            ws.minor_unit,
+                        )
+                    })
                     .count();
                 format!("{n} credits")
             }
             _ => String::new(),
         };
-        rows.push(vec![m.name.clone(), value_text(v, m.ty == Type::Money), count, m.source.clone()]);
+        let about = match &m.description {
+            Some(d) => format!("{d}: {}", m.source),
+            None => m.source.clone(),
+        };
+        rows.push(vec![
+            m.name.clone(),
+            value_text(v, m.ty == Type::Money),
+            count,
+            about,
+        ]);
     }
     out.push_str(&table_text(&rows, 2));
 
     // Components.
-    let mine: Vec<&Payout> = calc.payouts.iter().filter(|x| x.participant == participant && x.period == period).collect();
+    let mine: Vec<&Payout> = calc
+        .payouts
+        .iter()
+        .filter(|x| x.participant == participant && x.period == period)
+        .collect();
     let mut total = Decimal::ZERO;
     for payout in &mine {
         let c = &ws.plans[payout.plan].components[payout.component];
         total += payout.amount;
-        let _ = writeln!(out, "\n{} — {}: {}", c.id, c.name, format_money(payout.amount));
+        let _ = writeln!(
+            out,
+            "\n{} — {}: {}",
+            c.id,
+            c.name,
+            format_money(payout.amount)
+        );
         for step in &payout.trace.steps {
             let _ = writeln!(out, "  {}", step_line(step));
         }
     }
     if mine.is_empty() {
-        let _ = writeln!(out, "\nno payout for {period}: not active, or no component is paid by {}", period.kind.name());
+        let _ = writeln!(
+            out,
+            "\nno payout for {period}: not active, or no component is paid by {}",
+            period.kind.name()
+        );
     } else {
         let _ = writeln!(out, "\ntotal for {period}: {}", format_money(total));
     }
@@ -247,7 +431,15 @@ pub fn explain(ws: &Workspace, people: &Participants, txns: &Transactions, calc:
 /// Left-aligned columns, two spaces apart.
 fn table_text(rows: &[Vec<String>], indent: usize) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for r in rows {
         out.push_str(&" ".repeat(indent));
@@ -275,17 +467,39 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
         v.dedup();
         v.len()
     };
-    let _ = writeln!(out, "{} — fiscal year {}: {} payouts to {} participants, total {}", ws.name, calc.year, calc.payouts.len(), paid_people, format_money(grand));
+    let _ = writeln!(
+        out,
+        "{} — fiscal year {}: {} payouts to {} participants, total {}",
+        ws.name,
+        calc.year,
+        calc.payouts.len(),
+        paid_people,
+        format_money(grand)
+    );
 
     // By plan and component.
     let _ = writeln!(out, "\ntotals by plan and component:");
-    let mut rows = vec![vec!["plan".to_string(), "component".to_string(), "people".to_string(), "total".to_string(), "share".to_string()]];
+    let mut rows = vec![vec![
+        "plan".to_string(),
+        "component".to_string(),
+        "people".to_string(),
+        "total".to_string(),
+        "share".to_string(),
+    ]];
     for (pi, plan) in ws.plans.iter().enumerate() {
         let mut comps: Vec<&str> = plan.components.iter().map(|c| c.id.as_str()).collect();
         comps.sort_unstable();
         for cid in comps {
-            let ci = plan.components.iter().position(|c| c.id == cid).unwrap_or(0);
-            let rows_of: Vec<&Payout> = calc.payouts.iter().filter(|p| p.plan == pi && p.component == ci).collect();
+            let ci = plan
+                .components
+                .iter()
+                .position(|c| c.id == cid)
+                .unwrap_or(0);
+            let rows_of: Vec<&Payout> = calc
+                .payouts
+                .iter()
+                .filter(|p| p.plan == pi && p.component == ci)
+                .collect();
             if rows_of.is_empty() {
                 continue;
             }
@@ -293,8 +507,18 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
             let mut who: Vec<u32> = rows_of.iter().map(|p| p.participant).collect();
             who.sort_unstable();
             who.dedup();
-            let share = if grand.is_zero() { String::new() } else { format_percent(sum / grand, 1) };
-            rows.push(vec![plan.id.clone(), cid.to_string(), who.len().to_string(), format_money(sum), share]);
+            let share = if grand.is_zero() {
+                String::new()
+            } else {
+                format_percent(sum / grand, 1)
+            };
+            rows.push(vec![
+                plan.id.clone(),
+                cid.to_string(),
+                who.len().to_string(),
+                format_money(sum),
+                share,
+            ]);
         }
     }
     out.push_str(&table_text(&rows, 2));
@@ -302,15 +526,23 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
     // Top earners.
     let mut by_person: Vec<(u32, Decimal)> = Vec::new();
     {
-        let mut totals: std::collections::BTreeMap<u32, Decimal> = std::collections::BTreeMap::new();
+        let mut totals: std::collections::BTreeMap<u32, Decimal> =
+            std::collections::BTreeMap::new();
         for p in &calc.payouts {
             *totals.entry(p.participant).or_default() += p.amount;
         }
         by_person.extend(totals);
     }
-    by_person.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| people.ids[a.0 as usize].cmp(&people.ids[b.0 as usize])));
+    by_person.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| people.ids[a.0 as usize].cmp(&people.ids[b.0 as usize]))
+    });
     let _ = writeln!(out, "\ntop {top} earners:");
-    let mut rows = vec![vec!["participant".to_string(), "plan".to_string(), "total".to_string()]];
+    let mut rows = vec![vec![
+        "participant".to_string(),
+        "plan".to_string(),
+        "total".to_string(),
+    ]];
     for (p, total) in by_person.iter().take(top) {
         let plan = people.plan[*p as usize].map_or(String::new(), |i| ws.plans[i].id.clone());
         let name = ws
@@ -318,13 +550,25 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
             .fields
             .iter()
             .position(|f| f.name == "name")
-            .and_then(|fi| field_value(&people.fields[fi], *p as usize, &people.text, ws.minor_unit, None))
+            .and_then(|fi| {
+                field_value(
+                    &people.fields[fi],
+                    *p as usize,
+                    &people.text,
+                    ws.minor_unit,
+                    None,
+                )
+            })
             .map(|v| match v {
                 Value::Text(t) => format!(" ({t})"),
                 _ => String::new(),
             })
             .unwrap_or_default();
-        rows.push(vec![format!("{}{name}", people.ids[*p as usize]), plan, format_money(*total)]);
+        rows.push(vec![
+            format!("{}{name}", people.ids[*p as usize]),
+            plan,
+            format_money(*total),
+        ]);
     }
     out.push_str(&table_text(&rows, 2));
 
@@ -332,7 +576,15 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
     let mut attainments: Vec<Decimal> = calc
         .payouts
         .iter()
-        .filter_map(|p| p.trace.steps.iter().find_map(|s| if let Step::Attainment { value } = s { Some(*value) } else { None }))
+        .filter_map(|p| {
+            p.trace.steps.iter().find_map(|s| {
+                if let Step::Attainment { value } = s {
+                    Some(*value)
+                } else {
+                    None
+                }
+            })
+        })
         .collect();
     if !attainments.is_empty() {
         attainments.sort();
@@ -355,7 +607,10 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
             ("150% and above", Decimal::new(15, 1), Decimal::MAX),
         ];
         for (label, lo, hi) in buckets {
-            let count = attainments.iter().filter(|a| (**a >= lo || label == "below 50%") && **a < hi).count();
+            let count = attainments
+                .iter()
+                .filter(|a| (**a >= lo || label == "below 50%") && **a < hi)
+                .count();
             let bar = "#".repeat((count * 40).div_ceil(n.max(1)));
             let _ = writeln!(out, "  {label:<15} {count:>6}  {bar}");
         }

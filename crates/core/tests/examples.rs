@@ -5,7 +5,9 @@ use attain_core::plan::check_workspace;
 use std::path::Path;
 
 fn load(dir: &str) -> (SourceFile, Vec<SourceFile>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(dir);
     let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
     let ws = SourceFile::new("attain.toml", read(&root.join("attain.toml")));
     let mut plans: Vec<_> = std::fs::read_dir(root.join("plans"))
@@ -14,7 +16,17 @@ fn load(dir: &str) -> (SourceFile, Vec<SourceFile>) {
     plans.sort();
     let plans = plans
         .iter()
-        .map(|p| SourceFile::new(format!("plans/{}", p.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()), read(p)))
+        .map(|p| {
+            SourceFile::new(
+                format!(
+                    "plans/{}",
+                    p.file_name()
+                        .map(|n| n.to_string_lossy())
+                        .unwrap_or_default()
+                ),
+                read(p),
+            )
+        })
         .collect();
     (ws, plans)
 }

@@ -54,9 +54,18 @@ impl Interner {
     }
 
     fn intern_hashed(&mut self, text: &str, hash: u64) -> u32 {
-        let Interner { table, text: all, ends, hashes } = self;
+        let Interner {
+            table,
+            text: all,
+            ends,
+            hashes,
+        } = self;
         let value = |id: u32| {
-            let start = if id == 0 { 0 } else { ends[id as usize - 1] as usize };
+            let start = if id == 0 {
+                0
+            } else {
+                ends[id as usize - 1] as usize
+            };
             &all[start..ends[id as usize] as usize]
         };
         if let Some(&id) = table.find(hash, |&id| value(id) == text) {
@@ -71,7 +80,9 @@ impl Interner {
     }
 
     pub fn get(&self, text: &str) -> Option<u32> {
-        self.table.find(text_hash(text), |&id| self.text(id) == text).copied()
+        self.table
+            .find(text_hash(text), |&id| self.text(id) == text)
+            .copied()
     }
 
     pub fn text(&self, id: u32) -> &str {
@@ -93,7 +104,9 @@ impl Interner {
 
     /// Adds every value of `other`; returns the new id of each of its ids.
     pub fn absorb(&mut self, other: &Interner) -> Vec<u32> {
-        (0..other.len()).map(|i| self.intern_hashed(other.text(i as u32), other.hashes[i])).collect()
+        (0..other.len())
+            .map(|i| self.intern_hashed(other.text(i as u32), other.hashes[i]))
+            .collect()
     }
 }
 
@@ -172,7 +185,11 @@ impl Participants {
     /// Everyone below `p`, depth first, in a stable order.
     pub fn all_reports(&self, p: u32) -> Vec<u32> {
         let mut out = Vec::new();
-        let mut stack: Vec<u32> = self.direct_reports[p as usize].iter().rev().copied().collect();
+        let mut stack: Vec<u32> = self.direct_reports[p as usize]
+            .iter()
+            .rev()
+            .copied()
+            .collect();
         while let Some(r) = stack.pop() {
             out.push(r);
             stack.extend(self.direct_reports[r as usize].iter().rev());
@@ -220,8 +237,14 @@ impl Transactions {
     }
 
     pub fn id(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.id_ends[i - 1] as usize };
-        self.id_text.get(start..self.id_ends[i] as usize).unwrap_or("")
+        let start = if i == 0 {
+            0
+        } else {
+            self.id_ends[i - 1] as usize
+        };
+        self.id_text
+            .get(start..self.id_ends[i] as usize)
+            .unwrap_or("")
     }
 }
 
@@ -233,7 +256,11 @@ pub(crate) struct RowErrors {
 
 impl RowErrors {
     pub(crate) fn new(file: &str) -> RowErrors {
-        RowErrors { file: file.to_string(), errors: Vec::new(), more: 0 }
+        RowErrors {
+            file: file.to_string(),
+            errors: Vec::new(),
+            more: 0,
+        }
     }
 
     pub(crate) fn push(&mut self, line: u64, column: usize, message: String, hint: Option<String>) {
@@ -241,7 +268,10 @@ impl RowErrors {
             self.more += 1;
             return;
         }
-        let d = Diagnostic::error(Location::line_column(&self.file, line as usize, column), message);
+        let d = Diagnostic::error(
+            Location::line_column(&self.file, line as usize, column),
+            message,
+        );
         self.errors.push(match hint {
             Some(h) => d.with_hint(h),
             None => d,
@@ -278,8 +308,11 @@ pub(crate) fn bind_columns(
                     None => format!("the file has: {}", names.join(", ")),
                 };
                 errors.push(
-                    Diagnostic::error(Location::line_column(file, 1, 0), format!("column `{col}` is missing"))
-                        .with_hint(hint),
+                    Diagnostic::error(
+                        Location::line_column(file, 1, 0),
+                        format!("column `{col}` is missing"),
+                    )
+                    .with_hint(hint),
                 );
                 out.push(None);
             }
@@ -295,7 +328,9 @@ pub(crate) fn bind_columns(
 pub(crate) fn csv_error(file: &str, e: &csv::Error) -> Diagnostic {
     let line = e.position().map_or(0, |p| p.line() as usize);
     let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("this row has {len} fields, but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "this row is not valid UTF-8 text".to_string(),
@@ -311,7 +346,10 @@ pub fn parse_date(text: &str) -> Option<Date> {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<i32> {
-        text.get(r).filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?.parse().ok()
+        text.get(r)
+            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
+            .parse()
+            .ok()
     };
     Date::new(num(0..4)? as i16, num(5..7)? as i8, num(8..10)? as i8).ok()
 }
@@ -364,7 +402,10 @@ pub(crate) fn read_field(
     }
     let mut bad = |expected: &str, why: Option<String>| {
         let message = match why {
-            Some(w) => format!("`{}` is `{raw}`, which is not {expected}: {w}", field.column),
+            Some(w) => format!(
+                "`{}` is `{raw}`, which is not {expected}: {w}",
+                field.column
+            ),
             None => format!("`{}` is `{raw}`, which is not {expected}", field.column),
         };
         errors.push(line, col_no, message, None);
@@ -376,10 +417,21 @@ pub(crate) fn read_field(
                 if let Some(allowed) = &field.values {
                     if !allowed.iter().any(|a| a == raw) {
                         let hint = match expr::closest(raw, allowed) {
-                            Some(n) => format!("did you mean `{n}`? expected one of {}", allowed.join(", ")),
+                            Some(n) => format!(
+                                "did you mean `{n}`? expected one of {}",
+                                allowed.join(", ")
+                            ),
                             None => format!("expected one of {}", allowed.join(", ")),
                         };
-                        errors.push(line, col_no, format!("`{}` is `{raw}`, which is not an allowed value", field.column), Some(hint));
+                        errors.push(
+                            line,
+                            col_no,
+                            format!(
+                                "`{}` is `{raw}`, which is not an allowed value",
+                                field.column
+                            ),
+                            Some(hint),
+                        );
                     }
                 }
             }
@@ -392,7 +444,10 @@ pub(crate) fn read_field(
                 match people.and_then(|p| p.index.get(raw)) {
                     Some(&i) => i,
                     None => {
-                        bad("a known participant", Some("no row of the participants file has this id".into()));
+                        bad(
+                            "a known participant",
+                            Some("no row of the participants file has this id".into()),
+                        );
                         NONE
                     }
                 }
@@ -406,7 +461,13 @@ pub(crate) fn read_field(
                 match parse_minor_units(raw, minor_unit) {
                     Ok(v) => {
                         if below_min(Decimal::new(v, minor_unit)) {
-                            bad("allowed", Some(format!("the schema requires at least {}", field.min.unwrap_or_default())));
+                            bad(
+                                "allowed",
+                                Some(format!(
+                                    "the schema requires at least {}",
+                                    field.min.unwrap_or_default()
+                                )),
+                            );
                         }
                         v
                     }
@@ -425,7 +486,13 @@ pub(crate) fn read_field(
                 match raw.parse::<i64>() {
                     Ok(v) => {
                         if below_min(Decimal::from(v)) {
-                            bad("allowed", Some(format!("the schema requires at least {}", field.min.unwrap_or_default())));
+                            bad(
+                                "allowed",
+                                Some(format!(
+                                    "the schema requires at least {}",
+                                    field.min.unwrap_or_default()
+                                )),
+                            );
                         }
                         v
                     }
@@ -444,7 +511,13 @@ pub(crate) fn read_field(
                 match parse_amount(raw) {
                     Ok(v) => {
                         if below_min(v) {
-                            bad("allowed", Some(format!("the schema requires at least {}", field.min.unwrap_or_default())));
+                            bad(
+                                "allowed",
+                                Some(format!(
+                                    "the schema requires at least {}",
+                                    field.min.unwrap_or_default()
+                                )),
+                            );
                         }
                         Some(v)
                     }
@@ -462,7 +535,10 @@ pub(crate) fn read_field(
             } else {
                 let d = parse_date(raw);
                 if d.is_none() {
-                    bad("a date", Some("expected YYYY-MM-DD, like 2026-03-31".into()));
+                    bad(
+                        "a date",
+                        Some("expected YYYY-MM-DD, like 2026-03-31".into()),
+                    );
                 }
                 d
             };
@@ -472,12 +548,26 @@ pub(crate) fn read_field(
 }
 
 /// Reads the participants file.
-pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Result<Participants, Vec<Diagnostic>> {
+pub fn load_participants<R: Read>(
+    ws: &Workspace,
+    file: &str,
+    reader: R,
+) -> Result<Participants, Vec<Diagnostic>> {
     let schema = &ws.participants;
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).from_reader(reader);
-    let header = rdr.headers().map_err(|e| vec![csv_error(file, &e)])?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(reader);
+    let header = rdr
+        .headers()
+        .map_err(|e| vec![csv_error(file, &e)])?
+        .clone();
     let mut wanted: Vec<(&str, bool)> = vec![(schema.id_column.as_str(), true)];
-    let specials = [&schema.manager_column, &schema.plan_column, &schema.start_column, &schema.end_column];
+    let specials = [
+        &schema.manager_column,
+        &schema.plan_column,
+        &schema.start_column,
+        &schema.end_column,
+    ];
     for s in specials {
         wanted.push((s.as_deref().unwrap_or(""), s.is_some()));
     }
@@ -486,8 +576,10 @@ pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Resu
     }
     let cols = bind_columns(file, &header, &wanted)?;
     let mut errors = RowErrors::new(file);
-    let mut p = Participants::default();
-    p.fields = schema.fields.iter().map(|f| Column::new(f.ty)).collect();
+    let mut p = Participants {
+        fields: schema.fields.iter().map(|f| Column::new(f.ty)).collect(),
+        ..Participants::default()
+    };
     let mut manager_ids: Vec<(u64, String)> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
@@ -503,9 +595,19 @@ pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Resu
         let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
         let id = get(cols[0]);
         if id.is_empty() {
-            errors.push(line, cols[0].unwrap_or(0) + 1, format!("`{}` is empty", schema.id_column), Some("every participant needs an id".into()));
+            errors.push(
+                line,
+                cols[0].unwrap_or(0) + 1,
+                format!("`{}` is empty", schema.id_column),
+                Some("every participant needs an id".into()),
+            );
         } else if p.index.contains_key(id) {
-            errors.push(line, cols[0].unwrap_or(0) + 1, format!("participant `{id}` appears twice"), Some("each participant id must be unique".into()));
+            errors.push(
+                line,
+                cols[0].unwrap_or(0) + 1,
+                format!("participant `{id}` appears twice"),
+                Some("each participant id must be unique".into()),
+            );
         }
         let idx = p.ids.len() as u32;
         p.index.insert(id.to_string(), idx);
@@ -523,7 +625,12 @@ pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Resu
                         Some(n) => format!("did you mean `{n}`? plans: {}", ids.join(", ")),
                         None => format!("plans: {}", ids.join(", ")),
                     };
-                    errors.push(line, cols[2].unwrap_or(0) + 1, format!("plan `{plan_text}` is not defined in the workspace"), Some(hint));
+                    errors.push(
+                        line,
+                        cols[2].unwrap_or(0) + 1,
+                        format!("plan `{plan_text}` is not defined in the workspace"),
+                        Some(hint),
+                    );
                     None
                 }
             }
@@ -536,16 +643,40 @@ pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Resu
             } else {
                 let d = parse_date(raw);
                 if d.is_none() {
-                    let name = if k == 3 { &schema.start_column } else { &schema.end_column };
-                    errors.push(line, cols[k].unwrap_or(0) + 1, format!("`{}` is `{raw}`, which is not a date", name.as_deref().unwrap_or("")), Some("expected YYYY-MM-DD, like 2026-03-31".into()));
+                    let name = if k == 3 {
+                        &schema.start_column
+                    } else {
+                        &schema.end_column
+                    };
+                    errors.push(
+                        line,
+                        cols[k].unwrap_or(0) + 1,
+                        format!(
+                            "`{}` is `{raw}`, which is not a date",
+                            name.as_deref().unwrap_or("")
+                        ),
+                        Some("expected YYYY-MM-DD, like 2026-03-31".into()),
+                    );
                 }
                 target.push(d);
             }
         }
         for (i, f) in schema.fields.iter().enumerate() {
             let ci = cols[5 + i];
-            let reader = FieldReader { field: f, column_index: ci.unwrap_or(0) };
-            read_field(&reader, get(ci), line, &mut p.fields[i], &mut p.text, None, ws.minor_unit, &mut errors);
+            let reader = FieldReader {
+                field: f,
+                column_index: ci.unwrap_or(0),
+            };
+            read_field(
+                &reader,
+                get(ci),
+                line,
+                &mut p.fields[i],
+                &mut p.text,
+                None,
+                ws.minor_unit,
+                &mut errors,
+            );
         }
     }
     // Managers, once every id is known.
@@ -557,7 +688,12 @@ pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Resu
         }
         match p.index.get(m) {
             Some(&mi) if mi as usize == i => {
-                errors.push(*line, cols[1].unwrap_or(0) + 1, format!("participant `{m}` is their own manager"), None);
+                errors.push(
+                    *line,
+                    cols[1].unwrap_or(0) + 1,
+                    format!("participant `{m}` is their own manager"),
+                    None,
+                );
                 p.manager.push(None);
             }
             Some(&mi) => {
@@ -565,19 +701,32 @@ pub fn load_participants<R: Read>(ws: &Workspace, file: &str, reader: R) -> Resu
                 p.direct_reports[mi as usize].push(i as u32);
             }
             None => {
-                errors.push(*line, cols[1].unwrap_or(0) + 1, format!("manager `{m}` is not a participant"), Some("every manager must have a row of their own".into()));
+                errors.push(
+                    *line,
+                    cols[1].unwrap_or(0) + 1,
+                    format!("manager `{m}` is not a participant"),
+                    Some("every manager must have a row of their own".into()),
+                );
                 p.manager.push(None);
             }
         }
     }
     // A manager chain that loops would make roll-ups endless.
-    for i in 0..p.len() {
+    for (i, (line, _)) in manager_ids.iter().enumerate() {
         let mut seen = 0usize;
         let mut cur = p.manager[i];
         while let Some(m) = cur {
             seen += 1;
             if m as usize == i || seen > p.len() {
-                errors.push(manager_ids[i].0, cols[1].unwrap_or(0) + 1, format!("participant `{}` is their own manager through the chain of managers", p.ids[i]), Some("the management hierarchy must be a tree".into()));
+                errors.push(
+                    *line,
+                    cols[1].unwrap_or(0) + 1,
+                    format!(
+                        "participant `{}` is their own manager through the chain of managers",
+                        p.ids[i]
+                    ),
+                    Some("the management hierarchy must be a tree".into()),
+                );
                 break;
             }
             cur = p.manager[m as usize];
@@ -601,13 +750,19 @@ mod tests {
         assert_eq!(parse_minor_units("0.07", 2), Ok(7));
         assert_eq!(parse_minor_units("-3", 2), Ok(-300));
         assert_eq!(parse_minor_units("1.230", 2), Ok(123));
-        assert_eq!(parse_minor_units("1.234", 2), Err("it has more than 2 decimals".into()));
+        assert_eq!(
+            parse_minor_units("1.234", 2),
+            Err("it has more than 2 decimals".into())
+        );
         assert!(parse_minor_units("1,234", 2).is_err());
     }
 
     #[test]
     fn dates_are_iso() {
-        assert_eq!(parse_date("2026-02-28").map(|d| d.to_string()), Some("2026-02-28".into()));
+        assert_eq!(
+            parse_date("2026-02-28").map(|d| d.to_string()),
+            Some("2026-02-28".into())
+        );
         assert_eq!(parse_date("2026-02-30"), None);
         assert_eq!(parse_date("26-02-28"), None);
         assert_eq!(parse_date("2026/02/28"), None);

@@ -8,8 +8,8 @@
 //! record at a time.
 
 use super::{
-    bind_columns, csv_error, read_field, Column, FieldReader, Interner,
-    Participants, RowErrors, Transactions, MAX_ROW_ERRORS, NONE,
+    bind_columns, csv_error, read_field, Column, FieldReader, Interner, Participants, RowErrors,
+    Transactions, MAX_ROW_ERRORS, NONE,
 };
 use crate::diag::{Diagnostic, Location};
 use crate::plan::Workspace;
@@ -57,7 +57,13 @@ impl Part {
             id_hashes: Vec::new(),
             date: Vec::new(),
             amount: Vec::new(),
-            fields: ctx.ws.transactions.fields.iter().map(|f| Column::new(f.ty)).collect(),
+            fields: ctx
+                .ws
+                .transactions
+                .fields
+                .iter()
+                .map(|f| Column::new(f.ty))
+                .collect(),
             text: Interner::default(),
             line: Vec::new(),
             errors: RowErrors::new(ctx.file),
@@ -85,12 +91,26 @@ impl Part {
         let schema = &ctx.ws.transactions;
         let l = &ctx.layout;
         if row.len() != l.width {
-            self.errors.push(line, 0, format!("this row has {} fields, but the header has {}", row.len(), l.width), None);
+            self.errors.push(
+                line,
+                0,
+                format!(
+                    "this row has {} fields, but the header has {}",
+                    row.len(),
+                    l.width
+                ),
+                None,
+            );
             return;
         }
         let id = row[l.id].trim();
         if id.is_empty() {
-            self.errors.push(line, l.id + 1, format!("`{}` is empty", schema.id_column), Some("every transaction needs an id".into()));
+            self.errors.push(
+                line,
+                l.id + 1,
+                format!("`{}` is empty", schema.id_column),
+                Some("every transaction needs an id".into()),
+            );
         }
         self.id_text.push_str(id);
         self.id_ends.push(self.id_text.len() as u32);
@@ -100,17 +120,44 @@ impl Part {
         match super::parse_date(raw_date) {
             Some(d) => self.date.push(d),
             None => {
-                self.errors.push(line, l.date + 1, format!("`{}` is `{raw_date}`, which is not a date", schema.date_column), Some("expected YYYY-MM-DD, like 2026-03-31".into()));
+                self.errors.push(
+                    line,
+                    l.date + 1,
+                    format!(
+                        "`{}` is `{raw_date}`, which is not a date",
+                        schema.date_column
+                    ),
+                    Some("expected YYYY-MM-DD, like 2026-03-31".into()),
+                );
                 self.date.push(jiff::civil::Date::MIN);
             }
         }
         let raw_amount = row[l.amount].trim();
         match fast_minor_units(raw_amount, ctx.ws.minor_unit) {
-            Some(v) if schema.amount.min.is_none_or(|m| rust_decimal::Decimal::new(v, ctx.ws.minor_unit) >= m) => self.amount.push(v),
+            Some(v)
+                if schema
+                    .amount
+                    .min
+                    .is_none_or(|m| rust_decimal::Decimal::new(v, ctx.ws.minor_unit) >= m) =>
+            {
+                self.amount.push(v)
+            }
             _ => {
                 let mut col = Column::Money(Vec::new());
-                let reader = FieldReader { field: &schema.amount, column_index: l.amount };
-                read_field(&reader, raw_amount, line, &mut col, &mut self.text, None, ctx.ws.minor_unit, &mut self.errors);
+                let reader = FieldReader {
+                    field: &schema.amount,
+                    column_index: l.amount,
+                };
+                read_field(
+                    &reader,
+                    raw_amount,
+                    line,
+                    &mut col,
+                    &mut self.text,
+                    None,
+                    ctx.ws.minor_unit,
+                    &mut self.errors,
+                );
                 self.amount.push(match col {
                     Column::Money(v) => v.first().copied().unwrap_or(super::MISSING),
                     _ => super::MISSING,
@@ -119,8 +166,20 @@ impl Part {
         }
         for (i, f) in schema.fields.iter().enumerate() {
             let ci = l.fields[i];
-            let reader = FieldReader { field: f, column_index: ci };
-            read_field(&reader, row.get(ci).copied().unwrap_or(""), line, &mut self.fields[i], &mut self.text, Some(ctx.people), ctx.ws.minor_unit, &mut self.errors);
+            let reader = FieldReader {
+                field: f,
+                column_index: ci,
+            };
+            read_field(
+                &reader,
+                row.get(ci).copied().unwrap_or(""),
+                line,
+                &mut self.fields[i],
+                &mut self.text,
+                Some(ctx.people),
+                ctx.ws.minor_unit,
+                &mut self.errors,
+            );
         }
     }
 }
@@ -171,21 +230,25 @@ fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64) -> Part {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let line = first_line + memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u64;
-            part.errors.push(line, 0, "this row is not valid UTF-8 text".into(), Some("save the file as UTF-8".into()));
+            let line =
+                first_line + memchr::memchr_iter(b'\n', &bytes[..e.valid_up_to()]).count() as u64;
+            part.errors.push(
+                line,
+                0,
+                "this row is not valid UTF-8 text".into(),
+                Some("save the file as UTF-8".into()),
+            );
             return part;
         }
     };
     let mut fields: Vec<&str> = Vec::with_capacity(ctx.layout.width);
-    let mut line = first_line;
-    for raw in text.split('\n') {
+    for (line, raw) in (first_line..).zip(text.split('\n')) {
         let row = raw.strip_suffix('\r').unwrap_or(raw);
         if !row.is_empty() {
             fields.clear();
             fields.extend(row.split(','));
             part.push_row(ctx, &fields, line);
         }
-        line += 1;
     }
     part
 }
@@ -214,9 +277,19 @@ fn split_at_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
 }
 
 /// Reads the transactions file; `people` resolves participant fields.
-pub fn load_transactions<R: Read>(ws: &Workspace, people: &Participants, file: &str, mut reader: R) -> Result<Transactions, Vec<Diagnostic>> {
+pub fn load_transactions<R: Read>(
+    ws: &Workspace,
+    people: &Participants,
+    file: &str,
+    mut reader: R,
+) -> Result<Transactions, Vec<Diagnostic>> {
     let schema = &ws.transactions;
-    let read_error = |e: std::io::Error| vec![Diagnostic::error(Location::file(file), format!("cannot read the file: {e}"))];
+    let read_error = |e: std::io::Error| {
+        vec![Diagnostic::error(
+            Location::file(file),
+            format!("cannot read the file: {e}"),
+        )]
+    };
 
     // The header, through the csv crate so a quoted header is fine.
     let mut buf: Vec<u8> = Vec::new();
@@ -239,7 +312,11 @@ pub fn load_transactions<R: Read>(ws: &Workspace, people: &Participants, file: &
         .transpose()
         .map_err(|e| vec![csv_error(file, &e)])?
         .unwrap_or_default();
-    let mut wanted: Vec<(&str, bool)> = vec![(schema.id_column.as_str(), true), (schema.date_column.as_str(), true), (schema.amount.column.as_str(), true)];
+    let mut wanted: Vec<(&str, bool)> = vec![
+        (schema.id_column.as_str(), true),
+        (schema.date_column.as_str(), true),
+        (schema.amount.column.as_str(), true),
+    ];
     for f in &schema.fields {
         wanted.push((f.column.as_str(), !f.optional));
     }
@@ -255,7 +332,12 @@ pub fn load_transactions<R: Read>(ws: &Workspace, people: &Participants, file: &
         fields: cols[3..].iter().map(|&c| at(c)).collect(),
         width,
     };
-    let ctx = Ctx { ws, people, file, layout };
+    let ctx = Ctx {
+        ws,
+        people,
+        file,
+        layout,
+    };
     buf.drain(..header_end);
 
     let threads = rayon::current_num_threads().max(1);
@@ -276,7 +358,11 @@ pub fn load_transactions<R: Read>(ws: &Workspace, people: &Participants, file: &
             quoted = true;
             break;
         }
-        let cut = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
+        let cut = if eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+        };
         if cut == 0 && !eof {
             continue;
         }
@@ -289,14 +375,21 @@ pub fn load_transactions<R: Read>(ws: &Workspace, people: &Participants, file: &
             line += memchr::memchr_iter(b'\n', p).count() as u64;
         }
         next_line = line;
-        let mut parsed: Vec<Part> = pieces.par_iter().zip(firsts.par_iter()).map(|(p, &l)| parse_block(&ctx, p, l)).collect();
+        let mut parsed: Vec<Part> = pieces
+            .par_iter()
+            .zip(firsts.par_iter())
+            .map(|(p, &l)| parse_block(&ctx, p, l))
+            .collect();
         parts.append(&mut parsed);
         buf.drain(..cut);
     }
     if quoted {
         // The rest of the file, record by record.
         let rest = std::io::Cursor::new(std::mem::take(&mut buf)).chain(reader);
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(rest);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(rest);
         let mut part = Part::new(&ctx);
         let mut record = csv::StringRecord::new();
         loop {
@@ -338,18 +431,25 @@ fn merge(parts: Vec<Part>, file: &str) -> Result<Transactions, Vec<Diagnostic>> 
         errors.extend(p.errors.errors);
         hashes.extend_from_slice(&p.id_hashes);
         if pi == 0 {
-            t.fields = p.fields.iter().map(|c| match c {
-                Column::Text(_) => Column::Text(Vec::with_capacity(total)),
-                Column::Participant(_) => Column::Participant(Vec::with_capacity(total)),
-                Column::Money(_) => Column::Money(Vec::with_capacity(total)),
-                Column::Integer(_) => Column::Integer(Vec::with_capacity(total)),
-                Column::Decimal(_) => Column::Decimal(Vec::with_capacity(total)),
-                Column::Date(_) => Column::Date(Vec::with_capacity(total)),
-            }).collect();
+            t.fields = p
+                .fields
+                .iter()
+                .map(|c| match c {
+                    Column::Text(_) => Column::Text(Vec::with_capacity(total)),
+                    Column::Participant(_) => Column::Participant(Vec::with_capacity(total)),
+                    Column::Money(_) => Column::Money(Vec::with_capacity(total)),
+                    Column::Integer(_) => Column::Integer(Vec::with_capacity(total)),
+                    Column::Decimal(_) => Column::Decimal(Vec::with_capacity(total)),
+                    Column::Date(_) => Column::Date(Vec::with_capacity(total)),
+                })
+                .collect();
         }
         let base = t.id_text.len() as u64;
         if base + p.id_text.len() as u64 > u64::from(u32::MAX) {
-            return Err(vec![Diagnostic::error(Location::file(file), "the transaction ids add up to more than 4 GB of text")]);
+            return Err(vec![Diagnostic::error(
+                Location::file(file),
+                "the transaction ids add up to more than 4 GB of text",
+            )]);
         }
         t.id_text.push_str(&p.id_text);
         t.id_ends.extend(p.id_ends.iter().map(|e| e + base as u32));
@@ -359,9 +459,16 @@ fn merge(parts: Vec<Part>, file: &str) -> Result<Transactions, Vec<Diagnostic>> 
         let remap = t.text.absorb(&p.text);
         for (dst, src) in t.fields.iter_mut().zip(p.fields) {
             match (dst, src) {
-                (Column::Text(d), Column::Text(s)) => d.extend(s.iter().map(|&v| if v == NONE { NONE } else { remap[v as usize] })),
+                (Column::Text(d), Column::Text(s)) => {
+                    d.extend(
+                        s.iter()
+                            .map(|&v| if v == NONE { NONE } else { remap[v as usize] }),
+                    )
+                }
                 (Column::Participant(d), Column::Participant(s)) => d.extend_from_slice(&s),
-                (Column::Money(d), Column::Money(s)) | (Column::Integer(d), Column::Integer(s)) => d.extend_from_slice(&s),
+                (Column::Money(d), Column::Money(s)) | (Column::Integer(d), Column::Integer(s)) => {
+                    d.extend_from_slice(&s)
+                }
                 (Column::Decimal(d), Column::Decimal(s)) => d.extend_from_slice(&s),
                 (Column::Date(d), Column::Date(s)) => d.extend_from_slice(&s),
                 _ => {}
@@ -394,8 +501,17 @@ fn merge(parts: Vec<Part>, file: &str) -> Result<Transactions, Vec<Diagnostic>> 
     for (row, first) in dups {
         if errors.len() < MAX_ROW_ERRORS {
             errors.push(
-                Diagnostic::error(Location::line_column(file, t.line[row as usize] as usize, 0), format!("transaction `{}` appears twice (first on line {})", t.id(row as usize), t.line[first as usize]))
-                    .with_hint("each transaction id must be unique; a changed row should replace the old one"),
+                Diagnostic::error(
+                    Location::line_column(file, t.line[row as usize] as usize, 0),
+                    format!(
+                        "transaction `{}` appears twice (first on line {})",
+                        t.id(row as usize),
+                        t.line[first as usize]
+                    ),
+                )
+                .with_hint(
+                    "each transaction id must be unique; a changed row should replace the old one",
+                ),
             );
         } else {
             more += 1;
@@ -410,7 +526,10 @@ fn merge(parts: Vec<Part>, file: &str) -> Result<Transactions, Vec<Diagnostic>> 
         errors.truncate(MAX_ROW_ERRORS);
     }
     if more > 0 {
-        errors.push(Diagnostic::error(Location::file(file), format!("and {more} more problems in this file")));
+        errors.push(Diagnostic::error(
+            Location::file(file),
+            format!("and {more} more problems in this file"),
+        ));
     }
     Err(errors)
 }

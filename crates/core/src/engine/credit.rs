@@ -5,8 +5,8 @@
 //! to the transaction exactly.
 
 use crate::data::{Column, Participants, Transactions, MISSING, NONE};
-use crate::plan::{CreditedAs, SplitPercent, Workspace};
 use crate::money::{round, RoundingMode};
+use crate::plan::{CreditedAs, SplitPercent, Workspace};
 use rust_decimal::Decimal;
 
 /// Credits in columns, grouped by transaction in transaction order.
@@ -104,16 +104,23 @@ pub fn credit(
             out.credited_as.push(CreditedAs::Owner);
         }
         for split in &rule.splits {
-            let Column::Participant(to) = &txns.fields[split.to] else { continue };
+            let Column::Participant(to) = &txns.fields[split.to] else {
+                continue;
+            };
             if to[i] == NONE {
                 continue;
             }
             let share = match &split.percent {
                 SplitPercent::Field(f) => match &txns.fields[*f] {
                     Column::Integer(v) if v[i] == MISSING => None,
-                    Column::Integer(v) => Some(div_round(i128::from(amount) * i128::from(v[i]), 100, split.rounding)),
+                    Column::Integer(v) => Some(div_round(
+                        i128::from(amount) * i128::from(v[i]),
+                        100,
+                        split.rounding,
+                    )),
                     Column::Decimal(v) => v[i].map(|pct| {
-                        let exact = Decimal::new(amount, ws.minor_unit) * pct / Decimal::ONE_HUNDRED;
+                        let exact =
+                            Decimal::new(amount, ws.minor_unit) * pct / Decimal::ONE_HUNDRED;
                         let r = round(exact, ws.minor_unit, split.rounding);
                         (r / unit).trunc().mantissa()
                     }),
@@ -121,11 +128,18 @@ pub fn credit(
                 },
                 SplitPercent::Fixed(ratio) => {
                     let exact = Decimal::new(amount, ws.minor_unit) * ratio;
-                    Some((round(exact, ws.minor_unit, split.rounding) / unit).trunc().mantissa())
+                    Some(
+                        (round(exact, ws.minor_unit, split.rounding) / unit)
+                            .trunc()
+                            .mantissa(),
+                    )
                 }
             };
             let Some(share) = share else {
-                errors.push(CreditError { txn: i as u32, message: "a split owner is named but the split percent is empty".into() });
+                errors.push(CreditError {
+                    txn: i as u32,
+                    message: "a split owner is named but the split percent is empty".into(),
+                });
                 continue;
             };
             let share = i64::try_from(share).unwrap_or(i64::MAX);
@@ -136,12 +150,18 @@ pub fn credit(
             out.credited_as.push(CreditedAs::Split);
         }
         if (amount >= 0 && remaining < 0) || (amount < 0 && remaining > 0) {
-            errors.push(CreditError { txn: i as u32, message: "the split shares add up to more than 100% of the amount".into() });
+            errors.push(CreditError {
+                txn: i as u32,
+                message: "the split shares add up to more than 100% of the amount".into(),
+            });
         }
         if owner[i] != NONE {
             out.amount[owner_at] = remaining;
         } else if remaining != 0 {
-            errors.push(CreditError { txn: i as u32, message: "the transaction has no owner to keep the part not split".into() });
+            errors.push(CreditError {
+                txn: i as u32,
+                message: "the transaction has no owner to keep the part not split".into(),
+            });
         }
     }
     if errors.is_empty() {

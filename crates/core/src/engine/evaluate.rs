@@ -40,7 +40,11 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
     let mut steps = Vec::new();
     if let (Some(m), Some(mi)) = (inputs.measure, c.measure) {
         let measure = &inputs.ws.measures[mi];
-        steps.push(Step::Measure { name: measure.name.clone(), value: m, is_money: measure.ty == crate::expr::Type::Money });
+        steps.push(Step::Measure {
+            name: measure.name.clone(),
+            value: m,
+            is_money: measure.ty == crate::expr::Type::Money,
+        });
     }
     let quota = inputs.quota.as_ref().map(|(q, _)| *q);
     if let Some((_, step)) = &inputs.quota {
@@ -75,10 +79,16 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
             Err(_) if attainment.is_none() && quota.is_some() => false,
             Err(e) => return Err(format!("gate `{}`: {e}", gate.text)),
         };
-        steps.push(Step::Gate { condition: gate.text.clone(), met });
+        steps.push(Step::Gate {
+            condition: gate.text.clone(),
+            met,
+        });
         if !met {
             let amount = c.rounding.apply(Decimal::ZERO);
-            return Ok(Evaluated { amount, trace: Trace { steps } });
+            return Ok(Evaluated {
+                amount,
+                trace: Trace { steps },
+            });
         }
     }
 
@@ -86,7 +96,11 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
     let raw = match &c.rule {
         PayRule::Rate(rate) => {
             let amount = m * rate;
-            steps.push(Step::Rate { base: m, rate: *rate, amount });
+            steps.push(Step::Rate {
+                base: m,
+                rate: *rate,
+                amount,
+            });
             amount
         }
         PayRule::Fixed(amount) => {
@@ -121,22 +135,31 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                             steps.push(Step::Band {
                                 name: band_name(b, i),
                                 from: edge_label(b.from, *basis),
-                                to: b.to.map_or_else(|| "and above".to_string(), |t| edge_label(t, *basis)),
+                                to: b.to.map_or_else(
+                                    || "and above".to_string(),
+                                    |t| edge_label(t, *basis),
+                                ),
                                 portion,
                                 rate: b.rate,
                                 per_point: false,
                                 amount,
                             });
                         }
-                        if total.is_zero() && steps.iter().all(|s| !matches!(s, Step::Band { .. })) {
+                        if total.is_zero() && steps.iter().all(|s| !matches!(s, Step::Band { .. }))
+                        {
                             if let Some(first) = bands.first() {
-                                steps.push(Step::BelowBands { first: edge_label(first.from, *basis) });
+                                steps.push(Step::BelowBands {
+                                    first: edge_label(first.from, *basis),
+                                });
                             }
                         }
                         total
                     }
                     TierMode::Retroactive => {
-                        let reached = bands.iter().enumerate().rev().find(|(_, b)| m >= scale(b.from) && b.to.is_none_or(|t| m < scale(t)));
+                        let reached =
+                            bands.iter().enumerate().rev().find(|(_, b)| {
+                                m >= scale(b.from) && b.to.is_none_or(|t| m < scale(t))
+                            });
                         match reached {
                             Some((i, b)) => {
                                 let base = m.max(Decimal::ZERO);
@@ -144,7 +167,10 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                                 steps.push(Step::RetroactiveBand {
                                     name: band_name(b, i),
                                     from: edge_label(b.from, *basis),
-                                    to: b.to.map_or_else(|| "and above".to_string(), |t| edge_label(t, *basis)),
+                                    to: b.to.map_or_else(
+                                        || "and above".to_string(),
+                                        |t| edge_label(t, *basis),
+                                    ),
                                     base,
                                     rate: b.rate,
                                     amount,
@@ -153,7 +179,9 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                             }
                             None => {
                                 if let Some(first) = bands.first() {
-                                    steps.push(Step::BelowBands { first: edge_label(first.from, *basis) });
+                                    steps.push(Step::BelowBands {
+                                        first: edge_label(first.from, *basis),
+                                    });
                                 }
                                 Decimal::ZERO
                             }
@@ -162,11 +190,20 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                 }
             }
         }
-        PayRule::PerPoint { bands, points_rounding } => match (inputs.measure, quota) {
+        PayRule::PerPoint {
+            bands,
+            points_rounding,
+        } => match (inputs.measure, quota) {
             (Some(m), Some(q)) if !q.is_zero() => {
-                let exact = (m * Decimal::ONE_HUNDRED).checked_div(q).ok_or("points are too large")?;
+                let exact = (m * Decimal::ONE_HUNDRED)
+                    .checked_div(q)
+                    .ok_or("points are too large")?;
                 let points = points_rounding.map_or(exact, |r| r.apply(exact));
-                steps.push(Step::Points { exact, rounded: points, rounding: *points_rounding });
+                steps.push(Step::Points {
+                    exact,
+                    rounded: points,
+                    rounding: *points_rounding,
+                });
                 let mut total = Decimal::ZERO;
                 for (i, b) in bands.iter().enumerate() {
                     let lo = b.from * Decimal::ONE_HUNDRED;
@@ -183,7 +220,10 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                     steps.push(Step::Band {
                         name: band_name(b, i),
                         from: edge_label(b.from, Basis::Attainment),
-                        to: b.to.map_or_else(|| "and above".to_string(), |t| edge_label(t, Basis::Attainment)),
+                        to: b.to.map_or_else(
+                            || "and above".to_string(),
+                            |t| edge_label(t, Basis::Attainment),
+                        ),
                         portion,
                         rate: b.rate,
                         per_point: true,
@@ -210,12 +250,20 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                     } else if x >= last.0 {
                         (last.1, (label(last.0), last.1), None)
                     } else {
-                        let k = points.windows(2).position(|w| x >= w[0].0 && x < w[1].0).unwrap_or(0);
+                        let k = points
+                            .windows(2)
+                            .position(|w| x >= w[0].0 && x < w[1].0)
+                            .unwrap_or(0);
                         let (a, b) = (points[k], points[k + 1]);
                         let amount = a.1 + (x - a.0) * (b.1 - a.1) / (b.0 - a.0);
                         (amount, (label(a.0), a.1), Some((label(b.0), b.1)))
                     };
-                    steps.push(Step::Curve { x: label(x), lower, upper, amount });
+                    steps.push(Step::Curve {
+                        x: label(x),
+                        lower,
+                        upper,
+                        amount,
+                    });
                     amount
                 }
             }
@@ -234,26 +282,44 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                     _ => None,
                 })
                 .collect();
-            steps.push(Step::Formula { text: f.text.clone(), inputs: inputs_read, amount: value });
+            steps.push(Step::Formula {
+                text: f.text.clone(),
+                inputs: inputs_read,
+                amount: value,
+            });
             value
         }
     };
     let rounded = c.rounding.apply(raw);
-    if rounded != raw || raw.scale() != rounded.scale() {
-        steps.push(Step::Rounded { before: raw, after: rounded, rounding: c.rounding, by_default: c.rounding_is_default });
+    if rounded != raw {
+        steps.push(Step::Rounded {
+            before: raw,
+            after: rounded,
+            rounding: c.rounding,
+            by_default: c.rounding_is_default,
+        });
     }
     let mut amount = rounded;
     if let Some(floor) = c.floor {
         if amount < floor {
-            steps.push(Step::Floor { floor, before: amount });
+            steps.push(Step::Floor {
+                floor,
+                before: amount,
+            });
             amount = c.rounding.apply(floor);
         }
     }
     if let Some(cap) = c.cap {
         if amount > cap {
-            steps.push(Step::Cap { cap, before: amount });
+            steps.push(Step::Cap {
+                cap,
+                before: amount,
+            });
             amount = c.rounding.apply(cap);
         }
     }
-    Ok(Evaluated { amount, trace: Trace { steps } })
+    Ok(Evaluated {
+        amount,
+        trace: Trace { steps },
+    })
 }

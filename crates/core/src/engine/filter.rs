@@ -10,8 +10,15 @@ use rust_decimal::Decimal;
 #[derive(Debug, Clone)]
 pub enum Filter {
     All,
-    TextIn { column: usize, ids: Vec<u32>, negate: bool },
-    CreditedAs { which: CreditedAs, negate: bool },
+    TextIn {
+        column: usize,
+        ids: Vec<u32>,
+        negate: bool,
+    },
+    CreditedAs {
+        which: CreditedAs,
+        negate: bool,
+    },
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
@@ -26,19 +33,39 @@ impl Filter {
         }
     }
 
-    pub fn matches(&self, schema: &TransactionSchema, txns: &Transactions, txn: usize, credited_as: CreditedAs, credit: i64, minor_unit: u32) -> bool {
+    pub fn matches(
+        &self,
+        schema: &TransactionSchema,
+        txns: &Transactions,
+        txn: usize,
+        credited_as: CreditedAs,
+        credit: i64,
+        minor_unit: u32,
+    ) -> bool {
         match self {
             Filter::All => true,
-            Filter::TextIn { column, ids, negate } => match &txns.fields[*column] {
+            Filter::TextIn {
+                column,
+                ids,
+                negate,
+            } => match &txns.fields[*column] {
                 Column::Text(v) => ids.contains(&v[txn]) != *negate,
                 _ => false,
             },
             Filter::CreditedAs { which, negate } => (credited_as == *which) != *negate,
-            Filter::And(a, b) => a.matches(schema, txns, txn, credited_as, credit, minor_unit) && b.matches(schema, txns, txn, credited_as, credit, minor_unit),
-            Filter::Or(a, b) => a.matches(schema, txns, txn, credited_as, credit, minor_unit) || b.matches(schema, txns, txn, credited_as, credit, minor_unit),
+            Filter::And(a, b) => {
+                a.matches(schema, txns, txn, credited_as, credit, minor_unit)
+                    && b.matches(schema, txns, txn, credited_as, credit, minor_unit)
+            }
+            Filter::Or(a, b) => {
+                a.matches(schema, txns, txn, credited_as, credit, minor_unit)
+                    || b.matches(schema, txns, txn, credited_as, credit, minor_unit)
+            }
             Filter::Not(a) => !a.matches(schema, txns, txn, credited_as, credit, minor_unit),
             Filter::General(e) => {
-                let scope = |name: &str| credit_value(schema, txns, txn, credited_as, credit, minor_unit, name);
+                let scope = |name: &str| {
+                    credit_value(schema, txns, txn, credited_as, credit, minor_unit, name)
+                };
                 matches!(eval(e, &scope), Ok(Value::Bool(true)))
             }
         }
@@ -46,7 +73,15 @@ impl Filter {
 }
 
 /// The value of a name in a credit filter.
-pub fn credit_value(schema: &TransactionSchema, txns: &Transactions, txn: usize, credited_as: CreditedAs, credit: i64, minor_unit: u32, name: &str) -> Option<Value> {
+pub fn credit_value(
+    schema: &TransactionSchema,
+    txns: &Transactions,
+    txn: usize,
+    credited_as: CreditedAs,
+    credit: i64,
+    minor_unit: u32,
+    name: &str,
+) -> Option<Value> {
     match name {
         "amount" => Some(Value::Num(Decimal::new(txns.amount[txn], minor_unit))),
         "credit" => Some(Value::Num(Decimal::new(credit, minor_unit))),
@@ -60,15 +95,33 @@ pub fn credit_value(schema: &TransactionSchema, txns: &Transactions, txn: usize,
 }
 
 /// A field's value in one row; missing values are empty text or zero.
-pub fn field_value(column: &Column, row: usize, text: &crate::data::Interner, minor_unit: u32, participant_ids: Option<&[String]>) -> Option<Value> {
+pub fn field_value(
+    column: &Column,
+    row: usize,
+    text: &crate::data::Interner,
+    minor_unit: u32,
+    participant_ids: Option<&[String]>,
+) -> Option<Value> {
     Some(match column {
-        Column::Text(v) => Value::Text(if v[row] == NONE { String::new() } else { text.text(v[row]).to_string() }),
+        Column::Text(v) => Value::Text(if v[row] == NONE {
+            String::new()
+        } else {
+            text.text(v[row]).to_string()
+        }),
         Column::Participant(v) => Value::Text(match (v[row], participant_ids) {
             (NONE, _) | (_, None) => String::new(),
             (i, Some(ids)) => ids.get(i as usize).cloned().unwrap_or_default(),
         }),
-        Column::Money(v) => Value::Num(if v[row] == MISSING { Decimal::ZERO } else { Decimal::new(v[row], minor_unit) }),
-        Column::Integer(v) => Value::Num(if v[row] == MISSING { Decimal::ZERO } else { Decimal::from(v[row]) }),
+        Column::Money(v) => Value::Num(if v[row] == MISSING {
+            Decimal::ZERO
+        } else {
+            Decimal::new(v[row], minor_unit)
+        }),
+        Column::Integer(v) => Value::Num(if v[row] == MISSING {
+            Decimal::ZERO
+        } else {
+            Decimal::from(v[row])
+        }),
         Column::Decimal(v) => Value::Num(v[row].unwrap_or_default()),
         Column::Date(v) => return v[row].map(Value::Date),
     })
@@ -91,14 +144,26 @@ fn text_literals(e: &Expr) -> Option<Vec<&str>> {
 fn compile(e: &Expr, schema: &TransactionSchema, txns: &Transactions) -> Filter {
     match &e.kind {
         ExprKind::Bool(true) => Filter::All,
-        ExprKind::Binary(BinaryOp::And, a, b) => Filter::And(Box::new(compile(a, schema, txns)), Box::new(compile(b, schema, txns))),
-        ExprKind::Binary(BinaryOp::Or, a, b) => Filter::Or(Box::new(compile(a, schema, txns)), Box::new(compile(b, schema, txns))),
+        ExprKind::Binary(BinaryOp::And, a, b) => Filter::And(
+            Box::new(compile(a, schema, txns)),
+            Box::new(compile(b, schema, txns)),
+        ),
+        ExprKind::Binary(BinaryOp::Or, a, b) => Filter::Or(
+            Box::new(compile(a, schema, txns)),
+            Box::new(compile(b, schema, txns)),
+        ),
         ExprKind::Unary(UnaryOp::Not, a) => Filter::Not(Box::new(compile(a, schema, txns))),
         ExprKind::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne | BinaryOp::In), a, b) => {
             let negate = *op == BinaryOp::Ne;
             if let (ExprKind::Name(n), Some(lits)) = (&a.kind, text_literals(b)) {
                 if n == "credited_as" && lits.len() == 1 {
-                    let which = if lits[0] == "owner" { Some(CreditedAs::Owner) } else if lits[0] == "split" { Some(CreditedAs::Split) } else { None };
+                    let which = if lits[0] == "owner" {
+                        Some(CreditedAs::Owner)
+                    } else if lits[0] == "split" {
+                        Some(CreditedAs::Split)
+                    } else {
+                        None
+                    };
                     if let Some(which) = which {
                         return Filter::CreditedAs { which, negate };
                     }
@@ -107,7 +172,11 @@ fn compile(e: &Expr, schema: &TransactionSchema, txns: &Transactions) -> Filter 
                     if matches!(txns.fields[f], Column::Text(_)) {
                         // A literal absent from the data matches nothing.
                         let ids = lits.iter().filter_map(|l| txns.text.get(l)).collect();
-                        return Filter::TextIn { column: f, ids, negate };
+                        return Filter::TextIn {
+                            column: f,
+                            ids,
+                            negate,
+                        };
                     }
                 }
             }

@@ -138,8 +138,17 @@ pub struct MeasureInputs<'a> {
 }
 
 /// Computes every quota and measure on `grid`.
-pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable, Vec<MeasureError>> {
-    let MeasureInputs { ws, people, txns, credits, overrides } = *inputs;
+pub fn compute(
+    inputs: &MeasureInputs,
+    grid: PeriodGrid,
+) -> Result<MeasureTable, Vec<MeasureError>> {
+    let MeasureInputs {
+        ws,
+        people,
+        txns,
+        credits,
+        overrides,
+    } = *inputs;
     let n_people = people.len();
     let n_periods = grid.len();
     let cells = n_people * n_periods;
@@ -161,9 +170,16 @@ pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable,
                 } else if days <= 0 {
                     Decimal::ZERO
                 } else {
-                    q.rounding.apply(full * Decimal::from(days) / Decimal::from(period_days))
+                    q.rounding
+                        .apply(full * Decimal::from(days) / Decimal::from(period_days))
                 };
-                quotas.push(QuotaValue { full, overridden, active_days: days, period_days, value });
+                quotas.push(QuotaValue {
+                    full,
+                    overridden,
+                    active_days: days,
+                    period_days,
+                    value,
+                });
             }
         }
     }
@@ -175,7 +191,13 @@ pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable,
         .map(|d| grid.index_of(*d).map_or(u8::MAX, |i| i as u8))
         .collect();
 
-    let mut table = MeasureTable { grid, active, n_people, values: vec![Decimal::ZERO; ws.measures.len() * cells], quotas };
+    let mut table = MeasureTable {
+        grid,
+        active,
+        n_people,
+        values: vec![Decimal::ZERO; ws.measures.len() * cells],
+        quotas,
+    };
     let mut errors = Vec::new();
     let unit = ws.minor_unit;
     let schema = &ws.transactions;
@@ -190,10 +212,20 @@ pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable,
                         for c in 0..credits.len() {
                             let t = credits.txn[c] as usize;
                             let per = period_of[t];
-                            if per == u8::MAX || !f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                            if per == u8::MAX
+                                || !f.matches(
+                                    schema,
+                                    txns,
+                                    t,
+                                    credits.credited_as[c],
+                                    credits.amount[c],
+                                    unit,
+                                )
+                            {
                                 continue;
                             }
-                            acc[credits.participant[c] as usize * n_periods + per as usize] += i128::from(credits.amount[c]);
+                            acc[credits.participant[c] as usize * n_periods + per as usize] +=
+                                i128::from(credits.amount[c]);
                         }
                         for (cell, v) in acc.iter().enumerate() {
                             table.values[base + cell] = Decimal::from_i128_with_scale(*v, unit);
@@ -203,11 +235,24 @@ pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable,
                         for c in 0..credits.len() {
                             let t = credits.txn[c] as usize;
                             let per = period_of[t];
-                            if per == u8::MAX || !f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                            if per == u8::MAX
+                                || !f.matches(
+                                    schema,
+                                    txns,
+                                    t,
+                                    credits.credited_as[c],
+                                    credits.amount[c],
+                                    unit,
+                                )
+                            {
                                 continue;
                             }
-                            if let Some(Value::Num(v)) = field_value(&txns.fields[*fi], t, &txns.text, unit, None) {
-                                table.values[base + credits.participant[c] as usize * n_periods + per as usize] += v;
+                            if let Some(Value::Num(v)) =
+                                field_value(&txns.fields[*fi], t, &txns.text, unit, None)
+                            {
+                                table.values[base
+                                    + credits.participant[c] as usize * n_periods
+                                    + per as usize] += v;
                             }
                         }
                     }
@@ -218,8 +263,19 @@ pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable,
                 for c in 0..credits.len() {
                     let t = credits.txn[c] as usize;
                     let per = period_of[t];
-                    if per != u8::MAX && f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
-                        table.values[base + credits.participant[c] as usize * n_periods + per as usize] += Decimal::ONE;
+                    if per != u8::MAX
+                        && f.matches(
+                            schema,
+                            txns,
+                            t,
+                            credits.credited_as[c],
+                            credits.amount[c],
+                            unit,
+                        )
+                    {
+                        table.values
+                            [base + credits.participant[c] as usize * n_periods + per as usize] +=
+                            Decimal::ONE;
                     }
                 }
             }
@@ -229,35 +285,72 @@ pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable,
                 for c in 0..credits.len() {
                     let t = credits.txn[c] as usize;
                     let per = period_of[t];
-                    if per == u8::MAX || !f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                    if per == u8::MAX
+                        || !f.matches(
+                            schema,
+                            txns,
+                            t,
+                            credits.credited_as[c],
+                            credits.amount[c],
+                            unit,
+                        )
+                    {
                         continue;
                     }
-                    let Some(key) = group_key(&txns.fields[*field], t) else { continue };
+                    let Some(key) = group_key(&txns.fields[*field], t) else {
+                        continue;
+                    };
                     if seen.insert((credits.participant[c], per, key)) {
-                        table.values[base + credits.participant[c] as usize * n_periods + per as usize] += Decimal::ONE;
+                        table.values
+                            [base + credits.participant[c] as usize * n_periods + per as usize] +=
+                            Decimal::ONE;
                     }
                 }
             }
-            MeasureKind::CountGroups { field, filter, having } => {
+            MeasureKind::CountGroups {
+                field,
+                filter,
+                having,
+            } => {
                 let f = Filter::compile(filter.as_ref(), schema, txns);
                 let mut groups: HashMap<(u32, u8, i128), Vec<u32>> = HashMap::new();
                 for c in 0..credits.len() {
                     let t = credits.txn[c] as usize;
                     let per = period_of[t];
-                    if per == u8::MAX || !f.matches(schema, txns, t, credits.credited_as[c], credits.amount[c], unit) {
+                    if per == u8::MAX
+                        || !f.matches(
+                            schema,
+                            txns,
+                            t,
+                            credits.credited_as[c],
+                            credits.amount[c],
+                            unit,
+                        )
+                    {
                         continue;
                     }
-                    let Some(key) = group_key(&txns.fields[*field], t) else { continue };
-                    groups.entry((credits.participant[c], per, key)).or_default().push(c as u32);
+                    let Some(key) = group_key(&txns.fields[*field], t) else {
+                        continue;
+                    };
+                    groups
+                        .entry((credits.participant[c], per, key))
+                        .or_default()
+                        .push(c as u32);
                 }
                 let mut keys: Vec<_> = groups.keys().copied().collect();
                 keys.sort_unstable();
                 for key in keys {
                     let members = &groups[&key];
-                    let scope = GroupScope { ws, txns, credits, members };
+                    let scope = GroupScope {
+                        ws,
+                        txns,
+                        credits,
+                        members,
+                    };
                     match eval(having, &scope) {
                         Ok(Value::Bool(true)) => {
-                            table.values[base + key.0 as usize * n_periods + key.1 as usize] += Decimal::ONE;
+                            table.values[base + key.0 as usize * n_periods + key.1 as usize] +=
+                                Decimal::ONE;
                         }
                         Ok(_) => {}
                         Err(e) => errors.push(MeasureError {
@@ -305,11 +398,18 @@ pub fn compute(inputs: &MeasureInputs, grid: PeriodGrid) -> Result<MeasureTable,
                     for i in 0..n_periods {
                         let scope = |name: &str| table.named(ws, name, p, i).map(Value::Num);
                         match eval(expr, &scope) {
-                            Ok(Value::Num(v)) => table.values[base + p as usize * n_periods + i] = v,
+                            Ok(Value::Num(v)) => {
+                                table.values[base + p as usize * n_periods + i] = v
+                            }
                             Ok(_) => {}
                             Err(e) => {
                                 if errors.len() < 20 {
-                                    errors.push(MeasureError { participant: p, period: table.grid.periods[i], measure: m.name.clone(), message: e.message });
+                                    errors.push(MeasureError {
+                                        participant: p,
+                                        period: table.grid.periods[i],
+                                        measure: m.name.clone(),
+                                        message: e.message,
+                                    });
                                 }
                             }
                         }
@@ -336,13 +436,26 @@ fn group_key(column: &Column, row: usize) -> Option<i128> {
 }
 
 /// The value of a participant field, for roll-up filters.
-pub fn participant_value(ws: &Workspace, people: &Participants, p: u32, name: &str) -> Option<Value> {
+pub fn participant_value(
+    ws: &Workspace,
+    people: &Participants,
+    p: u32,
+    name: &str,
+) -> Option<Value> {
     match name {
         "id" => Some(Value::Text(people.ids[p as usize].clone())),
-        "plan" => Some(Value::Text(people.plan[p as usize].map_or(String::new(), |i| ws.plans[i].id.clone()))),
+        "plan" => Some(Value::Text(
+            people.plan[p as usize].map_or(String::new(), |i| ws.plans[i].id.clone()),
+        )),
         _ => {
             let f = ws.participants.fields.iter().position(|f| f.name == name)?;
-            field_value(&people.fields[f], p as usize, &people.text, ws.minor_unit, Some(&people.ids))
+            field_value(
+                &people.fields[f],
+                p as usize,
+                &people.text,
+                ws.minor_unit,
+                Some(&people.ids),
+            )
         }
     }
 }
@@ -365,12 +478,25 @@ impl Scope for GroupScope<'_> {
         let unit = self.ws.minor_unit;
         let value_of = |c: u32, name: &str| {
             let c = c as usize;
-            credit_value(schema, self.txns, self.credits.txn[c] as usize, self.credits.credited_as[c], self.credits.amount[c], unit, name)
+            credit_value(
+                schema,
+                self.txns,
+                self.credits.txn[c] as usize,
+                self.credits.credited_as[c],
+                self.credits.amount[c],
+                unit,
+                name,
+            )
         };
         match (function, field) {
             ("count", _) => Some(Value::Num(Decimal::from(self.members.len()))),
             ("distinct", Some(name)) => {
-                let mut seen: Vec<String> = self.members.iter().filter_map(|&c| value_of(c, name)).map(|v| v.to_string()).collect();
+                let mut seen: Vec<String> = self
+                    .members
+                    .iter()
+                    .filter_map(|&c| value_of(c, name))
+                    .map(|v| v.to_string())
+                    .collect();
                 seen.sort();
                 seen.dedup();
                 Some(Value::Num(Decimal::from(seen.len())))

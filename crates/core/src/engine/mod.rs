@@ -63,14 +63,30 @@ pub fn calculate(
 ) -> Result<Calculation, Vec<RunError>> {
     let year_grid = PeriodGrid::new(&ws.calendar, year, PeriodKind::Year);
     let (first, last) = (year_grid.starts[0], year_grid.ends[0]);
-    let credits = credit::credit(ws, people, txns, |i| txns.date[i] >= first && txns.date[i] <= last).map_err(|errors| {
+    let credits = credit::credit(ws, people, txns, |i| {
+        txns.date[i] >= first && txns.date[i] <= last
+    })
+    .map_err(|errors| {
         errors
             .into_iter()
             .take(50)
-            .map(|e| RunError { message: format!("transaction `{}` (line {}): {}", txns.id(e.txn as usize), txns.line[e.txn as usize], e.message) })
+            .map(|e| RunError {
+                message: format!(
+                    "transaction `{}` (line {}): {}",
+                    txns.id(e.txn as usize),
+                    txns.line[e.txn as usize],
+                    e.message
+                ),
+            })
             .collect::<Vec<_>>()
     })?;
-    let inputs = MeasureInputs { ws, people, txns, credits: &credits, overrides };
+    let inputs = MeasureInputs {
+        ws,
+        people,
+        txns,
+        credits: &credits,
+        overrides,
+    };
     let mut tables = Vec::new();
     for kind in ws.period_kinds() {
         let grid = PeriodGrid::new(&ws.calendar, year, kind);
@@ -78,7 +94,10 @@ pub fn calculate(
             errors
                 .into_iter()
                 .map(|e| RunError {
-                    message: format!("measure `{}` for `{}` in {}: {}", e.measure, people.ids[e.participant as usize], e.period, e.message),
+                    message: format!(
+                        "measure `{}` for `{}` in {}: {}",
+                        e.measure, people.ids[e.participant as usize], e.period, e.message
+                    ),
                 })
                 .collect::<Vec<_>>()
         })?;
@@ -90,7 +109,9 @@ pub fn calculate(
     let mut payouts = Vec::new();
     let mut errors = Vec::new();
     for &p in &order {
-        let Some(plan_index) = people.plan[p as usize] else { continue };
+        let Some(plan_index) = people.plan[p as usize] else {
+            continue;
+        };
         let plan = &ws.plans[plan_index];
         let mut component_order: Vec<usize> = (0..plan.components.len()).collect();
         component_order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
@@ -112,10 +133,22 @@ pub fn calculate(
                     continue;
                 }
                 match evaluate_one(ws, table, c, p, i) {
-                    Ok(e) => payouts.push(Payout { participant: p, period, plan: plan_index, component: ci, amount: e.amount, trace: e.trace }),
+                    Ok(e) => payouts.push(Payout {
+                        participant: p,
+                        period,
+                        plan: plan_index,
+                        component: ci,
+                        amount: e.amount,
+                        trace: e.trace,
+                    }),
                     Err(message) => {
                         if errors.len() < 50 {
-                            errors.push(RunError { message: format!("`{}`, {}, component `{}`: {message}", people.ids[p as usize], period, c.id) });
+                            errors.push(RunError {
+                                message: format!(
+                                    "`{}`, {}, component `{}`: {message}",
+                                    people.ids[p as usize], period, c.id
+                                ),
+                            });
                         }
                     }
                 }
@@ -125,10 +158,21 @@ pub fn calculate(
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(Calculation { year, credits, tables, payouts })
+    Ok(Calculation {
+        year,
+        credits,
+        tables,
+        payouts,
+    })
 }
 
-fn evaluate_one(ws: &Workspace, table: &MeasureTable, c: &crate::plan::Component, p: u32, i: usize) -> Result<evaluate::Evaluated, String> {
+fn evaluate_one(
+    ws: &Workspace,
+    table: &MeasureTable,
+    c: &crate::plan::Component,
+    p: u32,
+    i: usize,
+) -> Result<evaluate::Evaluated, String> {
     let named = |name: &str| table.named(ws, name, p, i);
     let quota = c.quota.map(|q| {
         let v = table.quota(q, p, i);
@@ -147,7 +191,12 @@ fn evaluate_one(ws: &Workspace, table: &MeasureTable, c: &crate::plan::Component
             },
         )
     });
-    let inputs = ComponentInputs { ws, named: &named, measure: c.measure.map(|m| table.value(m, p, i)), quota };
+    let inputs = ComponentInputs {
+        ws,
+        named: &named,
+        measure: c.measure.map(|m| table.value(m, p, i)),
+        quota,
+    };
     evaluate(c, &inputs)
 }
 
@@ -161,7 +210,9 @@ pub struct TestOutcome {
     pub failures: Vec<(String, Decimal, Result<Decimal, String>)>,
 }
 
-/// Runs the examples written next to each plan.
+/// Runs the examples written next to each plan. Measures not given are
+/// zero, except derived measures, which are computed from the others as in
+/// a real run.
 pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
     let mut out = Vec::new();
     let year = ws.default_year.unwrap_or(2026);
@@ -170,22 +221,41 @@ pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
             let mut failures = Vec::new();
             for (ci, expected) in &test.expect {
                 let c = &plan.components[*ci];
-                let period = test.period.filter(|p| p.kind == c.period).unwrap_or(Period { year, kind: c.period, index: 1 });
+                // The component's period containing the test's period.
+                let period = match test.period {
+                    Some(p) => ws.calendar.period_of(ws.calendar.start(p), c.period),
+                    None => Period {
+                        year,
+                        kind: c.period,
+                        index: 1,
+                    },
+                };
                 let period_start = ws.calendar.start(period);
                 let period_days = ws.calendar.days(period);
                 let active_days = match test.start {
-                    Some(s) if s > period_start => crate::calendar::days_between(s, ws.calendar.end(period)) + 1,
+                    Some(s) if s > period_start => {
+                        (crate::calendar::days_between(s, ws.calendar.end(period)) + 1).max(0)
+                    }
                     _ => period_days,
+                };
+                let quotas: Vec<measures::QuotaValue> = (0..ws.quotas.len())
+                    .map(|q| quota_for(ws, test, q, active_days, period_days))
+                    .collect();
+                let values = match test_measures(ws, test, &quotas) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        failures.push((c.id.clone(), *expected, Err(e)));
+                        continue;
+                    }
                 };
                 let value_of = |name: &str| -> Option<Decimal> {
                     if let Some(m) = ws.measure(name) {
-                        return Some(test.measures.iter().find(|(i, _)| *i == m).map_or(Decimal::ZERO, |(_, v)| *v));
+                        return Some(values[m]);
                     }
-                    let q = ws.quota(name)?;
-                    Some(quota_for(ws, test, q, active_days, period_days).value)
+                    ws.quota(name).map(|q| quotas[q].value)
                 };
                 let quota = c.quota.map(|q| {
-                    let v = quota_for(ws, test, q, active_days, period_days);
+                    let v = &quotas[q];
                     let prorated = ws.quotas[q].prorate && active_days < period_days;
                     (
                         v.value,
@@ -203,30 +273,77 @@ pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
                 let inputs = ComponentInputs {
                     ws,
                     named: &value_of,
-                    measure: c.measure.and_then(|m| value_of(&ws.measures[m].name)),
+                    measure: c.measure.map(|m| values[m]),
                     quota,
                 };
                 let actual = evaluate(c, &inputs).map(|e| e.amount);
-                if actual.as_ref().map_or(true, |a| a != expected) {
+                if actual.as_ref() != Ok(expected) {
                     failures.push((c.id.clone(), *expected, actual));
                 }
             }
-            out.push(TestOutcome { plan: plan.id.clone(), name: test.name.clone(), location: test.location.clone(), failures });
+            out.push(TestOutcome {
+                plan: plan.id.clone(),
+                name: test.name.clone(),
+                location: test.location.clone(),
+                failures,
+            });
         }
     }
     out
 }
 
-fn quota_for(ws: &Workspace, test: &crate::plan::PlanTest, q: usize, active_days: i32, period_days: i32) -> measures::QuotaValue {
+/// Every measure's value in a plan test: given, derived from the given, or 0.
+fn test_measures(
+    ws: &Workspace,
+    test: &crate::plan::PlanTest,
+    quotas: &[measures::QuotaValue],
+) -> Result<Vec<Decimal>, String> {
+    let mut values = vec![Decimal::ZERO; ws.measures.len()];
+    for (mi, m) in ws.measures.iter().enumerate() {
+        if let Some((_, v)) = test.measures.iter().find(|(i, _)| *i == mi) {
+            values[mi] = *v;
+        } else if let crate::plan::MeasureKind::Derived(e) = &m.kind {
+            let scope = |name: &str| -> Option<crate::expr::Value> {
+                ws.measure(name)
+                    .map(|i| values[i])
+                    .or_else(|| ws.quota(name).map(|q| quotas[q].value))
+                    .map(crate::expr::Value::Num)
+            };
+            match crate::expr::eval(e, &scope) {
+                Ok(crate::expr::Value::Num(v)) => values[mi] = v,
+                Ok(_) => {}
+                Err(err) => return Err(format!("measure `{}`: {}", m.name, err.message)),
+            }
+        }
+    }
+    Ok(values)
+}
+
+fn quota_for(
+    ws: &Workspace,
+    test: &crate::plan::PlanTest,
+    q: usize,
+    active_days: i32,
+    period_days: i32,
+) -> measures::QuotaValue {
     let def = &ws.quotas[q];
     let (full, overridden) = match test.quotas.iter().find(|(i, _)| *i == q) {
         Some((_, v)) => (*v, true),
         None => (def.amount, false),
     };
-    let value = if def.prorate && active_days < period_days {
-        def.rounding.apply(full * Decimal::from(active_days) / Decimal::from(period_days))
+    let value = if def.prorate && active_days <= 0 {
+        Decimal::ZERO
+    } else if def.prorate && active_days < period_days {
+        def.rounding
+            .apply(full * Decimal::from(active_days) / Decimal::from(period_days))
     } else {
         full
     };
-    measures::QuotaValue { full, overridden, active_days, period_days, value }
+    measures::QuotaValue {
+        full,
+        overridden,
+        active_days,
+        period_days,
+        value,
+    }
 }

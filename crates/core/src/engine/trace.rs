@@ -8,7 +8,11 @@ use rust_decimal::Decimal;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
     /// A measure the component read.
-    Measure { name: String, value: Decimal, is_money: bool },
+    Measure {
+        name: String,
+        value: Decimal,
+        is_money: bool,
+    },
     /// The quota and how it was prorated.
     Quota {
         name: String,
@@ -19,12 +23,21 @@ pub enum Step {
         value: Decimal,
         rounding: Option<Rounding>,
     },
-    Attainment { value: Decimal },
+    Attainment {
+        value: Decimal,
+    },
     /// The quota is zero, so attainment has no value.
     NoAttainment,
-    Gate { condition: String, met: bool },
+    Gate {
+        condition: String,
+        met: bool,
+    },
     /// `base × rate`.
-    Rate { base: Decimal, rate: Decimal, amount: Decimal },
+    Rate {
+        base: Decimal,
+        rate: Decimal,
+        amount: Decimal,
+    },
     /// One band of a marginal table: the part of the measure (or of the
     /// points) inside it, times its rate.
     Band {
@@ -37,16 +50,51 @@ pub enum Step {
         amount: Decimal,
     },
     /// The band a retroactive table reached, applied to everything.
-    RetroactiveBand { name: String, from: String, to: String, base: Decimal, rate: Decimal, amount: Decimal },
+    RetroactiveBand {
+        name: String,
+        from: String,
+        to: String,
+        base: Decimal,
+        rate: Decimal,
+        amount: Decimal,
+    },
     /// Below the first band: nothing is paid.
-    BelowBands { first: String },
-    Points { exact: Decimal, rounded: Decimal, rounding: Option<Rounding> },
-    Curve { x: String, lower: (String, Decimal), upper: Option<(String, Decimal)>, amount: Decimal },
-    Fixed { amount: Decimal },
-    Formula { text: String, inputs: Vec<(String, Decimal)>, amount: Decimal },
-    Floor { floor: Decimal, before: Decimal },
-    Cap { cap: Decimal, before: Decimal },
-    Rounded { before: Decimal, after: Decimal, rounding: Rounding, by_default: bool },
+    BelowBands {
+        first: String,
+    },
+    Points {
+        exact: Decimal,
+        rounded: Decimal,
+        rounding: Option<Rounding>,
+    },
+    Curve {
+        x: String,
+        lower: (String, Decimal),
+        upper: Option<(String, Decimal)>,
+        amount: Decimal,
+    },
+    Fixed {
+        amount: Decimal,
+    },
+    Formula {
+        text: String,
+        inputs: Vec<(String, Decimal)>,
+        amount: Decimal,
+    },
+    Floor {
+        floor: Decimal,
+        before: Decimal,
+    },
+    Cap {
+        cap: Decimal,
+        before: Decimal,
+    },
+    Rounded {
+        before: Decimal,
+        after: Decimal,
+        rounding: Rounding,
+        by_default: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -79,7 +79,10 @@ pub fn check(e: &Expr, env: &dyn TypeEnv) -> CheckResult {
                     None => elem = Some(t),
                     Some(prev) if *prev == t => {}
                     Some(prev) => {
-                        return Err(err(item, format!("this list holds {prev}, but this item is {t}")))
+                        return Err(err(
+                            item,
+                            format!("this list holds {prev}, but this item is {t}"),
+                        ))
                     }
                 }
             }
@@ -148,27 +151,49 @@ fn check_binary(e: &Expr, op: BinaryOp, a: &Expr, b: &Expr, env: &dyn TypeEnv) -
         BinaryOp::And | BinaryOp::Or => {
             for (side, t) in [(a, &ta), (b, &tb)] {
                 if *t != Type::Bool {
-                    return Err(err(side, format!("`{}` needs true/false on both sides, found {t}", op.symbol())));
+                    return Err(err(
+                        side,
+                        format!(
+                            "`{}` needs true/false on both sides, found {t}",
+                            op.symbol()
+                        ),
+                    ));
                 }
             }
             Ok(Type::Bool)
         }
         BinaryOp::In => match (&ta, &tb) {
             (t, Type::List(elem)) if **elem == *t => Ok(Type::Bool),
-            (t, Type::List(elem)) => Err(err(b, format!("`in` compares {t} with a list of {elem}"))),
-            (_, t) => Err(err_hint(b, format!("`in` needs a list, found {t}"), "write a list as `['upsell', 'cross_sell']`")),
+            (t, Type::List(elem)) => {
+                Err(err(b, format!("`in` compares {t} with a list of {elem}")))
+            }
+            (_, t) => Err(err_hint(
+                b,
+                format!("`in` needs a list, found {t}"),
+                "write a list as `['upsell', 'cross_sell']`",
+            )),
         },
         BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
             let same = ta == tb
                 || (ta == Type::Money && is_plain_zero(b))
                 || (tb == Type::Money && is_plain_zero(a));
             if !same {
-                let hint = if ta == Type::Money || tb == Type::Money { money_hint } else { "compare values of one type" };
+                let hint = if ta == Type::Money || tb == Type::Money {
+                    money_hint
+                } else {
+                    "compare values of one type"
+                };
                 return Err(err_hint(e, format!("cannot compare {ta} with {tb}"), hint));
             }
             let ordered = matches!(ta, Type::Money | Type::Number | Type::Date) || is_plain_zero(a);
             if !matches!(op, BinaryOp::Eq | BinaryOp::Ne) && !ordered {
-                return Err(err(e, format!("`{}` needs numbers, amounts or dates, found {ta}", op.symbol())));
+                return Err(err(
+                    e,
+                    format!(
+                        "`{}` needs numbers, amounts or dates, found {ta}",
+                        op.symbol()
+                    ),
+                ));
             }
             Ok(Type::Bool)
         }
@@ -178,10 +203,23 @@ fn check_binary(e: &Expr, op: BinaryOp, a: &Expr, b: &Expr, env: &dyn TypeEnv) -
             (Type::Number, Type::Money) if is_plain_zero(a) => Ok(Type::Money),
             (Type::Money, Type::Number) | (Type::Number, Type::Money) => Err(err_hint(
                 e,
-                format!("cannot {} money and a number", if op == BinaryOp::Add { "add" } else { "subtract" }),
+                format!(
+                    "cannot {} money and a number",
+                    if op == BinaryOp::Add {
+                        "add"
+                    } else {
+                        "subtract"
+                    }
+                ),
                 money_hint,
             )),
-            _ => Err(err(e, format!("`{}` needs numbers or amounts, found {ta} and {tb}", op.symbol()))),
+            _ => Err(err(
+                e,
+                format!(
+                    "`{}` needs numbers or amounts, found {ta} and {tb}",
+                    op.symbol()
+                ),
+            )),
         },
         BinaryOp::Mul => match (&ta, &tb) {
             (Type::Number, Type::Number) => Ok(Type::Number),
@@ -191,13 +229,22 @@ fn check_binary(e: &Expr, op: BinaryOp, a: &Expr, b: &Expr, env: &dyn TypeEnv) -
                 "multiplying two amounts of money gives no meaningful amount",
                 "multiply an amount by a rate or a number, e.g. `nrr * 7.5%`",
             )),
-            _ => Err(err(e, format!("`*` needs numbers or amounts, found {ta} and {tb}"))),
+            _ => Err(err(
+                e,
+                format!("`*` needs numbers or amounts, found {ta} and {tb}"),
+            )),
         },
         BinaryOp::Div => match (&ta, &tb) {
             (Type::Number, Type::Number) | (Type::Money, Type::Money) => Ok(Type::Number),
             (Type::Money, Type::Number) => Ok(Type::Money),
-            (Type::Number, Type::Money) => Err(err(e, "dividing a number by an amount of money gives no meaningful value")),
-            _ => Err(err(e, format!("`/` needs numbers or amounts, found {ta} and {tb}"))),
+            (Type::Number, Type::Money) => Err(err(
+                e,
+                "dividing a number by an amount of money gives no meaningful value",
+            )),
+            _ => Err(err(
+                e,
+                format!("`/` needs numbers or amounts, found {ta} and {tb}"),
+            )),
         },
     }
 }
@@ -205,7 +252,10 @@ fn check_binary(e: &Expr, op: BinaryOp, a: &Expr, b: &Expr, env: &dyn TypeEnv) -
 fn numeric(e: &Expr, t: Type, what: &str) -> CheckResult {
     match t {
         Type::Money | Type::Number => Ok(t),
-        other => Err(err(e, format!("`{what}` needs a number or an amount, found {other}"))),
+        other => Err(err(
+            e,
+            format!("`{what}` needs a number or an amount, found {other}"),
+        )),
     }
 }
 
@@ -213,7 +263,9 @@ fn numeric(e: &Expr, t: Type, what: &str) -> CheckResult {
 pub(crate) fn places_literal(e: &Expr) -> Option<u32> {
     match &e.kind {
         ExprKind::Number(v, LiteralKind::Plain) if v.fract().is_zero() && !v.is_sign_negative() => {
-            u32::try_from(v.mantissa() / 10i128.pow(v.scale())).ok().filter(|p| *p <= 20)
+            u32::try_from(v.mantissa() / 10i128.pow(v.scale()))
+                .ok()
+                .filter(|p| *p <= 20)
         }
         _ => None,
     }
@@ -222,7 +274,18 @@ pub(crate) fn places_literal(e: &Expr) -> Option<u32> {
 fn check_call(e: &Expr, name: &str, args: &[Expr], env: &dyn TypeEnv) -> CheckResult {
     let arity = |min: usize, max: usize, usage: &str| -> Result<(), ParseError> {
         if args.len() < min || args.len() > max {
-            Err(err_hint(e, format!("`{name}` takes {}", if min == max { format!("{min} argument{}", if min == 1 { "" } else { "s" }) } else { format!("{min} to {max} arguments") }), format!("write `{usage}`")))
+            Err(err_hint(
+                e,
+                format!(
+                    "`{name}` takes {}",
+                    if min == max {
+                        format!("{min} argument{}", if min == 1 { "" } else { "s" })
+                    } else {
+                        format!("{min} to {max} arguments")
+                    }
+                ),
+                format!("write `{usage}`"),
+            ))
         } else {
             Ok(())
         }
@@ -230,7 +293,11 @@ fn check_call(e: &Expr, name: &str, args: &[Expr], env: &dyn TypeEnv) -> CheckRe
     match name {
         "min" | "max" => {
             if args.len() < 2 {
-                return Err(err_hint(e, format!("`{name}` takes two or more arguments"), format!("write `{name}(a, b)`")));
+                return Err(err_hint(
+                    e,
+                    format!("`{name}` takes two or more arguments"),
+                    format!("write `{name}(a, b)`"),
+                ));
             }
             let mut result: Option<Type> = None;
             for a in args {
@@ -241,7 +308,13 @@ fn check_call(e: &Expr, name: &str, args: &[Expr], env: &dyn TypeEnv) -> CheckRe
                 match &result {
                     None => result = Some(t),
                     Some(r) if *r == t => {}
-                    Some(r) => return Err(err_hint(a, format!("`{name}` mixes {r} and {t}"), "write an amount with a `$`, as in `$1_000`")),
+                    Some(r) => {
+                        return Err(err_hint(
+                            a,
+                            format!("`{name}` mixes {r} and {t}"),
+                            "write an amount with a `$`, as in `$1_000`",
+                        ))
+                    }
                 }
             }
             Ok(result.unwrap_or(Type::Number))
@@ -255,14 +328,22 @@ fn check_call(e: &Expr, name: &str, args: &[Expr], env: &dyn TypeEnv) -> CheckRe
             let t = numeric(&args[0], check(&args[0], env)?, name)?;
             if let Some(p) = args.get(1) {
                 if places_literal(p).is_none() {
-                    return Err(err_hint(p, "the number of decimal places must be a whole number from 0 to 20", format!("write `{name}(x, 2)`")));
+                    return Err(err_hint(
+                        p,
+                        "the number of decimal places must be a whole number from 0 to 20",
+                        format!("write `{name}(x, 2)`"),
+                    ));
                 }
             }
             if let Some(m) = args.get(2) {
                 let ok = matches!(&m.kind, ExprKind::Text(t) if RoundingMode::parse(t).is_some());
                 if !ok || name != "round" {
                     let names: Vec<&str> = RoundingMode::ALL.iter().map(|m| m.name()).collect();
-                    return Err(err_hint(m, "the third argument of `round` names a rounding mode", format!("one of '{}'", names.join("', '"))));
+                    return Err(err_hint(
+                        m,
+                        "the third argument of `round` names a rounding mode",
+                        format!("one of '{}'", names.join("', '")),
+                    ));
                 }
             }
             Ok(t)
@@ -271,7 +352,10 @@ fn check_call(e: &Expr, name: &str, args: &[Expr], env: &dyn TypeEnv) -> CheckRe
             arity(3, 3, "if(condition, then, otherwise)")?;
             let c = check(&args[0], env)?;
             if c != Type::Bool {
-                return Err(err(&args[0], format!("the condition of `if` must be true/false, found {c}")));
+                return Err(err(
+                    &args[0],
+                    format!("the condition of `if` must be true/false, found {c}"),
+                ));
             }
             let (ta, tb) = (check(&args[1], env)?, check(&args[2], env)?);
             if ta == tb || is_plain_zero(&args[2]) && ta == Type::Money {
@@ -279,7 +363,10 @@ fn check_call(e: &Expr, name: &str, args: &[Expr], env: &dyn TypeEnv) -> CheckRe
             } else if is_plain_zero(&args[1]) && tb == Type::Money {
                 Ok(tb)
             } else {
-                Err(err(e, format!("both branches of `if` must have one type, found {ta} and {tb}")))
+                Err(err(
+                    e,
+                    format!("both branches of `if` must have one type, found {ta} and {tb}"),
+                ))
             }
         }
         "count" | "distinct" | "sum" if env.group_functions() => match name {
@@ -302,7 +389,9 @@ fn check_call(e: &Expr, name: &str, args: &[Expr], env: &dyn TypeEnv) -> CheckRe
         },
         "count" | "distinct" | "sum" => Err(err_hint(
             e,
-            format!("`{name}` works on a group of credits and can only be used in a measure's `having`"),
+            format!(
+                "`{name}` works on a group of credits and can only be used in a measure's `having`"
+            ),
             "define a measure with `sum`, `count` or `count_distinct` instead",
         )),
         _ => Err(err_hint(

@@ -141,7 +141,10 @@ fn binary(e: &Expr, op: BinaryOp, a: Value, b: Value) -> Result<Value, EvalError
         }
         _ => {
             let (Value::Num(x), Value::Num(y)) = (&a, &b) else {
-                return Err(fail(e, format!("`{}` needs numbers, found {a} and {b}", op.symbol())));
+                return Err(fail(
+                    e,
+                    format!("`{}` needs numbers, found {a} and {b}", op.symbol()),
+                ));
             };
             let r = match op {
                 BinaryOp::Add => x.checked_add(*y),
@@ -172,7 +175,8 @@ fn call(e: &Expr, name: &str, args: &[Expr], scope: &dyn Scope) -> Result<Value,
                     Some(b) => b.max(v),
                 });
             }
-            best.map(Value::Num).ok_or_else(|| fail(e, format!("`{name}` needs arguments")))
+            best.map(Value::Num)
+                .ok_or_else(|| fail(e, format!("`{name}` needs arguments")))
         }
         "abs" => Ok(Value::Num(num(&args[0], scope)?.abs())),
         "floor" | "ceil" | "round" | "round_half_even" | "truncate" => {
@@ -203,9 +207,12 @@ fn call(e: &Expr, name: &str, args: &[Expr], scope: &dyn Scope) -> Result<Value,
                 ExprKind::Name(n) => Some(n.as_str()),
                 _ => None,
             });
-            scope
-                .group(name, field)
-                .ok_or_else(|| fail(e, format!("`{name}` can only be used on a group of credits")))
+            scope.group(name, field).ok_or_else(|| {
+                fail(
+                    e,
+                    format!("`{name}` can only be used on a group of credits"),
+                )
+            })
         }
         _ => Err(fail(e, format!("unknown function `{name}`"))),
     }
@@ -228,7 +235,9 @@ mod tests {
             }
         }
         fn names(&self) -> Vec<String> {
-            ["grr", "nrr", "quota", "attainment", "kind"].map(String::from).to_vec()
+            ["grr", "nrr", "quota", "attainment", "kind"]
+                .map(String::from)
+                .to_vec()
         }
     }
 
@@ -247,19 +256,27 @@ mod tests {
             "kind" => Some(Value::Text("upsell".into())),
             _ => None,
         };
-        eval(&e, &scope).map(|v| v.to_string()).map_err(|e| e.message)
+        eval(&e, &scope)
+            .map(|v| v.to_string())
+            .map_err(|e| e.message)
     }
 
     #[test]
     fn brief_formulas() {
         // NRR plan: 20% over quota pays $2,500.
-        assert_eq!(run("$125 * max(floor(nrr * 100 / quota) - 100, 0)"), Ok("2500".into()));
+        assert_eq!(
+            run("$125 * max(floor(nrr * 100 / quota) - 100, 0)"),
+            Ok("2500".into())
+        );
         // GRR plan: qualifying bonus plus $125 per whole $1,000 over quota.
         assert_eq!(
             run("$1_000 + $125 * floor(max(grr - quota, 0) / $1_000)"),
             Ok("5000".into())
         );
-        assert_eq!(run("kind in ['upsell', 'cross_sell'] and attainment >= 80%"), Ok("true".into()));
+        assert_eq!(
+            run("kind in ['upsell', 'cross_sell'] and attainment >= 80%"),
+            Ok("true".into())
+        );
         assert_eq!(run("round(2 / 3, 6)"), Ok("0.666667".into()));
         assert_eq!(run("round(0.125, 2, 'half_even')"), Ok("0.12".into()));
         assert_eq!(run("if(grr > 0, grr, 0)"), Ok("332500.00".into()));
@@ -269,12 +286,23 @@ mod tests {
     fn types_keep_money_apart() {
         assert_eq!(
             run("grr + 1_000"),
-            Err("cannot add money and a number (write an amount with a `$`, as in `$1_000`)".into())
+            Err(
+                "cannot add money and a number (write an amount with a `$`, as in `$1_000`)".into()
+            )
         );
-        assert_eq!(run("grr * nrr").map_err(|e| e.starts_with("multiplying two amounts")), Err(true));
+        assert_eq!(
+            run("grr * nrr").map_err(|e| e.starts_with("multiplying two amounts")),
+            Err(true)
+        );
         assert_eq!(run("grr > 0"), Ok("true".into()));
-        assert_eq!(run("nrer > 0"), Err("unknown name `nrer` (did you mean `nrr`?)".into()));
-        assert_eq!(run("kind == 3").map_err(|e| e.starts_with("cannot compare text")), Err(true));
+        assert_eq!(
+            run("nrer > 0"),
+            Err("unknown name `nrer` (did you mean `nrr`?)".into())
+        );
+        assert_eq!(
+            run("kind == 3").map_err(|e| e.starts_with("cannot compare text")),
+            Err(true)
+        );
     }
 
     #[test]

@@ -96,8 +96,11 @@ impl Lexer<'_> {
                         self.pos = start + 1 + len + 1;
                         Ok((Tok::Text(rest[..len].to_string()), start..self.pos))
                     }
-                    None => Err(ParseError::new(start..self.src.len(), "this text is never closed")
-                        .with_hint(format!("end it with {}", quote as char))),
+                    None => Err(ParseError::new(
+                        start..self.src.len(),
+                        "this text is never closed",
+                    )
+                    .with_hint(format!("end it with {}", quote as char))),
                 }
             }
             b'0'..=b'9' | b'$' | b'.' => {
@@ -115,7 +118,9 @@ impl Lexer<'_> {
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let mut end = start + 1;
-                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'_' | b'.')) {
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'_' | b'.'))
+                {
                     end += 1;
                 }
                 self.pos = end;
@@ -165,8 +170,10 @@ pub fn parse(src: &str) -> Result<Expr, ParseError> {
     }
     let e = p.expr()?;
     if p.tok != Tok::End {
-        return Err(ParseError::new(p.span.clone(), format!("unexpected {}", describe(&p.tok)))
-            .with_hint("an operator such as `+`, `and` or `==` may be missing"));
+        return Err(
+            ParseError::new(p.span.clone(), format!("unexpected {}", describe(&p.tok)))
+                .with_hint("an operator such as `+`, `and` or `==` may be missing"),
+        );
     }
     Ok(e)
 }
@@ -212,7 +219,10 @@ impl Parser<'_> {
     fn expr(&mut self) -> Result<Expr, ParseError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(ParseError::new(self.span.clone(), "the expression nests too deeply"));
+            return Err(ParseError::new(
+                self.span.clone(),
+                "the expression nests too deeply",
+            ));
         }
         let e = self.or();
         self.depth -= 1;
@@ -280,8 +290,10 @@ impl Parser<'_> {
         self.bump()?;
         let rhs = self.additive()?;
         if matches!(self.tok, Tok::Op("==" | "!=" | "<" | "<=" | ">" | ">=")) {
-            return Err(ParseError::new(self.span.clone(), "comparisons cannot be chained")
-                .with_hint("join two comparisons with `and`"));
+            return Err(
+                ParseError::new(self.span.clone(), "comparisons cannot be chained")
+                    .with_hint("join two comparisons with `and`"),
+            );
         }
         Ok(Self::binary(op, lhs, rhs))
     }
@@ -340,11 +352,14 @@ impl Parser<'_> {
                     kind: ExprKind::Number(value, kind),
                     span,
                 }),
-                Err(e) => Err(ParseError::new(span, format!("`{text}` is not a number: {e}"))
-                    .with_hint(match e {
-                        NumberError::TooPrecise => "attain keeps 28 significant digits",
-                        _ => "write numbers as `300_000`, `0.075`, `7.5%` or `$1_000`",
-                    })),
+                Err(e) => Err(
+                    ParseError::new(span, format!("`{text}` is not a number: {e}")).with_hint(
+                        match e {
+                            NumberError::TooPrecise => "attain keeps 28 significant digits",
+                            _ => "write numbers as `300_000`, `0.075`, `7.5%` or `$1_000`",
+                        },
+                    ),
+                ),
             },
             Tok::Text(t) => Ok(Expr {
                 kind: ExprKind::Text(t),
@@ -422,13 +437,19 @@ mod tests {
             ExprKind::Bool(b) => b.to_string(),
             ExprKind::Name(n) => n.clone(),
             ExprKind::List(items) => {
-                format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", "))
+                format!(
+                    "[{}]",
+                    items.iter().map(show).collect::<Vec<_>>().join(", ")
+                )
             }
             ExprKind::Unary(UnaryOp::Neg, e) => format!("(-{})", show(e)),
             ExprKind::Unary(UnaryOp::Not, e) => format!("(not {})", show(e)),
             ExprKind::Binary(op, a, b) => format!("({} {} {})", show(a), op.symbol(), show(b)),
             ExprKind::Call(f, args) => {
-                format!("{f}({})", args.iter().map(show).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{f}({})",
+                    args.iter().map(show).collect::<Vec<_>>().join(", ")
+                )
             }
         }
     }
@@ -443,8 +464,14 @@ mod tests {
     #[test]
     fn precedence() {
         assert_eq!(p("a + b * c - d"), "((a + (b * c)) - d)");
-        assert_eq!(p("a >= 80% and not b or c"), "(((a >= 0.80) and (not b)) or c)");
-        assert_eq!(p("kind in ['upsell', \"cross_sell\"]"), "(kind in ['upsell', 'cross_sell'])");
+        assert_eq!(
+            p("a >= 80% and not b or c"),
+            "(((a >= 0.80) and (not b)) or c)"
+        );
+        assert_eq!(
+            p("kind in ['upsell', \"cross_sell\"]"),
+            "(kind in ['upsell', 'cross_sell'])"
+        );
         assert_eq!(
             p("$125 * max(floor(attainment * 100) - 100, 0)"),
             "(125 * max((floor((attainment * 100)) - 100), 0))"
@@ -456,11 +483,20 @@ mod tests {
     #[test]
     fn errors_point_at_the_text() {
         assert_eq!(p("a = b"), "error 2..3: `=` is not an operator");
-        assert_eq!(p("a + "), "error 4..4: expected a value, found end of the expression");
-        assert_eq!(p("(a + b"), "error 6..6: expected `)`, found end of the expression");
+        assert_eq!(
+            p("a + "),
+            "error 4..4: expected a value, found end of the expression"
+        );
+        assert_eq!(
+            p("(a + b"),
+            "error 6..6: expected `)`, found end of the expression"
+        );
         assert_eq!(p("a < b < c"), "error 6..7: comparisons cannot be chained");
         assert_eq!(p("kind == 'x"), "error 8..10: this text is never closed");
-        assert_eq!(p("1__0"), "error 0..4: `1__0` is not a number: it is not a number");
+        assert_eq!(
+            p("1__0"),
+            "error 0..4: `1__0` is not a number: it is not a number"
+        );
         assert_eq!(p(""), "error 0..0: the expression is empty");
         assert_eq!(p("a b"), "error 2..3: unexpected name `b`");
     }

@@ -43,7 +43,12 @@ impl Ctx<'_> {
         self.diags.push(d);
     }
 
-    fn error_hint(&mut self, span: Range<usize>, message: impl Into<String>, hint: impl Into<String>) {
+    fn error_hint(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
         let d = Diagnostic::error(self.src.locate(span), message).with_hint(hint);
         self.diags.push(d);
     }
@@ -74,7 +79,10 @@ impl Ctx<'_> {
         if kind == LiteralKind::Percent {
             self.error_hint(
                 num.span(),
-                format!("{what} is an amount of money, but `{}` is a percent", self.src.slice(num.span())),
+                format!(
+                    "{what} is an amount of money, but `{}` is a percent",
+                    self.src.slice(num.span())
+                ),
                 "write an amount such as `\"$5_000\"` or `5_000`",
             );
             return None;
@@ -88,7 +96,10 @@ impl Ctx<'_> {
         if kind == LiteralKind::Money {
             self.error_hint(
                 num.span(),
-                format!("{what} is a rate, but `{}` is an amount of money", self.src.slice(num.span())),
+                format!(
+                    "{what} is a rate, but `{}` is an amount of money",
+                    self.src.slice(num.span())
+                ),
                 "write a rate as `\"7.5%\"` or `0.075`",
             );
             return None;
@@ -175,7 +186,10 @@ impl Ctx<'_> {
         match u32::try_from(places).ok().filter(|p| *p <= 20) {
             Some(places) => Some(Rounding { places, mode }),
             None => {
-                self.error(span, format!("`places = {places}` must be a whole number from 0 to 20"));
+                self.error(
+                    span,
+                    format!("`places = {places}` must be a whole number from 0 to 20"),
+                );
                 None
             }
         }
@@ -197,7 +211,10 @@ struct Env {
 
 impl TypeEnv for Env {
     fn type_of(&self, name: &str) -> Option<Type> {
-        self.names.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone())
+        self.names
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
     }
     fn names(&self) -> Vec<String> {
         self.names.iter().map(|(n, _)| n.clone()).collect()
@@ -207,7 +224,10 @@ impl TypeEnv for Env {
     }
 }
 
-fn parse_toml<T: serde::de::DeserializeOwned>(src: &SourceFile, diags: &mut Vec<Diagnostic>) -> Option<T> {
+fn parse_toml<T: serde::de::DeserializeOwned>(
+    src: &SourceFile,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<T> {
     match toml::from_str::<T>(&src.text) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -230,7 +250,13 @@ fn field(ctx: &mut Ctx, name: &Text, decl: &Spanned<FieldDecl>) -> Option<Field>
     let span = decl.span();
     let (column, ty, optional, min, values) = match decl.get_ref() {
         FieldDecl::Type(t) => (None, Some(t.clone()), false, None, None),
-        FieldDecl::Full(f) => (f.column.clone(), f.ty.clone(), f.optional, f.min.clone(), f.values.clone()),
+        FieldDecl::Full(f) => (
+            f.column.clone(),
+            f.ty.clone(),
+            f.optional,
+            f.min.clone(),
+            f.values.clone(),
+        ),
     };
     let ty = match ty.as_deref() {
         None => FieldType::Text,
@@ -257,15 +283,38 @@ fn field(ctx: &mut Ctx, name: &Text, decl: &Spanned<FieldDecl>) -> Option<Field>
             }
         },
         Some(RawNumber::Float(_)) => {
-            ctx.error_hint(span, "a fractional `min` must be quoted to stay exact", "write `min = \"0.5\"`");
+            ctx.error_hint(
+                span,
+                "a fractional `min` must be quoted to stay exact",
+                "write `min = \"0.5\"`",
+            );
             return None;
         }
     };
-    if min.is_some() && !matches!(ty, FieldType::Money | FieldType::Integer | FieldType::Decimal) {
-        ctx.error(span.clone(), format!("`min` applies to numbers and money, but `{}` is {}", name.get_ref(), ty.name()));
+    if min.is_some()
+        && !matches!(
+            ty,
+            FieldType::Money | FieldType::Integer | FieldType::Decimal
+        )
+    {
+        ctx.error(
+            span.clone(),
+            format!(
+                "`min` applies to numbers and money, but `{}` is {}",
+                name.get_ref(),
+                ty.name()
+            ),
+        );
     }
     if values.is_some() && ty != FieldType::Text {
-        ctx.error(span, format!("`values` applies to text, but `{}` is {}", name.get_ref(), ty.name()));
+        ctx.error(
+            span,
+            format!(
+                "`values` applies to text, but `{}` is {}",
+                name.get_ref(),
+                ty.name()
+            ),
+        );
     }
     Some(Field {
         name: name.get_ref().clone(),
@@ -294,7 +343,11 @@ fn check_name(ctx: &mut Ctx, name: &Text, what: &str) {
     }
 }
 
-fn build(ws_src: &SourceFile, plan_srcs: &[SourceFile], diags: &mut Vec<Diagnostic>) -> Option<Workspace> {
+fn build(
+    ws_src: &SourceFile,
+    plan_srcs: &[SourceFile],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Workspace> {
     let file: WorkspaceFile = parse_toml(ws_src, diags)?;
     let mut ctx = Ctx { src: ws_src, diags };
 
@@ -304,7 +357,10 @@ fn build(ws_src: &SourceFile, plan_srcs: &[SourceFile], diags: &mut Vec<Diagnost
         Some(m) => match u32::try_from(*m.get_ref()).ok().filter(|m| *m <= 6) {
             Some(m) => m,
             None => {
-                ctx.error(m.span(), format!("`minor_unit = {}` must be 0 to 6 decimals", m.get_ref()));
+                ctx.error(
+                    m.span(),
+                    format!("`minor_unit = {}` must be 0 to 6 decimals", m.get_ref()),
+                );
                 2
             }
         },
@@ -313,22 +369,41 @@ fn build(ws_src: &SourceFile, plan_srcs: &[SourceFile], diags: &mut Vec<Diagnost
         None => RoundingMode::HalfAwayFromZero,
         Some(r) => RoundingMode::parse(r.get_ref()).unwrap_or_else(|| {
             let names: Vec<&str> = RoundingMode::ALL.iter().map(|m| m.name()).collect();
-            ctx.error_hint(r.span(), format!("unknown rounding mode `{}`", r.get_ref()), format!("one of {}", names.join(", ")));
+            ctx.error_hint(
+                r.span(),
+                format!("unknown rounding mode `{}`", r.get_ref()),
+                format!("one of {}", names.join(", ")),
+            );
             RoundingMode::HalfAwayFromZero
         }),
     };
-    let payout_rounding = Rounding { places: minor_unit, mode: payout_mode };
+    let payout_rounding = Rounding {
+        places: minor_unit,
+        mode: payout_mode,
+    };
     let calendar = match &file.calendar.first_month {
         None => FiscalCalendar::default(),
-        Some(m) => u8::try_from(*m.get_ref()).ok().and_then(FiscalCalendar::new).unwrap_or_else(|| {
-            ctx.error_hint(m.span(), format!("`first_month = {}` is not a month", m.get_ref()), "1 is January, 12 December");
-            FiscalCalendar::default()
-        }),
+        Some(m) => u8::try_from(*m.get_ref())
+            .ok()
+            .and_then(FiscalCalendar::new)
+            .unwrap_or_else(|| {
+                ctx.error_hint(
+                    m.span(),
+                    format!("`first_month = {}` is not a month", m.get_ref()),
+                    "1 is January, 12 December",
+                );
+                FiscalCalendar::default()
+            }),
     };
     let default_year = file.calendar.year.as_ref().and_then(|y| {
-        let v = i16::try_from(*y.get_ref()).ok().filter(|y| (1900..=2999).contains(y));
+        let v = i16::try_from(*y.get_ref())
+            .ok()
+            .filter(|y| (1900..=2999).contains(y));
         if v.is_none() {
-            ctx.error(y.span(), format!("`year = {}` is not a fiscal year", y.get_ref()));
+            ctx.error(
+                y.span(),
+                format!("`year = {}` is not a fiscal year", y.get_ref()),
+            );
         }
         v
     });
@@ -338,8 +413,21 @@ fn build(ws_src: &SourceFile, plan_srcs: &[SourceFile], diags: &mut Vec<Diagnost
     let mut p_fields = Vec::new();
     for (name, decl) in &p.fields {
         check_name(&mut ctx, name, "field");
-        if matches!(name.get_ref().as_str(), "id" | "manager" | "plan" | "start" | "end") {
-            ctx.error_hint(name.span(), format!("`{}` is already a participant's own attribute", name.get_ref()), format!("set its column with `{} = \"column\"` in [participants]", name.get_ref()));
+        if matches!(
+            name.get_ref().as_str(),
+            "id" | "manager" | "plan" | "start" | "end"
+        ) {
+            ctx.error_hint(
+                name.span(),
+                format!(
+                    "`{}` is already a participant's own attribute",
+                    name.get_ref()
+                ),
+                format!(
+                    "set its column with `{} = \"column\"` in [participants]",
+                    name.get_ref()
+                ),
+            );
         }
         if let Some(f) = field(&mut ctx, name, decl) {
             p_fields.push(f);
@@ -366,11 +454,16 @@ fn build(ws_src: &SourceFile, plan_srcs: &[SourceFile], diags: &mut Vec<Diagnost
                     a.column = col.clone();
                 }
                 a.ty = FieldType::Money;
-            } else if a.ty == FieldType::Text && matches!(t.amount.get_ref(), FieldDecl::Full(f) if f.ty.is_none()) {
+            } else if a.ty == FieldType::Text
+                && matches!(t.amount.get_ref(), FieldDecl::Full(f) if f.ty.is_none())
+            {
                 a.ty = FieldType::Money;
             }
             if a.ty != FieldType::Money {
-                ctx.error(t.amount.span(), format!("the transaction amount must be money, not {}", a.ty.name()));
+                ctx.error(
+                    t.amount.span(),
+                    format!("the transaction amount must be money, not {}", a.ty.name()),
+                );
             }
             a
         }
@@ -401,28 +494,66 @@ fn build(ws_src: &SourceFile, plan_srcs: &[SourceFile], diags: &mut Vec<Diagnost
     for (name, def) in &file.quotas {
         check_name(&mut ctx, name, "quota");
         let d = def.get_ref();
-        let Some(amount) = ctx.money(&d.amount, "a quota") else { continue };
+        let Some(amount) = ctx.money(&d.amount, "a quota") else {
+            continue;
+        };
         let prorate = match d.prorate.as_ref().map(|p| p.get_ref().as_str()) {
             None | Some("active_days") => true,
             Some("none") => false,
             Some(other) => {
-                ctx.error_hint(d.prorate.as_ref().map_or(def.span(), |p| p.span()), format!("unknown proration `{other}`"), "`active_days` or `none`");
+                ctx.error_hint(
+                    d.prorate.as_ref().map_or(def.span(), |p| p.span()),
+                    format!("unknown proration `{other}`"),
+                    "`active_days` or `none`",
+                );
                 true
             }
         };
         let rounding = match &d.rounding {
-            None => Rounding { places: minor_unit, mode: RoundingMode::HalfAwayFromZero },
+            None => Rounding {
+                places: minor_unit,
+                mode: RoundingMode::HalfAwayFromZero,
+            },
             Some(r) => ctx.rounding(r, minor_unit).unwrap_or(Rounding::CENTS),
         };
-        quotas.push(Quota { name: name.get_ref().clone(), amount, prorate, rounding, description: d.description.clone() });
+        let per = match &d.per {
+            None => None,
+            Some(p) => match PeriodKind::parse(p.get_ref()) {
+                Some(k) => Some(k),
+                None => {
+                    ctx.error_hint(
+                        p.span(),
+                        format!("unknown period `{}`", p.get_ref()),
+                        "`month`, `quarter` or `year`",
+                    );
+                    None
+                }
+            },
+        };
+        quotas.push(Quota {
+            name: name.get_ref().clone(),
+            amount,
+            per,
+            prorate,
+            rounding,
+            description: d.description.clone(),
+        });
     }
 
     // [measures]
     let measures = check_measures(&mut ctx, &file, &transactions, &participants, &quotas);
 
     let mut ws = Workspace {
-        name: file.workspace.name.clone().unwrap_or_else(|| "attain workspace".to_string()),
-        currency: file.workspace.currency.as_ref().map_or_else(|| "USD".to_string(), |c| c.get_ref().clone()),
+        name: file
+            .workspace
+            .name
+            .clone()
+            .unwrap_or_else(|| "attain workspace".to_string()),
+        currency: file
+            .workspace
+            .currency
+            .as_ref()
+            .map_or_else(|| "USD".to_string(), |c| c.get_ref().clone()),
         minor_unit,
         calendar,
         default_year,
@@ -443,12 +574,37 @@ fn check_credit(ctx: &mut Ctx, c: &CreditSection, t: &TransactionSchema) -> Opti
         match t.field(name.get_ref()) {
             Some(i) if t.fields[i].ty == FieldType::Participant => Some(i),
             Some(i) => {
-                ctx.error_hint(name.span(), format!("credit goes to participants, but `{}` is {}", name.get_ref(), t.fields[i].ty.name()), format!("declare it as `{} = {{ column = \"{}\", type = \"participant\" }}`", name.get_ref(), t.fields[i].column));
+                ctx.error_hint(
+                    name.span(),
+                    format!(
+                        "credit goes to participants, but `{}` is {}",
+                        name.get_ref(),
+                        t.fields[i].ty.name()
+                    ),
+                    format!(
+                        "declare it as `{} = {{ column = \"{}\", type = \"participant\" }}`",
+                        name.get_ref(),
+                        t.fields[i].column
+                    ),
+                );
                 None
             }
             None => {
-                let names: Vec<String> = t.fields.iter().filter(|f| f.ty == FieldType::Participant).map(|f| f.name.clone()).collect();
-                ctx.error_hint(name.span(), format!("unknown transaction field `{}`", name.get_ref()), if names.is_empty() { "declare a field of type `participant` in [transactions.fields]".to_string() } else { format!("participant fields: {}", names.join(", ")) });
+                let names: Vec<String> = t
+                    .fields
+                    .iter()
+                    .filter(|f| f.ty == FieldType::Participant)
+                    .map(|f| f.name.clone())
+                    .collect();
+                ctx.error_hint(
+                    name.span(),
+                    format!("unknown transaction field `{}`", name.get_ref()),
+                    if names.is_empty() {
+                        "declare a field of type `participant` in [transactions.fields]".to_string()
+                    } else {
+                        format!("participant fields: {}", names.join(", "))
+                    },
+                );
                 None
             }
         }
@@ -457,15 +613,28 @@ fn check_credit(ctx: &mut Ctx, c: &CreditSection, t: &TransactionSchema) -> Opti
     let mut splits = Vec::new();
     for s in &c.split {
         let def = s.get_ref();
-        let Some(split_to) = participant_field(ctx, &def.to) else { continue };
+        let Some(split_to) = participant_field(ctx, &def.to) else {
+            continue;
+        };
         let percent = match t.field(def.percent.get_ref()) {
-            Some(i) if matches!(t.fields[i].ty, FieldType::Integer | FieldType::Decimal) => SplitPercent::Field(i),
+            Some(i) if matches!(t.fields[i].ty, FieldType::Integer | FieldType::Decimal) => {
+                SplitPercent::Field(i)
+            }
             Some(i) => {
-                ctx.error(def.percent.span(), format!("a split percent must be a number, but `{}` is {}", def.percent.get_ref(), t.fields[i].ty.name()));
+                ctx.error(
+                    def.percent.span(),
+                    format!(
+                        "a split percent must be a number, but `{}` is {}",
+                        def.percent.get_ref(),
+                        t.fields[i].ty.name()
+                    ),
+                );
                 continue;
             }
             None => match parse_literal(def.percent.get_ref()) {
-                Ok((v, LiteralKind::Percent)) if v > Decimal::ZERO && v <= Decimal::ONE => SplitPercent::Fixed(v),
+                Ok((v, LiteralKind::Percent)) if v > Decimal::ZERO && v <= Decimal::ONE => {
+                    SplitPercent::Fixed(v)
+                }
                 _ => {
                     ctx.error_hint(def.percent.span(), format!("`{}` is neither a numeric transaction field nor a percent", def.percent.get_ref()), "name a field holding the percent, or write a fixed share such as `\"50%\"`");
                     continue;
@@ -482,13 +651,21 @@ fn check_credit(ctx: &mut Ctx, c: &CreditSection, t: &TransactionSchema) -> Opti
                 }
             },
         };
-        splits.push(Split { to: split_to, percent, rounding });
+        splits.push(Split {
+            to: split_to,
+            percent,
+            rounding,
+        });
     }
     Some(CreditRule { to, splits })
 }
 
 fn credit_env(t: &TransactionSchema, group: bool) -> Env {
-    let mut names: Vec<(String, Type)> = t.fields.iter().map(|f| (f.name.clone(), f.ty.expr_type())).collect();
+    let mut names: Vec<(String, Type)> = t
+        .fields
+        .iter()
+        .map(|f| (f.name.clone(), f.ty.expr_type()))
+        .collect();
     names.push(("amount".into(), Type::Money));
     names.push(("credit".into(), Type::Money));
     names.push(("date".into(), Type::Date));
@@ -497,12 +674,19 @@ fn credit_env(t: &TransactionSchema, group: bool) -> Env {
 }
 
 fn participant_env(p: &ParticipantSchema) -> Env {
-    let mut names: Vec<(String, Type)> = p.fields.iter().map(|f| (f.name.clone(), f.ty.expr_type())).collect();
+    let mut names: Vec<(String, Type)> = p
+        .fields
+        .iter()
+        .map(|f| (f.name.clone(), f.ty.expr_type()))
+        .collect();
     names.push(("id".into(), Type::Text));
     if p.plan_column.is_some() {
         names.push(("plan".into(), Type::Text));
     }
-    Env { names, group: false }
+    Env {
+        names,
+        group: false,
+    }
 }
 
 /// Warns when a filter compares a field that lists its `values` with text
@@ -511,7 +695,11 @@ fn check_text_values(ctx: &mut Ctx, e: &Expr, fields: &[Field]) {
     use crate::expr::{BinaryOp, ExprKind};
     if let ExprKind::Binary(op, a, b) = &e.kind {
         if let (BinaryOp::Eq | BinaryOp::Ne | BinaryOp::In, ExprKind::Name(n)) = (op, &a.kind) {
-            if let Some(Field { values: Some(values), .. }) = fields.iter().find(|f| &f.name == n) {
+            if let Some(Field {
+                values: Some(values),
+                ..
+            }) = fields.iter().find(|f| &f.name == n)
+            {
                 let literals: Vec<&Expr> = match &b.kind {
                     ExprKind::List(items) => items.iter().collect(),
                     _ => vec![b.as_ref()],
@@ -520,10 +708,17 @@ fn check_text_values(ctx: &mut Ctx, e: &Expr, fields: &[Field]) {
                     if let ExprKind::Text(t) = &lit.kind {
                         if !values.contains(t) {
                             let hint = match expr::closest_value(t, values) {
-                                Some(near) => format!("did you mean '{near}'? `{n}` takes {}", values.join(", ")),
+                                Some(near) => format!(
+                                    "did you mean '{near}'? `{n}` takes {}",
+                                    values.join(", ")
+                                ),
                                 None => format!("`{n}` takes {}", values.join(", ")),
                             };
-                            let d = Diagnostic::error(ctx.src.locate(lit.span.clone()), format!("`{n}` is never '{t}'")).with_hint(hint);
+                            let d = Diagnostic::error(
+                                ctx.src.locate(lit.span.clone()),
+                                format!("`{n}` is never '{t}'"),
+                            )
+                            .with_hint(hint);
                             ctx.diags.push(d);
                         }
                     }
@@ -535,7 +730,13 @@ fn check_text_values(ctx: &mut Ctx, e: &Expr, fields: &[Field]) {
     }
 }
 
-fn check_measures(ctx: &mut Ctx, file: &WorkspaceFile, t: &TransactionSchema, p: &ParticipantSchema, quotas: &[Quota]) -> Vec<Measure> {
+fn check_measures(
+    ctx: &mut Ctx,
+    file: &WorkspaceFile,
+    t: &TransactionSchema,
+    p: &ParticipantSchema,
+    quotas: &[Quota],
+) -> Vec<Measure> {
     // First pass: every name and its declared shape, so derived measures can
     // refer to measures defined after them.
     struct Pending {
@@ -552,31 +753,63 @@ fn check_measures(ctx: &mut Ctx, file: &WorkspaceFile, t: &TransactionSchema, p:
     for (name, def) in &file.measures {
         check_name(ctx, name, "measure");
         if quotas.iter().any(|q| &q.name == name.get_ref()) {
-            ctx.error(name.span(), format!("`{}` names both a measure and a quota", name.get_ref()));
+            ctx.error(
+                name.span(),
+                format!("`{}` names both a measure and a quota", name.get_ref()),
+            );
         }
         let span = def.span();
-        let source = ctx.src.slice(span.clone()).trim().to_string();
-        let mut item = Pending { name: name.get_ref().clone(), span: span.clone(), kind: None, ty: Type::Money, deps: Vec::new(), description: None, source, derived: None };
+        let source = match def.get_ref() {
+            MeasureDef::Derived(text) => text.clone(),
+            MeasureDef::Aggregate(a) => describe_aggregate(a),
+        };
+        let mut item = Pending {
+            name: name.get_ref().clone(),
+            span: span.clone(),
+            kind: None,
+            ty: Type::Money,
+            deps: Vec::new(),
+            description: None,
+            source,
+            derived: None,
+        };
         match def.get_ref() {
             MeasureDef::Derived(text) => item.derived = Some(text.clone()),
             MeasureDef::Aggregate(a) => {
                 item.description = a.description.clone();
-                let shapes = [a.sum.is_some(), a.count.is_some(), a.count_distinct.is_some(), a.count_groups.is_some(), a.sum_over.is_some()];
+                let shapes = [
+                    a.sum.is_some(),
+                    a.count.is_some(),
+                    a.count_distinct.is_some(),
+                    a.count_groups.is_some(),
+                    a.sum_over.is_some(),
+                ];
                 if shapes.iter().filter(|s| **s).count() != 1 {
                     ctx.error_hint(span.clone(), format!("measure `{}` must say exactly one of `sum`, `count`, `count_distinct`, `count_groups` or `sum_over`", item.name), "e.g. `renewal = { sum = \"credit\", where = \"kind == 'renewal'\" }`, or a formula such as `nrr = \"renewal + expansion - contraction\"`");
                     continue;
                 }
-                let filter_env = if a.sum_over.is_some() { participant_env(p) } else { credit_env(t, false) };
+                let filter_env = if a.sum_over.is_some() {
+                    participant_env(p)
+                } else {
+                    credit_env(t, false)
+                };
                 let filter = match &a.filter {
                     None => None,
                     Some(f) => match ctx.expr(f, ExprAt::Within(span.clone()), &filter_env) {
                         Some((e, Type::Bool)) => {
-                            let fields = if a.sum_over.is_some() { &p.fields } else { &t.fields };
+                            let fields = if a.sum_over.is_some() {
+                                &p.fields
+                            } else {
+                                &t.fields
+                            };
                             check_text_values(ctx, &e, fields);
                             Some(e)
                         }
                         Some((_, ty)) => {
-                            ctx.error(span.clone(), format!("`where` must be a condition (true/false), but it is {ty}"));
+                            ctx.error(
+                                span.clone(),
+                                format!("`where` must be a condition (true/false), but it is {ty}"),
+                            );
                             continue;
                         }
                         None => continue,
@@ -584,75 +817,136 @@ fn check_measures(ctx: &mut Ctx, file: &WorkspaceFile, t: &TransactionSchema, p:
                 };
                 let txn_field = |ctx: &mut Ctx, name: &str, numeric: bool| -> Option<usize> {
                     match t.field(name) {
-                        Some(i) if !numeric || matches!(t.fields[i].ty, FieldType::Money | FieldType::Integer | FieldType::Decimal) => Some(i),
+                        Some(i)
+                            if !numeric
+                                || matches!(
+                                    t.fields[i].ty,
+                                    FieldType::Money | FieldType::Integer | FieldType::Decimal
+                                ) =>
+                        {
+                            Some(i)
+                        }
                         Some(i) => {
-                            ctx.error(span.clone(), format!("cannot sum `{name}`: it is {}", t.fields[i].ty.name()));
+                            ctx.error(
+                                span.clone(),
+                                format!("cannot sum `{name}`: it is {}", t.fields[i].ty.name()),
+                            );
                             None
                         }
                         None => {
-                            let names: Vec<String> = t.fields.iter().map(|f| f.name.clone()).collect();
+                            let names: Vec<String> =
+                                t.fields.iter().map(|f| f.name.clone()).collect();
                             let hint = match expr::closest(name, &names) {
                                 Some(n) => format!("did you mean `{n}`?"),
                                 None => format!("transaction fields: {}", names.join(", ")),
                             };
-                            ctx.error_hint(span.clone(), format!("unknown transaction field `{name}`"), hint);
+                            ctx.error_hint(
+                                span.clone(),
+                                format!("unknown transaction field `{name}`"),
+                                hint,
+                            );
                             None
                         }
                     }
                 };
                 if let Some(what) = &a.sum {
-                    let field = if what == "credit" { None } else {
-                        match txn_field(ctx, what, true) { Some(i) => Some(i), None => continue }
+                    let field = if what == "credit" {
+                        None
+                    } else {
+                        match txn_field(ctx, what, true) {
+                            Some(i) => Some(i),
+                            None => continue,
+                        }
                     };
-                    item.ty = match field { None => Type::Money, Some(i) => t.fields[i].ty.expr_type() };
+                    item.ty = match field {
+                        None => Type::Money,
+                        Some(i) => t.fields[i].ty.expr_type(),
+                    };
                     item.kind = Some(MeasureKind::Sum { field, filter });
-                } else if a.count.is_some() {
+                } else if let Some(what) = &a.count {
+                    if what != "credits" {
+                        ctx.error_hint(span.clone(), format!("`count = \"{what}\"`: only credits can be counted"), "write `count = \"credits\"`; to count distinct values of a field use `count_distinct`");
+                        continue;
+                    }
                     item.ty = Type::Number;
                     item.kind = Some(MeasureKind::Count { filter });
                 } else if let Some(what) = &a.count_distinct {
-                    let Some(field) = txn_field(ctx, what, false) else { continue };
+                    let Some(field) = txn_field(ctx, what, false) else {
+                        continue;
+                    };
                     item.ty = Type::Number;
                     item.kind = Some(MeasureKind::CountDistinct { field, filter });
                 } else if let Some(what) = &a.count_groups {
-                    let Some(field) = txn_field(ctx, what, false) else { continue };
-                    let Some(having_text) = &a.having else {
-                        ctx.error_hint(span.clone(), format!("`count_groups` in `{}` needs a `having` condition", item.name), "e.g. `having = \"distinct(product) >= 2\"`");
+                    let Some(field) = txn_field(ctx, what, false) else {
                         continue;
                     };
-                    let having = match ctx.expr(having_text, ExprAt::Within(span.clone()), &credit_env(t, true)) {
+                    let Some(having_text) = &a.having else {
+                        ctx.error_hint(
+                            span.clone(),
+                            format!(
+                                "`count_groups` in `{}` needs a `having` condition",
+                                item.name
+                            ),
+                            "e.g. `having = \"distinct(product) >= 2\"`",
+                        );
+                        continue;
+                    };
+                    let having = match ctx.expr(
+                        having_text,
+                        ExprAt::Within(span.clone()),
+                        &credit_env(t, true),
+                    ) {
                         Some((e, Type::Bool)) => e,
                         Some((_, ty)) => {
-                            ctx.error(span.clone(), format!("`having` must be a condition, but it is {ty}"));
+                            ctx.error(
+                                span.clone(),
+                                format!("`having` must be a condition, but it is {ty}"),
+                            );
                             continue;
                         }
                         None => continue,
                     };
                     item.ty = Type::Number;
-                    item.kind = Some(MeasureKind::CountGroups { field, filter, having });
+                    item.kind = Some(MeasureKind::CountGroups {
+                        field,
+                        filter,
+                        having,
+                    });
                 } else if let Some(scope) = &a.sum_over {
                     let scope = match scope.as_str() {
                         "direct_reports" => RollupScope::DirectReports,
                         "all_reports" => RollupScope::AllReports,
                         other => {
-                            ctx.error_hint(span.clone(), format!("unknown roll-up `{other}`"), "`direct_reports` or `all_reports`");
+                            ctx.error_hint(
+                                span.clone(),
+                                format!("unknown roll-up `{other}`"),
+                                "`direct_reports` or `all_reports`",
+                            );
                             continue;
                         }
                     };
                     let Some(of) = &a.of else {
-                        ctx.error_hint(span.clone(), format!("`sum_over` in `{}` needs `of`: the measure or quota to add up", item.name), "e.g. `of = \"nrr\"`");
+                        ctx.error_hint(
+                            span.clone(),
+                            format!(
+                                "`sum_over` in `{}` needs `of`: the measure or quota to add up",
+                                item.name
+                            ),
+                            "e.g. `of = \"nrr\"`",
+                        );
                         continue;
                     };
                     item.deps.push(of.clone());
                     // `of` resolves after all measures are known.
-                    item.kind = Some(MeasureKind::Rollup { scope, of: ValueRef::Measure(usize::MAX), filter });
+                    item.kind = Some(MeasureKind::Rollup {
+                        scope,
+                        of: ValueRef::Measure(usize::MAX),
+                        filter,
+                    });
                     item.derived = None;
                     item.ty = Type::Money;
-                    item.source = of.clone();
                 } else {
                     continue;
-                }
-                if a.sum_over.is_none() {
-                    item.source = ctx.src.slice(span.clone()).trim().to_string();
                 }
             }
         }
@@ -667,15 +961,30 @@ fn check_measures(ctx: &mut Ctx, file: &WorkspaceFile, t: &TransactionSchema, p:
             // deps[0] is `of`
         } else if let Some(text) = &m.derived {
             if let Ok(e) = expr::parse(text) {
-                m.deps = e.references().iter().filter(|r| names.iter().any(|n| n == *r)).map(|r| r.to_string()).collect();
+                m.deps = e
+                    .references()
+                    .iter()
+                    .filter(|r| names.iter().any(|n| n == *r))
+                    .map(|r| r.to_string())
+                    .collect();
             }
         }
     }
     // Topological order with cycle detection.
-    let index: HashMap<&str, usize> = pending.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
     let mut order: Vec<usize> = Vec::new();
     let mut state = vec![0u8; pending.len()]; // 0 new, 1 visiting, 2 done
-    fn visit(i: usize, pending_deps: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>, stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        i: usize,
+        pending_deps: &[Vec<usize>],
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         match state[i] {
             2 => return None,
             1 => {
@@ -698,7 +1007,15 @@ fn check_measures(ctx: &mut Ctx, file: &WorkspaceFile, t: &TransactionSchema, p:
         order.push(i);
         None
     }
-    let deps: Vec<Vec<usize>> = pending.iter().map(|m| m.deps.iter().filter_map(|d| index.get(d.as_str()).copied()).collect()).collect();
+    let deps: Vec<Vec<usize>> = pending
+        .iter()
+        .map(|m| {
+            m.deps
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect()
+        })
+        .collect();
     let mut cycles_reported = false;
     for i in 0..pending.len() {
         let mut stack = Vec::new();
@@ -706,10 +1023,21 @@ fn check_measures(ctx: &mut Ctx, file: &WorkspaceFile, t: &TransactionSchema, p:
             if !cycles_reported {
                 let path: Vec<&str> = cycle.iter().map(|&c| pending[c].name.as_str()).collect();
                 let first = cycle[0];
-                ctx.error_hint(pending[first].span.clone(), format!("measures depend on each other in a cycle: {}", path.join(" → ")), "a measure cannot be computed from itself; break the cycle");
+                ctx.error_hint(
+                    pending[first].span.clone(),
+                    format!(
+                        "measures depend on each other in a cycle: {}",
+                        path.join(" → ")
+                    ),
+                    "a measure cannot be computed from itself; break the cycle",
+                );
                 cycles_reported = true;
             }
-            state.iter_mut().for_each(|s| if *s == 1 { *s = 2 });
+            state.iter_mut().for_each(|s| {
+                if *s == 1 {
+                    *s = 2
+                }
+            });
         }
     }
     if cycles_reported {
@@ -719,14 +1047,26 @@ fn check_measures(ctx: &mut Ctx, file: &WorkspaceFile, t: &TransactionSchema, p:
     let mut done: Vec<Measure> = Vec::new();
     for i in order {
         let m = &pending[i];
-        let mut env_names: Vec<(String, Type)> = done.iter().map(|d| (d.name.clone(), d.ty.clone())).collect();
+        let mut env_names: Vec<(String, Type)> = done
+            .iter()
+            .map(|d| (d.name.clone(), d.ty.clone()))
+            .collect();
         env_names.extend(quotas.iter().map(|q| (q.name.clone(), Type::Money)));
         let (kind, ty) = if let Some(text) = &m.derived {
-            let env = Env { names: env_names, group: false };
+            let env = Env {
+                names: env_names,
+                group: false,
+            };
             match ctx.expr(text, ExprAt::Within(m.span.clone()), &env) {
                 Some((e, ty @ (Type::Money | Type::Number))) => (MeasureKind::Derived(e), ty),
                 Some((_, ty)) => {
-                    ctx.error(m.span.clone(), format!("measure `{}` must be an amount or a number, but it is {ty}", m.name));
+                    ctx.error(
+                        m.span.clone(),
+                        format!(
+                            "measure `{}` must be an amount or a number, but it is {ty}",
+                            m.name
+                        ),
+                    );
                     continue;
                 }
                 None => continue,
@@ -741,19 +1081,62 @@ fn check_measures(ctx: &mut Ctx, file: &WorkspaceFile, t: &TransactionSchema, p:
                         (ValueRef::Quota(q), Type::Money)
                     } else {
                         let all: Vec<String> = env_names.iter().map(|(n, _)| n.clone()).collect();
-                        let hint = match expr::closest(of, &all) { Some(n) => format!("did you mean `{n}`?"), None => "name a measure or a quota".to_string() };
-                        ctx.error_hint(m.span.clone(), format!("`of = \"{of}\"`: no measure or quota has that name"), hint);
+                        let hint = match expr::closest(of, &all) {
+                            Some(n) => format!("did you mean `{n}`?"),
+                            None => "name a measure or a quota".to_string(),
+                        };
+                        ctx.error_hint(
+                            m.span.clone(),
+                            format!("`of = \"{of}\"`: no measure or quota has that name"),
+                            hint,
+                        );
                         continue;
                     };
-                    (MeasureKind::Rollup { scope: *scope, of: target, filter: filter.clone() }, ty)
+                    (
+                        MeasureKind::Rollup {
+                            scope: *scope,
+                            of: target,
+                            filter: filter.clone(),
+                        },
+                        ty,
+                    )
                 }
                 Some(k) => (k.clone(), m.ty.clone()),
                 None => continue,
             }
         };
-        done.push(Measure { name: m.name.clone(), ty, kind, description: m.description.clone(), source: m.source.clone() });
+        done.push(Measure {
+            name: m.name.clone(),
+            ty,
+            kind,
+            description: m.description.clone(),
+            source: m.source.clone(),
+        });
     }
     done
+}
+
+/// A measure's definition in words, for explanations.
+fn describe_aggregate(a: &AggregateDef) -> String {
+    let filter = a
+        .filter
+        .as_ref()
+        .map_or(String::new(), |f| format!(" where {f}"));
+    if let Some(what) = &a.sum {
+        format!("sum of {what}{filter}")
+    } else if a.count.is_some() {
+        format!("number of credits{filter}")
+    } else if let Some(field) = &a.count_distinct {
+        format!("number of distinct {field}{filter}")
+    } else if let Some(field) = &a.count_groups {
+        let having = a.having.as_deref().unwrap_or("");
+        format!("number of {field} groups{filter} with {having}")
+    } else if let Some(scope) = &a.sum_over {
+        let of = a.of.as_deref().unwrap_or("");
+        format!("{of} summed over {}{filter}", scope.replace('_', " "))
+    } else {
+        String::new()
+    }
 }
 
 fn check_plans(ws: &Workspace, srcs: &[SourceFile], diags: &mut Vec<Diagnostic>) -> Vec<Plan> {
@@ -765,12 +1148,17 @@ fn check_plans(ws: &Workspace, srcs: &[SourceFile], diags: &mut Vec<Diagnostic>)
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
     for (si, src) in srcs.iter().enumerate() {
-        let Some(file) = parse_toml::<PlanFile>(src, diags) else { continue };
+        let Some(file) = parse_toml::<PlanFile>(src, diags) else {
+            continue;
+        };
         let mut ctx = Ctx { src, diags };
         check_name(&mut ctx, &file.plan.id, "plan");
         let id = file.plan.id.get_ref().clone();
         if let Some(other) = seen.get(&id) {
-            ctx.error(file.plan.id.span(), format!("plan `{id}` is also defined in {other}"));
+            ctx.error(
+                file.plan.id.span(),
+                format!("plan `{id}` is also defined in {other}"),
+            );
             continue;
         }
         seen.insert(id.clone(), src.path.clone());
@@ -778,7 +1166,10 @@ fn check_plans(ws: &Workspace, srcs: &[SourceFile], diags: &mut Vec<Diagnostic>)
         for c in &file.components {
             if let Some(comp) = check_component(&mut ctx, ws, c) {
                 if components.iter().any(|x: &Component| x.id == comp.id) {
-                    ctx.error(c.get_ref().id.span(), format!("plan `{id}` has two components named `{}`", comp.id));
+                    ctx.error(
+                        c.get_ref().id.span(),
+                        format!("plan `{id}` has two components named `{}`", comp.id),
+                    );
                     continue;
                 }
                 components.push(comp);
@@ -786,52 +1177,99 @@ fn check_plans(ws: &Workspace, srcs: &[SourceFile], diags: &mut Vec<Diagnostic>)
         }
         let plan = Plan {
             id,
-            name: file.plan.name.clone().unwrap_or_else(|| file.plan.id.get_ref().clone()),
+            name: file
+                .plan
+                .name
+                .clone()
+                .unwrap_or_else(|| file.plan.id.get_ref().clone()),
             description: file.plan.description.clone(),
             components,
             tests: Vec::new(),
             file: src.path.clone(),
         };
-        parsed.push(Parsed { plan, includes: file.plan.includes.clone(), src: si });
+        parsed.push(Parsed {
+            plan,
+            includes: file.plan.includes.clone(),
+            src: si,
+        });
         // Tests are checked once includes are resolved (they may expect an
         // included component).
         let _ = file.tests;
     }
-    // Includes: one level deep is all plans need; deeper chains resolve
-    // because included plans are looked up in their own (unexpanded) form.
+    // Includes, followed to any depth; a plan reached twice contributes
+    // its components once, and a cycle is an error.
     let own: Vec<Vec<Component>> = parsed.iter().map(|p| p.plan.components.clone()).collect();
+    let include_ids: Vec<Vec<Text>> = parsed.iter().map(|p| p.includes.clone()).collect();
     for i in 0..parsed.len() {
-        let includes = parsed[i].includes.clone();
         let src = &srcs[parsed[i].src];
-        for inc in includes {
-            match parsed.iter().position(|p| &p.plan.id == inc.get_ref()) {
-                Some(j) if j == i => {
-                    let d = Diagnostic::error(src.locate(inc.span()), format!("plan `{}` includes itself", inc.get_ref()));
-                    diags.push(d);
-                }
-                Some(j) => {
-                    for c in &own[j] {
-                        if parsed[i].plan.components.iter().any(|x| x.id == c.id) {
-                            let d = Diagnostic::error(src.locate(inc.span()), format!("including `{}` would give plan `{}` two components named `{}`", inc.get_ref(), parsed[i].plan.id, c.id));
-                            diags.push(d);
-                        } else {
-                            parsed[i].plan.components.push(c.clone());
-                        }
-                    }
-                }
-                None => {
+        let mut visited = vec![i];
+        let mut stack: Vec<(usize, Text)> = include_ids[i]
+            .iter()
+            .rev()
+            .map(|t| (i, t.clone()))
+            .collect();
+        while let Some((from, inc)) = stack.pop() {
+            let Some(j) = parsed.iter().position(|p| &p.plan.id == inc.get_ref()) else {
+                if from == i {
                     let ids: Vec<String> = parsed.iter().map(|p| p.plan.id.clone()).collect();
-                    let hint = match expr::closest(inc.get_ref(), &ids) { Some(n) => format!("did you mean `{n}`?"), None => format!("plans: {}", ids.join(", ")) };
-                    let d = Diagnostic::error(src.locate(inc.span()), format!("unknown plan `{}`", inc.get_ref())).with_hint(hint);
+                    let hint = match expr::closest(inc.get_ref(), &ids) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => format!("plans: {}", ids.join(", ")),
+                    };
+                    diags.push(
+                        Diagnostic::error(
+                            src.locate(inc.span()),
+                            format!("unknown plan `{}`", inc.get_ref()),
+                        )
+                        .with_hint(hint),
+                    );
+                }
+                continue;
+            };
+            if j == i {
+                if from == i {
+                    diags.push(Diagnostic::error(
+                        src.locate(inc.span()),
+                        format!("plan `{}` includes itself", inc.get_ref()),
+                    ));
+                } else {
+                    diags.push(Diagnostic::error(
+                        src.locate(inc.span()),
+                        format!(
+                            "plan `{}` includes itself through `{}`",
+                            parsed[i].plan.id, parsed[from].plan.id
+                        ),
+                    ));
+                }
+                continue;
+            }
+            if visited.contains(&j) {
+                continue;
+            }
+            visited.push(j);
+            for c in &own[j] {
+                if parsed[i].plan.components.iter().any(|x| x.id == c.id) {
+                    let d = Diagnostic::error(
+                        src.locate(inc.span()),
+                        format!(
+                            "including `{}` would give plan `{}` two components named `{}`",
+                            parsed[j].plan.id, parsed[i].plan.id, c.id
+                        ),
+                    );
                     diags.push(d);
+                } else {
+                    parsed[i].plan.components.push(c.clone());
                 }
             }
+            stack.extend(include_ids[j].iter().rev().map(|t| (j, t.clone())));
         }
     }
     // Tests, now that each plan's full component list is known.
     for p in &mut parsed {
         let src = &srcs[p.src];
-        let Some(file) = parse_toml::<PlanFile>(src, &mut Vec::new()) else { continue };
+        let Some(file) = parse_toml::<PlanFile>(src, &mut Vec::new()) else {
+            continue;
+        };
         let mut ctx = Ctx { src, diags };
         for t in &file.tests {
             if let Some(test) = check_test(&mut ctx, ws, &p.plan, t) {
@@ -843,13 +1281,20 @@ fn check_plans(ws: &Workspace, srcs: &[SourceFile], diags: &mut Vec<Diagnostic>)
 }
 
 fn component_env(ws: &Workspace, has_quota: bool) -> Env {
-    let mut names: Vec<(String, Type)> = ws.measures.iter().map(|m| (m.name.clone(), m.ty.clone())).collect();
+    let mut names: Vec<(String, Type)> = ws
+        .measures
+        .iter()
+        .map(|m| (m.name.clone(), m.ty.clone()))
+        .collect();
     names.extend(ws.quotas.iter().map(|q| (q.name.clone(), Type::Money)));
     if has_quota {
         names.push(("quota".into(), Type::Money));
         names.push(("attainment".into(), Type::Number));
     }
-    Env { names, group: false }
+    Env {
+        names,
+        group: false,
+    }
 }
 
 fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> Option<Component> {
@@ -859,40 +1304,98 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
     let period = match PeriodKind::parse(d.period.get_ref()) {
         Some(p) => p,
         None => {
-            ctx.error_hint(d.period.span(), format!("unknown period `{}`", d.period.get_ref()), "`month`, `quarter` or `year`");
+            ctx.error_hint(
+                d.period.span(),
+                format!("unknown period `{}`", d.period.get_ref()),
+                "`month`, `quarter` or `year`",
+            );
             return None;
         }
     };
-    let lookup = |ctx: &mut Ctx, name: &Text, what: &str, candidates: Vec<String>| -> Option<usize> {
-        match candidates.iter().position(|n| n == name.get_ref()) {
-            Some(i) => Some(i),
-            None => {
-                let hint = match expr::closest(name.get_ref(), &candidates) { Some(n) => format!("did you mean `{n}`?"), None => format!("{what}s: {}", candidates.join(", ")) };
-                ctx.error_hint(name.span(), format!("unknown {what} `{}`", name.get_ref()), hint);
-                None
+    let lookup =
+        |ctx: &mut Ctx, name: &Text, what: &str, candidates: Vec<String>| -> Option<usize> {
+            match candidates.iter().position(|n| n == name.get_ref()) {
+                Some(i) => Some(i),
+                None => {
+                    let hint = match expr::closest(name.get_ref(), &candidates) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => format!("{what}s: {}", candidates.join(", ")),
+                    };
+                    ctx.error_hint(
+                        name.span(),
+                        format!("unknown {what} `{}`", name.get_ref()),
+                        hint,
+                    );
+                    None
+                }
             }
-        }
-    };
+        };
     let measure = match &d.measure {
         None => None,
-        Some(m) => Some(lookup(ctx, m, "measure", ws.measures.iter().map(|m| m.name.clone()).collect())?),
+        Some(m) => Some(lookup(
+            ctx,
+            m,
+            "measure",
+            ws.measures.iter().map(|m| m.name.clone()).collect(),
+        )?),
     };
     let quota = match &d.quota {
         None => None,
-        Some(q) => Some(lookup(ctx, q, "quota", ws.quotas.iter().map(|q| q.name.clone()).collect())?),
+        Some(q) => Some(lookup(
+            ctx,
+            q,
+            "quota",
+            ws.quotas.iter().map(|q| q.name.clone()).collect(),
+        )?),
     };
+    if let (Some(qi), Some(qname)) = (quota, &d.quota) {
+        if let Some(per) = ws.quotas[qi].per {
+            if per != period {
+                ctx.error_hint(
+                    qname.span(),
+                    format!(
+                        "quota `{}` is an amount per {}, but component `{}` is paid per {}",
+                        qname.get_ref(),
+                        per.name(),
+                        d.id.get_ref(),
+                        period.name()
+                    ),
+                    format!(
+                        "define a {} quota, or pay this component per {}",
+                        period.name(),
+                        per.name()
+                    ),
+                );
+                return None;
+            }
+        }
+    }
     let env = component_env(ws, quota.is_some());
     let gate = match &d.gate {
         None => None,
         Some(g) => match ctx.expr(g.get_ref(), ExprAt::String(g.span()), &env)? {
-            (expr, Type::Bool) => Some(Formula { expr, text: g.get_ref().clone() }),
+            (expr, Type::Bool) => Some(Formula {
+                expr,
+                text: g.get_ref().clone(),
+            }),
             (_, ty) => {
-                ctx.error_hint(g.span(), format!("a gate must be a condition, but this is {ty}"), "e.g. `gate = \"attainment >= 80%\"`");
+                ctx.error_hint(
+                    g.span(),
+                    format!("a gate must be a condition, but this is {ty}"),
+                    "e.g. `gate = \"attainment >= 80%\"`",
+                );
                 return None;
             }
         },
     };
-    let ways = [d.rate.is_some(), d.tiers.is_some() || d.bands.is_some(), d.per_point.is_some(), d.curve.is_some(), d.amount.is_some(), d.payout.is_some()];
+    let ways = [
+        d.rate.is_some(),
+        d.tiers.is_some() || d.bands.is_some(),
+        d.per_point.is_some(),
+        d.curve.is_some(),
+        d.amount.is_some(),
+        d.payout.is_some(),
+    ];
     if ways.iter().filter(|w| **w).count() != 1 {
         ctx.error_hint(d.id.span(), format!("component `{}` must say how it pays with exactly one of `rate`, `tiers` with `bands`, `per_point`, `curve`, `amount` or `payout`", d.id.get_ref()), "e.g. `rate = \"12%\"`, or `tiers = \"marginal\"` with `bands = [...]`");
         return None;
@@ -900,7 +1403,14 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
     let measure_ty = measure.map(|m| ws.measures[m].ty.clone());
     let need_measure = |ctx: &mut Ctx, what: &str| -> Option<()> {
         if measure.is_none() {
-            ctx.error_hint(d.id.span(), format!("component `{}` pays by {what}, which needs a `measure`", d.id.get_ref()), "add e.g. `measure = \"nrr\"`");
+            ctx.error_hint(
+                d.id.span(),
+                format!(
+                    "component `{}` pays by {what}, which needs a `measure`",
+                    d.id.get_ref()
+                ),
+                "add e.g. `measure = \"nrr\"`",
+            );
             return None;
         }
         Some(())
@@ -908,7 +1418,14 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
     let rule = if let Some(r) = &d.rate {
         need_measure(ctx, "a rate")?;
         if measure_ty != Some(Type::Money) {
-            ctx.error_hint(r.span(), format!("a rate applies to an amount, but measure `{}` is a number", d.measure.as_ref().map_or("", |m| m.get_ref().as_str())), "use `payout` with a formula, or `per_point`");
+            ctx.error_hint(
+                r.span(),
+                format!(
+                    "a rate applies to an amount, but measure `{}` is a number",
+                    d.measure.as_ref().map_or("", |m| m.get_ref().as_str())
+                ),
+                "use `payout` with a formula, or `per_point`",
+            );
             return None;
         }
         PayRule::Rate(ctx.rate(r, "`rate`")?)
@@ -923,11 +1440,18 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
             }
         };
         let Some(bands) = &d.bands else {
-            ctx.error_hint(d.id.span(), format!("component `{}` has `tiers` but no `bands`", d.id.get_ref()), "add `bands = [{ from = \"0%\", rate = \"5%\" }, ...]`");
+            ctx.error_hint(
+                d.id.span(),
+                format!("component `{}` has `tiers` but no `bands`", d.id.get_ref()),
+                "add `bands = [{ from = \"0%\", rate = \"5%\" }, ...]`",
+            );
             return None;
         };
         if measure_ty != Some(Type::Money) {
-            ctx.error(d.id.span(), "rate tiers apply to an amount, but the measure is a number");
+            ctx.error(
+                d.id.span(),
+                "rate tiers apply to an amount, but the measure is a number",
+            );
             return None;
         }
         let (basis, bands) = check_bands(ctx, bands, quota.is_some(), false)?;
@@ -935,7 +1459,11 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
     } else if let Some(bands) = &d.per_point {
         need_measure(ctx, "points of attainment")?;
         if quota.is_none() {
-            ctx.error_hint(d.id.span(), "a per-point bonus counts points of attainment, which needs a `quota`", "add e.g. `quota = \"nrr_target\"`");
+            ctx.error_hint(
+                d.id.span(),
+                "a per-point bonus counts points of attainment, which needs a `quota`",
+                "add e.g. `quota = \"nrr_target\"`",
+            );
             return None;
         }
         let (_, bands) = check_bands(ctx, bands, true, true)?;
@@ -943,7 +1471,10 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
             None => None,
             Some(r) => Some(ctx.rounding(r, 2)?),
         };
-        PayRule::PerPoint { bands, points_rounding }
+        PayRule::PerPoint {
+            bands,
+            points_rounding,
+        }
     } else if let Some(points) = &d.curve {
         need_measure(ctx, "a pay curve")?;
         let mut out: Vec<(Decimal, Decimal)> = Vec::new();
@@ -958,14 +1489,25 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
                 _ => Basis::Value,
             };
             if basis.is_some_and(|b| b != this) {
-                ctx.error(p.get_ref().at.span(), "curve points mix attainment, amounts and plain values");
+                ctx.error(
+                    p.get_ref().at.span(),
+                    "curve points mix attainment, amounts and plain values",
+                );
                 return None;
             }
             basis = Some(this);
             let pay = ctx.money(&p.get_ref().pay, "`pay`")?;
             if let Some((prev, _)) = out.last() {
                 if at <= *prev {
-                    ctx.error_hint(p.get_ref().at.span(), format!("curve points must rise: `{}` does not come after {}", ctx.src.slice(p.get_ref().at.span()), prev), "list points from the lowest `at` to the highest");
+                    ctx.error_hint(
+                        p.get_ref().at.span(),
+                        format!(
+                            "curve points must rise: `{}` does not come after {}",
+                            ctx.src.slice(p.get_ref().at.span()),
+                            prev
+                        ),
+                        "list points from the lowest `at` to the highest",
+                    );
                     return None;
                 }
             }
@@ -975,28 +1517,47 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
             ctx.error(span.clone(), "a pay curve needs at least two points");
             return None;
         }
-        PayRule::Curve { basis: basis.unwrap_or(Basis::Value), points: out }
+        PayRule::Curve {
+            basis: basis.unwrap_or(Basis::Value),
+            points: out,
+        }
     } else if let Some(a) = &d.amount {
         PayRule::Fixed(ctx.money(a, "`amount`")?)
     } else if let Some(f) = &d.payout {
         match ctx.expr(f.get_ref(), ExprAt::String(f.span()), &env)? {
-            (expr, Type::Money) => PayRule::Formula(Formula { expr, text: f.get_ref().clone() }),
+            (expr, Type::Money) => PayRule::Formula(Formula {
+                expr,
+                text: f.get_ref().clone(),
+            }),
             (_, ty) => {
-                ctx.error_hint(f.span(), format!("a payout must be an amount of money, but this formula gives {ty}"), "multiply by an amount, e.g. `$125 * points`");
+                ctx.error_hint(
+                    f.span(),
+                    format!("a payout must be an amount of money, but this formula gives {ty}"),
+                    "multiply by an amount, e.g. `$125 * points`",
+                );
                 return None;
             }
         }
     } else {
         return None;
     };
-    let cap = match &d.cap { None => None, Some(c) => Some(ctx.money(c, "`cap`")?) };
-    let floor = match &d.floor { None => None, Some(f) => Some(ctx.money(f, "`floor`")?) };
+    let cap = match &d.cap {
+        None => None,
+        Some(c) => Some(ctx.money(c, "`cap`")?),
+    };
+    let floor = match &d.floor {
+        None => None,
+        Some(f) => Some(ctx.money(f, "`floor`")?),
+    };
     if let (Some(c), Some(f)) = (cap, floor) {
         if f > c {
             ctx.error(span.clone(), format!("the floor {f} is above the cap {c}"));
         }
     }
-    let rounding = match &d.rounding { None => ws.payout_rounding, Some(r) => ctx.rounding(r, ws.minor_unit)? };
+    let rounding = match &d.rounding {
+        None => ws.payout_rounding,
+        Some(r) => ctx.rounding(r, ws.minor_unit)?,
+    };
     Some(Component {
         id: d.id.get_ref().clone(),
         name: d.name.clone().unwrap_or_else(|| d.id.get_ref().clone()),
@@ -1015,7 +1576,12 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
 
 /// Checks a band table: edges all of one kind, rising, with no gap and no
 /// overlap; each band has its rate (or amount per point).
-fn check_bands(ctx: &mut Ctx, bands: &[Spanned<BandDef>], has_quota: bool, per_point: bool) -> Option<(Basis, Vec<Band>)> {
+fn check_bands(
+    ctx: &mut Ctx,
+    bands: &[Spanned<BandDef>],
+    has_quota: bool,
+    per_point: bool,
+) -> Option<(Basis, Vec<Band>)> {
     if bands.is_empty() {
         ctx.error(0..0, "a band table needs at least one band");
         return None;
@@ -1025,26 +1591,42 @@ fn check_bands(ctx: &mut Ctx, bands: &[Spanned<BandDef>], has_quota: bool, per_p
     let mut ok = true;
     for (i, b) in bands.iter().enumerate() {
         let def = b.get_ref();
-        let label = def.name.clone().unwrap_or_else(|| format!("band {}", i + 1));
+        let label = def
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("band {}", i + 1));
         let edge = |ctx: &mut Ctx, n: &Num| -> Option<(Decimal, Basis)> {
             let (v, kind) = ctx.number(n)?;
             let basis = match kind {
                 LiteralKind::Percent => Basis::Attainment,
                 LiteralKind::Money => Basis::Amount,
                 LiteralKind::Plain => {
-                    ctx.error_hint(n.span(), format!("`{}` does not say whether it is attainment or an amount", ctx.src.slice(n.span())), "write attainment as `\"100%\"` and amounts as `\"$100_000\"`");
+                    ctx.error_hint(
+                        n.span(),
+                        format!(
+                            "`{}` does not say whether it is attainment or an amount",
+                            ctx.src.slice(n.span())
+                        ),
+                        "write attainment as `\"100%\"` and amounts as `\"$100_000\"`",
+                    );
                     return None;
                 }
             };
             Some((v, basis))
         };
-        let Some((from, fb)) = edge(ctx, &def.from) else { ok = false; continue };
+        let Some((from, fb)) = edge(ctx, &def.from) else {
+            ok = false;
+            continue;
+        };
         let to = match &def.to {
             None => None,
             Some(t) => match edge(ctx, t) {
                 Some((v, tb)) if tb == fb => Some(v),
                 Some(_) => {
-                    ctx.error(t.span(), format!("{label} starts and ends in different units"));
+                    ctx.error(
+                        t.span(),
+                        format!("{label} starts and ends in different units"),
+                    );
                     ok = false;
                     continue;
                 }
@@ -1056,23 +1638,45 @@ fn check_bands(ctx: &mut Ctx, bands: &[Spanned<BandDef>], has_quota: bool, per_p
         };
         if let Some(prev) = basis {
             if prev != fb {
-                ctx.error_hint(def.from.span(), format!("{label} is written in {} but the previous bands in {}", basis_name(fb), basis_name(prev)), "write every edge of one table the same way");
+                ctx.error_hint(
+                    def.from.span(),
+                    format!(
+                        "{label} is written in {} but the previous bands in {}",
+                        basis_name(fb),
+                        basis_name(prev)
+                    ),
+                    "write every edge of one table the same way",
+                );
                 ok = false;
                 continue;
             }
         }
         basis = Some(fb);
         if fb == Basis::Attainment && !has_quota {
-            ctx.error_hint(def.from.span(), format!("{label} is on attainment, but the component has no `quota`"), "add a `quota`, or write edges as amounts (`\"$100_000\"`)");
+            ctx.error_hint(
+                def.from.span(),
+                format!("{label} is on attainment, but the component has no `quota`"),
+                "add a `quota`, or write edges as amounts (`\"$100_000\"`)",
+            );
             ok = false;
         }
         if per_point && fb != Basis::Attainment {
-            ctx.error(def.from.span(), "per-point bands are written in attainment (`\"80%\"`)");
+            ctx.error(
+                def.from.span(),
+                "per-point bands are written in attainment (`\"80%\"`)",
+            );
             ok = false;
         }
         if let Some(t) = to {
             if t <= from {
-                ctx.error(b.span(), format!("{label} ends at {} but starts at {}", show_edge(t, fb), show_edge(from, fb)));
+                ctx.error(
+                    b.span(),
+                    format!(
+                        "{label} ends at {} but starts at {}",
+                        show_edge(t, fb),
+                        show_edge(from, fb)
+                    ),
+                );
                 ok = false;
             }
         }
@@ -1088,7 +1692,15 @@ fn check_bands(ctx: &mut Ctx, bands: &[Spanned<BandDef>], has_quota: bool, per_p
                     ok = false;
                 }
                 None if from <= prev.from => {
-                    ctx.error_hint(def.from.span(), format!("{label} starts at {}, not above the previous band's start {}", show_edge(from, fb), show_edge(prev.from, fb)), "list bands from the lowest to the highest");
+                    ctx.error_hint(
+                        def.from.span(),
+                        format!(
+                            "{label} starts at {}, not above the previous band's start {}",
+                            show_edge(from, fb),
+                            show_edge(prev.from, fb)
+                        ),
+                        "list bands from the lowest to the highest",
+                    );
                     ok = false;
                 }
                 _ => {}
@@ -1098,7 +1710,11 @@ fn check_bands(ctx: &mut Ctx, bands: &[Spanned<BandDef>], has_quota: bool, per_p
             match (&def.pay, &def.rate) {
                 (Some(p), None) => ctx.money(p, "`pay` per point"),
                 _ => {
-                    ctx.error_hint(b.span(), format!("{label} needs `pay`, the amount per point"), "e.g. `{ from = \"0%\", pay = \"$90\" }`");
+                    ctx.error_hint(
+                        b.span(),
+                        format!("{label} needs `pay`, the amount per point"),
+                        "e.g. `{ from = \"0%\", pay = \"$90\" }`",
+                    );
                     None
                 }
             }
@@ -1106,19 +1722,31 @@ fn check_bands(ctx: &mut Ctx, bands: &[Spanned<BandDef>], has_quota: bool, per_p
             match (&def.rate, &def.pay) {
                 (Some(r), None) => ctx.rate(r, "`rate`"),
                 _ => {
-                    ctx.error_hint(b.span(), format!("{label} needs a `rate`"), "e.g. `{ from = \"0%\", rate = \"7.5%\" }`");
+                    ctx.error_hint(
+                        b.span(),
+                        format!("{label} needs a `rate`"),
+                        "e.g. `{ from = \"0%\", rate = \"7.5%\" }`",
+                    );
                     None
                 }
             }
         };
-        let Some(rate) = rate else { ok = false; continue };
+        let Some(rate) = rate else {
+            ok = false;
+            continue;
+        };
         // A band without `to` ends where the next begins.
         if let Some(prev) = out.last_mut() {
             if prev.to.is_none() {
                 prev.to = Some(from);
             }
         }
-        out.push(Band { name: def.name.clone(), from, to, rate });
+        out.push(Band {
+            name: def.name.clone(),
+            from,
+            to,
+            rate,
+        });
     }
     if ok {
         Some((basis.unwrap_or(Basis::Attainment), out))
@@ -1143,7 +1771,12 @@ fn show_edge(v: Decimal, b: Basis) -> String {
     }
 }
 
-fn check_test(ctx: &mut Ctx, ws: &Workspace, plan: &Plan, t: &Spanned<PlanTestDef>) -> Option<PlanTest> {
+fn check_test(
+    ctx: &mut Ctx,
+    ws: &Workspace,
+    plan: &Plan,
+    t: &Spanned<PlanTestDef>,
+) -> Option<PlanTest> {
     let d = t.get_ref();
     let loc = ctx.src.locate(t.span());
     let location = format!("{}:{}", loc.file, loc.line);
@@ -1152,7 +1785,11 @@ fn check_test(ctx: &mut Ctx, ws: &Workspace, plan: &Plan, t: &Spanned<PlanTestDe
         Some(p) => match Period::parse(p.get_ref()) {
             Some(p) => Some(p),
             None => {
-                ctx.error_hint(p.span(), format!("`{}` is not a period", p.get_ref()), "write `2026-Q1`, `2026-M03` or `2026`");
+                ctx.error_hint(
+                    p.span(),
+                    format!("`{}` is not a period", p.get_ref()),
+                    "write `2026-Q1`, `2026-M03` or `2026`",
+                );
                 return None;
             }
         },
@@ -1162,7 +1799,11 @@ fn check_test(ctx: &mut Ctx, ws: &Workspace, plan: &Plan, t: &Spanned<PlanTestDe
         Some(s) => match s.get_ref().parse::<jiff::civil::Date>() {
             Ok(date) => Some(date),
             Err(_) => {
-                ctx.error_hint(s.span(), format!("`{}` is not a date", s.get_ref()), "write dates as `2026-02-15`");
+                ctx.error_hint(
+                    s.span(),
+                    format!("`{}` is not a date", s.get_ref()),
+                    "write dates as `2026-02-15`",
+                );
                 return None;
             }
         },
@@ -1171,8 +1812,15 @@ fn check_test(ctx: &mut Ctx, ws: &Workspace, plan: &Plan, t: &Spanned<PlanTestDe
     for (name, value) in &d.measures {
         let Some(i) = ws.measure(name.get_ref()) else {
             let names: Vec<String> = ws.measures.iter().map(|m| m.name.clone()).collect();
-            let hint = match expr::closest(name.get_ref(), &names) { Some(n) => format!("did you mean `{n}`?"), None => format!("measures: {}", names.join(", ")) };
-            ctx.error_hint(name.span(), format!("unknown measure `{}`", name.get_ref()), hint);
+            let hint = match expr::closest(name.get_ref(), &names) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("measures: {}", names.join(", ")),
+            };
+            ctx.error_hint(
+                name.span(),
+                format!("unknown measure `{}`", name.get_ref()),
+                hint,
+            );
             return None;
         };
         let (v, _) = ctx.number(value)?;
@@ -1190,12 +1838,24 @@ fn check_test(ctx: &mut Ctx, ws: &Workspace, plan: &Plan, t: &Spanned<PlanTestDe
     for (name, value) in &d.expect {
         let Some(i) = plan.components.iter().position(|c| &c.id == name.get_ref()) else {
             let ids: Vec<String> = plan.components.iter().map(|c| c.id.clone()).collect();
-            ctx.error_hint(name.span(), format!("plan `{}` has no component `{}`", plan.id, name.get_ref()), format!("components: {}", ids.join(", ")));
+            ctx.error_hint(
+                name.span(),
+                format!("plan `{}` has no component `{}`", plan.id, name.get_ref()),
+                format!("components: {}", ids.join(", ")),
+            );
             return None;
         };
         expect.push((i, ctx.money(value, "an expected payout")?));
     }
-    Some(PlanTest { name: d.name.clone(), period, start, measures, quotas, expect, location })
+    Some(PlanTest {
+        name: d.name.clone(),
+        period,
+        start,
+        measures,
+        quotas,
+        expect,
+        location,
+    })
 }
 
 /// Keeps `BTreeMap` in the public signature of syntax types honest.

@@ -28,6 +28,45 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// Indexes of the measures a plan reads, directly or through other
+    /// measures, in dependency order.
+    pub fn measures_read_by(&self, plan: &Plan) -> Vec<usize> {
+        let mut wanted: Vec<String> = Vec::new();
+        for c in &plan.components {
+            if let Some(m) = c.measure {
+                wanted.push(self.measures[m].name.clone());
+            }
+            let formulas = c.gate.iter().chain(match &c.rule {
+                PayRule::Formula(f) => Some(f),
+                _ => None,
+            });
+            for f in formulas {
+                wanted.extend(f.expr.references().into_iter().map(String::from));
+            }
+        }
+        let mut keep = vec![false; self.measures.len()];
+        while let Some(name) = wanted.pop() {
+            let Some(i) = self.measure(&name) else {
+                continue;
+            };
+            if keep[i] {
+                continue;
+            }
+            keep[i] = true;
+            match &self.measures[i].kind {
+                MeasureKind::Derived(e) => {
+                    wanted.extend(e.references().into_iter().map(String::from))
+                }
+                MeasureKind::Rollup {
+                    of: ValueRef::Measure(m),
+                    ..
+                } => wanted.push(self.measures[*m].name.clone()),
+                _ => {}
+            }
+        }
+        (0..self.measures.len()).filter(|&i| keep[i]).collect()
+    }
+
     pub fn plan(&self, id: &str) -> Option<usize> {
         self.plans.iter().position(|p| p.id == id)
     }
@@ -181,7 +220,8 @@ pub struct Measure {
     pub ty: Type,
     pub kind: MeasureKind,
     pub description: Option<String>,
-    /// The definition as written, for explanations.
+    /// The definition in words (`sum of credit where kind == 'renewal'`),
+    /// for explanations.
     pub source: String,
 }
 
@@ -241,6 +281,8 @@ pub enum ValueRef {
 pub struct Quota {
     pub name: String,
     pub amount: Decimal,
+    /// The period kind the amount is for, when the plan says.
+    pub per: Option<PeriodKind>,
     pub prorate: bool,
     pub rounding: Rounding,
     pub description: Option<String>,

@@ -155,6 +155,9 @@ pub struct AggregateDef {
 #[serde(deny_unknown_fields)]
 pub struct QuotaDef {
     pub amount: Num,
+    /// The period the amount is for; a component on another period may not
+    /// use it.
+    pub per: Option<Text>,
     /// `active_days` (default): scaled by the days a participant is active in
     /// the period; `none`: the full amount whenever active.
     pub prorate: Option<Text>,
@@ -259,4 +262,22 @@ pub struct PlanTestDef {
     pub start: Option<Text>,
     /// Expected payout per component id.
     pub expect: BTreeMap<Text, Num>,
+}
+
+/// The folder of plan files a workspace file names (`plans` by default).
+/// Read before checking, so it forgives every other problem in the file.
+pub fn plans_folder(workspace_text: &str) -> String {
+    #[derive(Deserialize)]
+    struct Only {
+        workspace: Option<OnlyPlans>,
+    }
+    #[derive(Deserialize)]
+    struct OnlyPlans {
+        plans: Option<String>,
+    }
+    toml::from_str::<Only>(workspace_text)
+        .ok()
+        .and_then(|o| o.workspace)
+        .and_then(|w| w.plans)
+        .unwrap_or_else(|| "plans".to_string())
 }
