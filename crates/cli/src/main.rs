@@ -91,6 +91,14 @@ struct Inputs {
     /// The transactions CSV.
     #[arg(long)]
     transactions: PathBuf,
+    /// Quota amounts per participant and period, replacing the plan's:
+    /// a CSV with participant_id,quota,period,amount.
+    #[arg(long)]
+    quotas: Option<PathBuf>,
+    /// Effective-dated plan assignments, replacing the participants' plan
+    /// column: a CSV with participant_id,plan,start,end.
+    #[arg(long)]
+    assignments: Option<PathBuf>,
     /// The fiscal year (default: the workspace's `calendar.year`).
     #[arg(long)]
     year: Option<i16>,
@@ -153,12 +161,19 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
             eprintln!("{:>8} ms  {what}", clock.elapsed().as_millis());
         }
     };
-    let people = workspace::participants(&ws, &inputs.participants)?;
+    let mut people = workspace::participants(&ws, &inputs.participants)?;
+    if let Some(path) = &inputs.assignments {
+        attain_core::data::load_assignments(&ws, &mut people, &path.display().to_string(), workspace::open(path)?)?;
+    }
+    let overrides = match &inputs.quotas {
+        Some(path) => attain_core::data::load_quotas(&ws, &people, &path.display().to_string(), workspace::open(path)?)?,
+        None => QuotaOverrides::new(),
+    };
     lap("participants read");
     let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
     lap("transactions read");
     let calc =
-        engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
+        engine::calculate(&ws, &people, &txns, &overrides, year).map_err(run_errors)?;
     lap("calculated");
     Ok(Loaded {
         ws,

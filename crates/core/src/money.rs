@@ -318,6 +318,8 @@ mod tests {
         assert_eq!(format_money(d("1234567.5")), "$1,234,567.50");
         assert_eq!(format_money(d("-12")), "-$12.00");
         assert_eq!(format_money(d("999")), "$999.00");
+        assert_eq!(format_money(d("15000.00000")), "$15,000.00");
+        assert_eq!(format_money(d("3280.62375")), "$3,280.62375");
         assert_eq!(format_percent(d("1.125"), 2), "112.5%");
     }
 }

@@ -235,7 +235,11 @@ pub fn explain(
 ) -> String {
     let mut out = String::new();
     let p = participant as usize;
-    let plan = people.plan[p].map(|i| &ws.plans[i]);
+    let plan = match calc.table(period.kind).and_then(|t| t.grid.periods.iter().position(|x| *x == period).map(|i| (t, i))) {
+        Some((t, i)) => people.plan_at(participant, t.grid.starts[i], t.grid.ends[i]),
+        None => people.plan[p],
+    }
+    .map(|i| &ws.plans[i]);
     let _ = write!(out, "{}", people.ids[p]);
     for (fi, f) in ws.participants.fields.iter().enumerate() {
         if let Some(Value::Text(t)) = field_value(
@@ -544,7 +548,9 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
         "total".to_string(),
     ]];
     for (p, total) in by_person.iter().take(top) {
-        let plan = people.plan[*p as usize].map_or(String::new(), |i| ws.plans[i].id.clone());
+        let mut plans: Vec<&str> = calc.payouts.iter().filter(|x| x.participant == *p).map(|x| ws.plans[x.plan].id.as_str()).collect();
+        plans.dedup();
+        let plan = plans.join(", ");
         let name = ws
             .participants
             .fields

@@ -14,7 +14,9 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use std::io::Read;
 
+mod adjustments;
 mod transactions;
+pub use adjustments::{load_assignments, load_quotas, Assignment};
 pub use transactions::load_transactions;
 
 /// Hash maps keyed by ids and text values: foldhash is several times faster
@@ -155,6 +157,9 @@ pub struct Participants {
     pub fields: Vec<Column>,
     pub text: Interner,
     pub direct_reports: Vec<Vec<u32>>,
+    /// Effective-dated plans from an assignments file; when a participant
+    /// has any, they replace the plan column.
+    pub assignments: Vec<Vec<Assignment>>,
 }
 
 impl Default for Participants {
@@ -169,6 +174,7 @@ impl Default for Participants {
             fields: Vec::new(),
             text: Interner::default(),
             direct_reports: Vec::new(),
+            assignments: Vec::new(),
         }
     }
 }
@@ -180,6 +186,24 @@ impl Participants {
 
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// The plan in force for `p` in the period from `start` to `end`: the
+    /// assignment covering the period's last day, else the latest one
+    /// overlapping the period, else the plan column.
+    pub fn plan_at(&self, p: u32, start: Date, end: Date) -> Option<usize> {
+        let list = match self.assignments.get(p as usize) {
+            Some(list) if !list.is_empty() => list,
+            _ => return self.plan[p as usize],
+        };
+        let covers = |a: &&Assignment, d: Date| a.from.is_none_or(|f| f <= d) && a.to.is_none_or(|t| d <= t);
+        if let Some(a) = list.iter().find(|a| covers(a, end)) {
+            return Some(a.plan);
+        }
+        list.iter()
+            .rev()
+            .find(|a| a.from.is_none_or(|f| f <= end) && a.to.is_none_or(|t| start <= t))
+            .map(|a| a.plan)
     }
 
     /// Everyone below `p`, depth first, in a stable order.
