@@ -216,11 +216,9 @@ pub fn parse_amount(text: &str) -> Result<Decimal, NumberError> {
 /// An amount printed with thousands separators, as on a statement: `$12,345.60`.
 pub fn format_money(value: Decimal) -> String {
     let negative = value.is_sign_negative() && !value.is_zero();
-    let v = round(
-        value.abs(),
-        value.scale().max(2),
-        RoundingMode::HalfAwayFromZero,
-    );
+    // At least cents; more places only where they carry a digit.
+    let v = value.abs().normalize();
+    let v = round(v, v.scale().max(2), RoundingMode::HalfAwayFromZero);
     let text = v.to_string();
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     let mut grouped = String::new();
