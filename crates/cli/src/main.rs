@@ -163,17 +163,26 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
     };
     let mut people = workspace::participants(&ws, &inputs.participants)?;
     if let Some(path) = &inputs.assignments {
-        attain_core::data::load_assignments(&ws, &mut people, &path.display().to_string(), workspace::open(path)?)?;
+        attain_core::data::load_assignments(
+            &ws,
+            &mut people,
+            &path.display().to_string(),
+            workspace::open(path)?,
+        )?;
     }
     let overrides = match &inputs.quotas {
-        Some(path) => attain_core::data::load_quotas(&ws, &people, &path.display().to_string(), workspace::open(path)?)?,
+        Some(path) => attain_core::data::load_quotas(
+            &ws,
+            &people,
+            &path.display().to_string(),
+            workspace::open(path)?,
+        )?,
         None => QuotaOverrides::new(),
     };
     lap("participants read");
     let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
     lap("transactions read");
-    let calc =
-        engine::calculate(&ws, &people, &txns, &overrides, year).map_err(run_errors)?;
+    let calc = engine::calculate(&ws, &people, &txns, &overrides, year).map_err(run_errors)?;
     lap("calculated");
     Ok(Loaded {
         ws,

@@ -93,17 +93,33 @@ pub fn participants(ws: &Workspace, path: &Path) -> Result<Participants, Failed>
     )?)
 }
 
+/// Reads the transactions file, with a progress bar on a terminal (hidden
+/// otherwise, so logs and pipes stay clean).
 pub fn transactions(
     ws: &Workspace,
     people: &Participants,
     path: &Path,
 ) -> Result<Transactions, Failed> {
-    Ok(data::load_transactions(
-        ws,
-        people,
-        &path.display().to_string(),
-        open(path)?,
-    )?)
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(format!("reading {}", path.display()));
+    let reader = bar.wrap_read(open(path)?);
+    let result = data::load_transactions(ws, people, &path.display().to_string(), reader);
+    bar.finish_and_clear();
+    Ok(result?)
+}
+
+/// A spinner for a step of unknown length, on a terminal only.
+pub fn spinner(message: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(message.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
 }
 
 /// Writes a file whole or not at all: to a temporary file beside it, then

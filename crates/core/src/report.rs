@@ -235,7 +235,13 @@ pub fn explain(
 ) -> String {
     let mut out = String::new();
     let p = participant as usize;
-    let plan = match calc.table(period.kind).and_then(|t| t.grid.periods.iter().position(|x| *x == period).map(|i| (t, i))) {
+    let plan = match calc.table(period.kind).and_then(|t| {
+        t.grid
+            .periods
+            .iter()
+            .position(|x| *x == period)
+            .map(|i| (t, i))
+    }) {
         Some((t, i)) => people.plan_at(participant, t.grid.starts[i], t.grid.ends[i]),
         None => people.plan[p],
     }
@@ -548,7 +554,12 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
         "total".to_string(),
     ]];
     for (p, total) in by_person.iter().take(top) {
-        let mut plans: Vec<&str> = calc.payouts.iter().filter(|x| x.participant == *p).map(|x| ws.plans[x.plan].id.as_str()).collect();
+        let mut plans: Vec<&str> = calc
+            .payouts
+            .iter()
+            .filter(|x| x.participant == *p)
+            .map(|x| ws.plans[x.plan].id.as_str())
+            .collect();
         plans.dedup();
         let plan = plans.join(", ");
         let name = ws

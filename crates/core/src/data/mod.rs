@@ -196,7 +196,8 @@ impl Participants {
             Some(list) if !list.is_empty() => list,
             _ => return self.plan[p as usize],
         };
-        let covers = |a: &&Assignment, d: Date| a.from.is_none_or(|f| f <= d) && a.to.is_none_or(|t| d <= t);
+        let covers =
+            |a: &&Assignment, d: Date| a.from.is_none_or(|f| f <= d) && a.to.is_none_or(|t| d <= t);
         if let Some(a) = list.iter().find(|a| covers(a, end)) {
             return Some(a.plan);
         }

@@ -121,7 +121,10 @@ pub fn calculate(
         cells.sort_by_key(|(period, _, _)| period.to_string());
         for (period, ti, i) in cells {
             let table = &tables[ti];
-            let Some(plan_index) = people.plan_at(p, table.grid.starts[i], table.grid.ends[i]) else { continue };
+            let Some(plan_index) = people.plan_at(p, table.grid.starts[i], table.grid.ends[i])
+            else {
+                continue;
+            };
             let plan = &ws.plans[plan_index];
             let mut component_order: Vec<usize> = (0..plan.components.len()).collect();
             component_order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
@@ -131,10 +134,22 @@ pub fn calculate(
                     continue;
                 }
                 match evaluate_one(ws, table, c, p, i) {
-                    Ok(e) => payouts.push(Payout { participant: p, period, plan: plan_index, component: ci, amount: e.amount, trace: e.trace }),
+                    Ok(e) => payouts.push(Payout {
+                        participant: p,
+                        period,
+                        plan: plan_index,
+                        component: ci,
+                        amount: e.amount,
+                        trace: e.trace,
+                    }),
                     Err(message) => {
                         if errors.len() < 50 {
-                            errors.push(RunError { message: format!("`{}`, {}, component `{}`: {message}", people.ids[p as usize], period, c.id) });
+                            errors.push(RunError {
+                                message: format!(
+                                    "`{}`, {}, component `{}`: {message}",
+                                    people.ids[p as usize], period, c.id
+                                ),
+                            });
                         }
                     }
                 }
