@@ -182,7 +182,10 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
     lap("participants read");
     let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
     lap("transactions read");
-    let calc = engine::calculate(&ws, &people, &txns, &overrides, year).map_err(run_errors)?;
+    let spinner = workspace::spinner("calculating");
+    let calc = engine::calculate(&ws, &people, &txns, &overrides, year);
+    spinner.finish_and_clear();
+    let calc = calc.map_err(run_errors)?;
     lap("calculated");
     Ok(Loaded {
         ws,
