@@ -9,7 +9,7 @@
 #   ../shared/bench/run.sh --size S -- bench/reference-workload.sh {data} {out}
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=$here/target/release/attain
+bin=${CARGO_TARGET_DIR:-$here/target}/release/attain
 if [[ ! -x $bin ]]; then
   cargo build --release --quiet --manifest-path "$here/Cargo.toml" >&2
 fi
