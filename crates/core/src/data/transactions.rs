@@ -341,7 +341,7 @@ pub fn load_transactions<R: Read>(
     buf.drain(..header_end);
 
     let threads = rayon::current_num_threads().max(1);
-    let mut parts: Vec<Part> = Vec::new();
+    let mut merger = Merger::new(&ctx);
     let mut next_line: u64 = 2;
     let mut eof = false;
     let mut quoted = false;
@@ -375,12 +375,14 @@ pub fn load_transactions<R: Read>(
             line += memchr::memchr_iter(b'\n', p).count() as u64;
         }
         next_line = line;
-        let mut parsed: Vec<Part> = pieces
+        let parsed: Vec<Part> = pieces
             .par_iter()
             .zip(firsts.par_iter())
             .map(|(p, &l)| parse_block(&ctx, p, l))
             .collect();
-        parts.append(&mut parsed);
+        for part in parsed {
+            merger.add(part);
+        }
         buf.drain(..cut);
     }
     if quoted {
@@ -407,49 +409,53 @@ pub fn load_transactions<R: Read>(
             let row: Vec<&str> = record.iter().collect();
             part.push_row(&ctx, &row, line);
         }
-        parts.push(part);
+        merger.add(part);
     }
-    merge(parts, file)
+    merger.finish(file)
 }
 
 /// Joins parts in file order, re-interning text and checking that ids are
 /// unique across the whole file.
-fn merge(parts: Vec<Part>, file: &str) -> Result<Transactions, Vec<Diagnostic>> {
-    let mut errors: Vec<Diagnostic> = Vec::new();
-    let mut more = 0usize;
-    for p in &parts {
-        more += p.errors.more;
-    }
-    let mut t = Transactions::default();
-    let total: usize = parts.iter().map(|p| p.id_ends.len()).sum();
-    t.id_ends.reserve(total);
-    t.date.reserve(total);
-    t.amount.reserve(total);
-    t.line.reserve(total);
-    let mut hashes: Vec<u64> = Vec::with_capacity(total);
-    for (pi, p) in parts.into_iter().enumerate() {
-        errors.extend(p.errors.errors);
-        hashes.extend_from_slice(&p.id_hashes);
-        if pi == 0 {
-            t.fields = p
+/// Joins parts in file order as they are parsed (so a block's memory is
+/// released before the next is read), re-interning text.
+struct Merger {
+    t: Transactions,
+    hashes: Vec<u64>,
+    errors: Vec<Diagnostic>,
+    more: usize,
+    too_large: bool,
+}
+
+impl Merger {
+    fn new(ctx: &Ctx) -> Merger {
+        let t = Transactions {
+            fields: ctx
+                .ws
+                .transactions
                 .fields
                 .iter()
-                .map(|c| match c {
-                    Column::Text(_) => Column::Text(Vec::with_capacity(total)),
-                    Column::Participant(_) => Column::Participant(Vec::with_capacity(total)),
-                    Column::Money(_) => Column::Money(Vec::with_capacity(total)),
-                    Column::Integer(_) => Column::Integer(Vec::with_capacity(total)),
-                    Column::Decimal(_) => Column::Decimal(Vec::with_capacity(total)),
-                    Column::Date(_) => Column::Date(Vec::with_capacity(total)),
-                })
-                .collect();
+                .map(|f| Column::new(f.ty))
+                .collect(),
+            ..Transactions::default()
+        };
+        Merger {
+            t,
+            hashes: Vec::new(),
+            errors: Vec::new(),
+            more: 0,
+            too_large: false,
         }
+    }
+
+    fn add(&mut self, p: Part) {
+        let t = &mut self.t;
+        self.errors.extend(p.errors.errors);
+        self.more += p.errors.more;
+        self.hashes.extend_from_slice(&p.id_hashes);
         let base = t.id_text.len() as u64;
         if base + p.id_text.len() as u64 > u64::from(u32::MAX) {
-            return Err(vec![Diagnostic::error(
-                Location::file(file),
-                "the transaction ids add up to more than 4 GB of text",
-            )]);
+            self.too_large = true;
+            return;
         }
         t.id_text.push_str(&p.id_text);
         t.id_ends.extend(p.id_ends.iter().map(|e| e + base as u32));
@@ -475,63 +481,81 @@ fn merge(parts: Vec<Part>, file: &str) -> Result<Transactions, Vec<Diagnostic>> 
             }
         }
     }
-    // Unique ids: sort (hash, row) pairs and compare the text only where
-    // hashes meet. Sorting keeps the report in a stable order.
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(t.len());
-    pairs.extend(hashes.iter().enumerate().map(|(i, &h)| (h, i as u32)));
-    drop(hashes);
-    pairs.par_sort_unstable();
-    let mut dups: Vec<(u32, u32)> = Vec::new();
-    for run in pairs.chunk_by(|a, b| a.0 == b.0) {
-        if run.len() < 2 {
-            continue;
+
+    /// Checks that ids are unique across the whole file and returns the data
+    /// or every problem.
+    fn finish(self, file: &str) -> Result<Transactions, Vec<Diagnostic>> {
+        let Merger {
+            t,
+            hashes,
+            mut errors,
+            mut more,
+            too_large,
+        } = self;
+        if too_large {
+            return Err(vec![Diagnostic::error(
+                Location::file(file),
+                "the transaction ids add up to more than 4 GB of text",
+            )]);
         }
-        for (k, &(_, row)) in run.iter().enumerate().skip(1) {
-            let id = t.id(row as usize);
-            if id.is_empty() {
+        // Unique ids: sort (hash, row) pairs and compare the text only where
+        // hashes meet. Sorting keeps the report in a stable order.
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(t.len());
+        pairs.extend(hashes.iter().enumerate().map(|(i, &h)| (h, i as u32)));
+        drop(hashes);
+        pairs.par_sort_unstable();
+        let mut dups: Vec<(u32, u32)> = Vec::new();
+        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() < 2 {
                 continue;
             }
-            if let Some(&(_, first)) = run[..k].iter().find(|(_, r)| t.id(*r as usize) == id) {
-                dups.push((row, first));
+            for (k, &(_, row)) in run.iter().enumerate().skip(1) {
+                let id = t.id(row as usize);
+                if id.is_empty() {
+                    continue;
+                }
+                if let Some(&(_, first)) = run[..k].iter().find(|(_, r)| t.id(*r as usize) == id) {
+                    dups.push((row, first));
+                }
             }
         }
-    }
-    drop(pairs);
-    dups.sort_unstable();
-    for (row, first) in dups {
-        if errors.len() < MAX_ROW_ERRORS {
-            errors.push(
-                Diagnostic::error(
-                    Location::line_column(file, t.line[row as usize] as usize, 0),
-                    format!(
-                        "transaction `{}` appears twice (first on line {})",
-                        t.id(row as usize),
-                        t.line[first as usize]
+        drop(pairs);
+        dups.sort_unstable();
+        for (row, first) in dups {
+            if errors.len() < MAX_ROW_ERRORS {
+                errors.push(
+                    Diagnostic::error(
+                        Location::line_column(file, t.line[row as usize] as usize, 0),
+                        format!(
+                            "transaction `{}` appears twice (first on line {})",
+                            t.id(row as usize),
+                            t.line[first as usize]
+                        ),
+                    )
+                    .with_hint(
+                        "each transaction id must be unique; a changed row should replace the old one",
                     ),
-                )
-                .with_hint(
-                    "each transaction id must be unique; a changed row should replace the old one",
-                ),
-            );
-        } else {
-            more += 1;
+                );
+            } else {
+                more += 1;
+            }
         }
+        if errors.is_empty() {
+            return Ok(t);
+        }
+        errors.sort_by_key(|d| d.location.line);
+        if errors.len() > MAX_ROW_ERRORS {
+            more += errors.len() - MAX_ROW_ERRORS;
+            errors.truncate(MAX_ROW_ERRORS);
+        }
+        if more > 0 {
+            errors.push(Diagnostic::error(
+                Location::file(file),
+                format!("and {more} more problems in this file"),
+            ));
+        }
+        Err(errors)
     }
-    if errors.is_empty() {
-        return Ok(t);
-    }
-    errors.sort_by_key(|d| d.location.line);
-    if errors.len() > MAX_ROW_ERRORS {
-        more += errors.len() - MAX_ROW_ERRORS;
-        errors.truncate(MAX_ROW_ERRORS);
-    }
-    if more > 0 {
-        errors.push(Diagnostic::error(
-            Location::file(file),
-            format!("and {more} more problems in this file"),
-        ));
-    }
-    Err(errors)
 }
 
 #[cfg(test)]
