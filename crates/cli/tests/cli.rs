@@ -738,6 +738,8 @@ fn data_missing_participants_file() {
     );
 }
 
+/// Panicked at 162c071 (index out of bounds in engine/credit.rs: the merged
+/// transactions had no field columns); fixed by bc5a129.
 #[test]
 fn data_transactions_file_with_no_rows() {
     let s = Sandbox::tiny("header-only");
