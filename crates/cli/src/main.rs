@@ -111,7 +111,10 @@ fn main() -> ExitCode {
         Err(Failed(diags)) => {
             eprint!("{}", render(&diags));
             let errors = diags.iter().filter(|d| d.is_error()).count();
-            if errors > 1 {
+            let listed_all = !diags
+                .iter()
+                .any(|d| d.severity == attain_core::diag::Severity::Note);
+            if errors > 1 && listed_all {
                 eprintln!("{errors} errors");
             }
             ExitCode::FAILURE

@@ -411,7 +411,7 @@ fn data_date_in_day_month_year_order() {
 }
 
 #[test]
-#[ignore = "bug: a duplicate transaction id is reported at column 0, not at the id's column 1"]
+
 fn data_duplicate_transaction_id() {
     let s = Sandbox::tiny("duplicate-id");
     let run = s
@@ -481,7 +481,7 @@ fn data_kind_not_among_the_allowed_values() {
 }
 
 #[test]
-#[ignore = "bug: a row with the wrong number of fields is reported at column 0 (`deals.csv:2:0:`)"]
+
 fn data_row_with_the_wrong_number_of_fields() {
     let s = Sandbox::tiny("field-count-short");
     let run = s
@@ -510,7 +510,7 @@ fn data_row_with_the_wrong_number_of_fields() {
 }
 
 #[test]
-#[ignore = "bug: a participants row with the wrong number of fields is reported at column 0"]
+
 fn data_participants_row_with_the_wrong_number_of_fields() {
     let s = Sandbox::tiny("people-field-count");
     s.write(
@@ -528,7 +528,7 @@ fn data_participants_row_with_the_wrong_number_of_fields() {
 }
 
 #[test]
-#[ignore = "bug: a missing column is reported at `deals.csv:1:0:` (column 0)"]
+
 fn data_missing_required_column_in_the_header() {
     let s = Sandbox::tiny("missing-column");
     let run = s
@@ -606,7 +606,7 @@ fn data_participant_who_manages_themself() {
 }
 
 #[test]
-#[ignore = "bug: invalid UTF-8 is reported at column 0 (`deals.csv:2:0:`), not at the field holding it"]
+
 fn data_invalid_utf8_in_the_transactions_file() {
     let s = Sandbox::tiny("invalid-utf8");
     let mut deals = DEALS_HEADER.as_bytes().to_vec();
@@ -761,7 +761,7 @@ am2,2026-Q4,commission,0.00
 }
 
 #[test]
-#[ignore = "bug: an empty transactions file gives one `column is missing` error per column, each with the hint `the file has: ` and nothing after it"]
+
 fn data_empty_transactions_file() {
     let s = Sandbox::tiny("empty-file");
     let run = s.calc_deals("").fails();
@@ -772,7 +772,7 @@ fn data_empty_transactions_file() {
 }
 
 #[test]
-#[ignore = "bug: an optional column absent from the transactions file panics in debug builds (`column_index + 1` overflows in data::read_field)"]
+
 fn data_optional_column_absent_from_the_file() {
     let s = Sandbox::tiny("optional-column");
     s.edit(
@@ -786,7 +786,7 @@ fn data_optional_column_absent_from_the_file() {
 }
 
 #[test]
-#[ignore = "bug: after 50 errors, `and N more problems` is printed first and the closing count says `51 errors` for 60"]
+
 fn data_more_problems_than_are_listed() {
     let s = Sandbox::tiny("many-errors");
     let mut deals = String::from(DEALS_HEADER);
@@ -795,20 +795,21 @@ fn data_more_problems_than_are_listed() {
     }
     let run = s.calc_deals(deals).fails();
     let diags = diagnostics(&run.stderr);
-    assert_eq!(diags.len(), 51, "{run:?}");
+    assert_eq!(diags.len(), 50, "{run:?}");
     for (i, d) in diags[..50].iter().enumerate() {
         let prefix = format!("error: deals.csv:{}:5: `amount` is `x{}`", i + 2, i + 1);
         assert!(d.starts_with(&prefix), "{prefix}... expected, got {d}");
     }
-    assert_eq!(
-        diags[50],
-        "error: deals.csv: and 10 more problems in this file"
+    assert!(
+        run.stderr
+            .ends_with("note: deals.csv: and 10 more problems in this file\n\n"),
+        "{run:?}"
     );
-    assert!(!run.stderr.contains("51 errors"), "{run:?}");
+    assert!(!run.stderr.contains("errors\n"), "{run:?}");
 }
 
 #[test]
-#[ignore = "bug: a split that cannot be credited is reported at `calculation`, not at its file, line and column"]
+
 fn data_split_percent_missing() {
     let s = Sandbox::tiny("split-missing");
     s.edit(
@@ -832,7 +833,10 @@ fn data_split_percent_missing() {
     let diags = diagnostics(&run.stderr);
     assert_eq!(diags.len(), 1, "{run:?}");
     assert!(diags[0].starts_with("error: deals.csv:2:"), "{run:?}");
-    assert!(diags[0].contains("split percent is empty"), "{run:?}");
+    assert!(
+        diags[0].contains("`split_pct` is empty, but `split_owner_id` names a split owner"),
+        "{run:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1168,7 +1172,7 @@ fn check_cycle_between_measures() {
 }
 
 #[test]
-#[ignore = "bug: after a measure cycle every use of any measure is also reported as `unknown measure`, with an empty `measures: ` hint"]
+
 fn check_cycle_between_measures_is_the_only_error() {
     let run = check_measure_cycle_run("cycle-alone");
     assert_eq!(run.stderr, format!("{MEASURE_CYCLE}\n\n"));
@@ -1196,7 +1200,7 @@ fn check_unknown_field_in_a_where_filter() {
 }
 
 #[test]
-#[ignore = "bug: an unknown field in one measure's `where` also reports every measure and plan using that measure as unknown"]
+
 fn check_unknown_field_in_a_where_filter_is_the_only_error() {
     let run = check_unknown_where_field_run("where-field-alone");
     assert_eq!(run.stderr, format!("{UNKNOWN_WHERE_FIELD}\n\n"));

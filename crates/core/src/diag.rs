@@ -15,6 +15,8 @@ use std::ops::Range;
 pub enum Severity {
     Error,
     Warning,
+    /// Information about other problems, e.g. how many were not listed.
+    Note,
 }
 
 /// Where a problem is: a file and, when known, a byte range in it.
@@ -73,6 +75,13 @@ impl Diagnostic {
         }
     }
 
+    pub fn note(location: Location, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(location, message)
+        }
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
         self.hint = Some(hint.into());
         self
@@ -88,14 +97,17 @@ impl fmt::Display for Diagnostic {
         let level = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         let loc = &self.location;
-        if loc.line > 0 {
+        if loc.line > 0 && loc.column > 0 {
             write!(
                 f,
                 "{level}: {}:{}:{}: {}",
                 loc.file, loc.line, loc.column, self.message
             )?;
+        } else if loc.line > 0 {
+            write!(f, "{level}: {}:{}: {}", loc.file, loc.line, self.message)?;
         } else {
             write!(f, "{level}: {}: {}", loc.file, self.message)?;
         }

@@ -305,7 +305,7 @@ impl RowErrors {
 
     pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
         if self.more > 0 {
-            self.errors.push(Diagnostic::error(
+            self.errors.push(Diagnostic::note(
                 Location::file(&self.file),
                 format!("and {} more problems in this file", self.more),
             ));
@@ -321,6 +321,21 @@ pub(crate) fn bind_columns(
     wanted: &[(&str, bool)],
 ) -> Result<Vec<Option<usize>>, Vec<Diagnostic>> {
     let names: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
+    if names.iter().all(String::is_empty) {
+        let expected: Vec<&str> = wanted
+            .iter()
+            .filter(|(_, required)| *required)
+            .map(|(c, _)| *c)
+            .collect();
+        return Err(vec![Diagnostic::error(
+            Location::file(file),
+            "the file is empty",
+        )
+        .with_hint(format!(
+            "the first line must name the columns: {}",
+            expected.join(",")
+        ))]);
+    }
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (col, required) in wanted {
@@ -415,7 +430,7 @@ pub(crate) fn read_field(
 ) {
     let field = f.field;
     let raw = raw.trim();
-    let col_no = f.column_index + 1;
+    let col_no = f.column_index.saturating_add(1);
     let empty = raw.is_empty();
     if empty && !field.optional {
         errors.push(

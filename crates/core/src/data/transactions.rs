@@ -181,6 +181,64 @@ impl Part {
                 &mut self.errors,
             );
         }
+        self.check_splits(ctx, line);
+    }
+
+    /// A split owner needs a percent, from 0 to 100, and all splits of a
+    /// row together may not exceed 100%: checked here, where the row can
+    /// be pointed at, rather than when crediting.
+    fn check_splits(&mut self, ctx: &Ctx, line: u64) {
+        let schema = &ctx.ws.transactions;
+        let mut total = rust_decimal::Decimal::ZERO;
+        for split in &ctx.ws.credit.splits {
+            let crate::plan::SplitPercent::Field(pf) = split.percent else {
+                continue;
+            };
+            let named = matches!(&self.fields[split.to], Column::Participant(v) if v.last().is_some_and(|&p| p != NONE));
+            if !named {
+                continue;
+            }
+            let pct = match &self.fields[pf] {
+                Column::Integer(v) => v
+                    .last()
+                    .filter(|&&x| x != super::MISSING)
+                    .map(|&x| rust_decimal::Decimal::from(x)),
+                Column::Decimal(v) => v.last().copied().flatten(),
+                _ => None,
+            };
+            let col = ctx.layout.fields[pf].saturating_add(1);
+            let (pct_name, to_name) = (&schema.fields[pf].column, &schema.fields[split.to].column);
+            match pct {
+                None => self.errors.push(
+                    line,
+                    col,
+                    format!("`{pct_name}` is empty, but `{to_name}` names a split owner"),
+                    Some(format!(
+                        "give the percent credited to the split owner, or leave `{to_name}` empty"
+                    )),
+                ),
+                Some(p)
+                    if p < rust_decimal::Decimal::ZERO
+                        || p > rust_decimal::Decimal::ONE_HUNDRED =>
+                {
+                    self.errors.push(
+                        line,
+                        col,
+                        format!("`{pct_name}` is `{p}`, which is not a percent from 0 to 100"),
+                        None,
+                    )
+                }
+                Some(p) => total += p,
+            }
+        }
+        if total > rust_decimal::Decimal::ONE_HUNDRED {
+            self.errors.push(
+                line,
+                0,
+                format!("the split percents of this row add up to {total}%, more than 100%"),
+                None,
+            );
+        }
     }
 }
 
@@ -324,7 +382,7 @@ pub fn load_transactions<R: Read>(
     // An optional column absent from the file reads as empty: its index
     // points past the row's end.
     let width = header.len();
-    let at = |c: Option<usize>| c.unwrap_or(usize::MAX);
+    let at = |c: Option<usize>| c.unwrap_or(width);
     let layout = Layout {
         id: at(cols[0]),
         date: at(cols[1]),
@@ -424,6 +482,8 @@ struct Merger {
     errors: Vec<Diagnostic>,
     more: usize,
     too_large: bool,
+    /// 1-based column of the id, for duplicate reports.
+    id_column: usize,
 }
 
 impl Merger {
@@ -444,6 +504,7 @@ impl Merger {
             errors: Vec::new(),
             more: 0,
             too_large: false,
+            id_column: ctx.layout.id.saturating_add(1),
         }
     }
 
@@ -491,6 +552,7 @@ impl Merger {
             mut errors,
             mut more,
             too_large,
+            id_column,
         } = self;
         if too_large {
             return Err(vec![Diagnostic::error(
@@ -525,7 +587,7 @@ impl Merger {
             if errors.len() < MAX_ROW_ERRORS {
                 errors.push(
                     Diagnostic::error(
-                        Location::line_column(file, t.line[row as usize] as usize, 0),
+                        Location::line_column(file, t.line[row as usize] as usize, id_column),
                         format!(
                             "transaction `{}` appears twice (first on line {})",
                             t.id(row as usize),
@@ -549,7 +611,7 @@ impl Merger {
             errors.truncate(MAX_ROW_ERRORS);
         }
         if more > 0 {
-            errors.push(Diagnostic::error(
+            errors.push(Diagnostic::note(
                 Location::file(file),
                 format!("and {more} more problems in this file"),
             ));

@@ -35,6 +35,9 @@ pub fn check_workspace(workspace_file: &SourceFile, plan_files: &[SourceFile]) -
 struct Ctx<'a> {
     src: &'a SourceFile,
     diags: &'a mut Vec<Diagnostic>,
+    /// Measures declared but rejected: what reads them is not checked, so
+    /// one mistake is reported once, not again at every use.
+    poisoned: Vec<String>,
 }
 
 impl Ctx<'_> {
@@ -136,6 +139,13 @@ impl Ctx<'_> {
             None => fallback.clone(),
         };
         let mut e = match expr::parse(text) {
+            Ok(e)
+                if e.references()
+                    .iter()
+                    .any(|r| self.poisoned.iter().any(|p| p == r)) =>
+            {
+                return None
+            }
             Ok(e) => e,
             Err(err) => {
                 let d = Diagnostic::error(self.src.locate(place(&err.span)), err.message);
@@ -349,7 +359,11 @@ fn build(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Workspace> {
     let file: WorkspaceFile = parse_toml(ws_src, diags)?;
-    let mut ctx = Ctx { src: ws_src, diags };
+    let mut ctx = Ctx {
+        src: ws_src,
+        diags,
+        poisoned: Vec::new(),
+    };
 
     // [workspace] and [calendar]
     let minor_unit = match &file.workspace.minor_unit {
@@ -541,7 +555,8 @@ fn build(
     }
 
     // [measures]
-    let measures = check_measures(&mut ctx, &file, &transactions, &participants, &quotas);
+    let (measures, poisoned) =
+        check_measures(&mut ctx, &file, &transactions, &participants, &quotas);
 
     let mut ws = Workspace {
         name: file
@@ -565,7 +580,7 @@ fn build(
         quotas,
         plans: Vec::new(),
     };
-    ws.plans = check_plans(&ws, plan_srcs, diags);
+    ws.plans = check_plans(&ws, plan_srcs, diags, &poisoned);
     Some(ws)
 }
 
@@ -736,7 +751,7 @@ fn check_measures(
     t: &TransactionSchema,
     p: &ParticipantSchema,
     quotas: &[Quota],
-) -> Vec<Measure> {
+) -> (Vec<Measure>, Vec<String>) {
     // First pass: every name and its declared shape, so derived measures can
     // refer to measures defined after them.
     struct Pending {
@@ -955,7 +970,7 @@ fn check_measures(
 
     // Resolve roll-up targets and derived formulas; types of derived
     // measures need the types of what they read, so go in dependency order.
-    let names: Vec<String> = pending.iter().map(|m| m.name.clone()).collect();
+    let names: Vec<String> = file.measures.keys().map(|k| k.get_ref().clone()).collect();
     for m in &mut pending {
         if let Some(MeasureKind::Rollup { .. }) = &m.kind {
             // deps[0] is `of`
@@ -1040,13 +1055,28 @@ fn check_measures(
             });
         }
     }
-    if cycles_reported {
-        return Vec::new();
-    }
+    // Measures rejected above, and those in a cycle, poison what reads them.
+    let mut failed: Vec<String> = file
+        .measures
+        .keys()
+        .map(|k| k.get_ref().clone())
+        .filter(|n| !pending.iter().any(|m| &m.name == n))
+        .collect();
+    failed.extend(
+        (0..pending.len())
+            .filter(|i| !order.contains(i))
+            .map(|i| pending[i].name.clone()),
+    );
+    let _ = cycles_reported;
 
     let mut done: Vec<Measure> = Vec::new();
     for i in order {
         let m = &pending[i];
+        if m.deps.iter().any(|d| failed.contains(d)) {
+            failed.push(m.name.clone());
+            continue;
+        }
+        let before = ctx.diags.len();
         let mut env_names: Vec<(String, Type)> = done
             .iter()
             .map(|d| (d.name.clone(), d.ty.clone()))
@@ -1105,6 +1135,7 @@ fn check_measures(
                 None => continue,
             }
         };
+        let _ = before;
         done.push(Measure {
             name: m.name.clone(),
             ty,
@@ -1113,7 +1144,17 @@ fn check_measures(
             source: m.source.clone(),
         });
     }
-    done
+    let failed: Vec<String> = failed
+        .into_iter()
+        .filter(|f| !done.iter().any(|d| &d.name == f))
+        .chain(
+            pending
+                .iter()
+                .map(|m| m.name.clone())
+                .filter(|n| !done.iter().any(|d| &d.name == n)),
+        )
+        .collect();
+    (done, failed)
 }
 
 /// A measure's definition in words, for explanations.
@@ -1139,7 +1180,12 @@ fn describe_aggregate(a: &AggregateDef) -> String {
     }
 }
 
-fn check_plans(ws: &Workspace, srcs: &[SourceFile], diags: &mut Vec<Diagnostic>) -> Vec<Plan> {
+fn check_plans(
+    ws: &Workspace,
+    srcs: &[SourceFile],
+    diags: &mut Vec<Diagnostic>,
+    poisoned: &[String],
+) -> Vec<Plan> {
     struct Parsed {
         plan: Plan,
         includes: Vec<Text>,
@@ -1151,7 +1197,11 @@ fn check_plans(ws: &Workspace, srcs: &[SourceFile], diags: &mut Vec<Diagnostic>)
         let Some(file) = parse_toml::<PlanFile>(src, diags) else {
             continue;
         };
-        let mut ctx = Ctx { src, diags };
+        let mut ctx = Ctx {
+            src,
+            diags,
+            poisoned: poisoned.to_vec(),
+        };
         check_name(&mut ctx, &file.plan.id, "plan");
         let id = file.plan.id.get_ref().clone();
         if let Some(other) = seen.get(&id) {
@@ -1270,7 +1320,11 @@ fn check_plans(ws: &Workspace, srcs: &[SourceFile], diags: &mut Vec<Diagnostic>)
         let Some(file) = parse_toml::<PlanFile>(src, &mut Vec::new()) else {
             continue;
         };
-        let mut ctx = Ctx { src, diags };
+        let mut ctx = Ctx {
+            src,
+            diags,
+            poisoned: poisoned.to_vec(),
+        };
         for t in &file.tests {
             if let Some(test) = check_test(&mut ctx, ws, &p.plan, t) {
                 p.plan.tests.push(test);
@@ -1314,6 +1368,9 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
     };
     let lookup =
         |ctx: &mut Ctx, name: &Text, what: &str, candidates: Vec<String>| -> Option<usize> {
+            if ctx.poisoned.iter().any(|p| p == name.get_ref()) {
+                return None;
+            }
             match candidates.iter().position(|n| n == name.get_ref()) {
                 Some(i) => Some(i),
                 None => {
@@ -1810,6 +1867,9 @@ fn check_test(
     };
     let mut measures = Vec::new();
     for (name, value) in &d.measures {
+        if ctx.poisoned.iter().any(|p| p == name.get_ref()) {
+            return None;
+        }
         let Some(i) = ws.measure(name.get_ref()) else {
             let names: Vec<String> = ws.measures.iter().map(|m| m.name.clone()).collect();
             let hint = match expr::closest(name.get_ref(), &names) {
