@@ -424,18 +424,45 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
         workspace::write_atomically(&dir.join("payouts.csv"), |w| {
             report::payouts_csv(w, &ws, &people, &calc)
         })?;
+        // The workspace too, so that `explain -w DIR` works from anywhere; an
+        // existing one is left alone.
+        if !dir.join("attain.toml").exists() {
+            workspace::write_atomically(&dir.join("attain.toml"), |w| {
+                w.write_all(embedded::WORKSPACE.as_bytes())
+            })?;
+            let plans_dir = dir.join("plans");
+            std::fs::create_dir_all(&plans_dir).map_err(|e| workspace::io_error(&plans_dir, &e))?;
+            for (name, text) in embedded::PLANS {
+                workspace::write_atomically(&plans_dir.join(name), |w| {
+                    w.write_all(text.as_bytes())
+                })?;
+            }
+        }
         println!(
             "\nwrote participants.csv, deals.csv and payouts.csv to {}",
             dir.display()
         );
     }
-    if let Some(p) = calc.payouts.iter().max_by(|a, b| {
-        a.amount
-            .cmp(&b.amount)
-            .then(b.participant.cmp(&a.participant))
-    }) {
+    // Point at the largest payout of someone with no reports: a rep's
+    // explanation shows deals, bands and rounding.
+    let rep_payout = calc
+        .payouts
+        .iter()
+        .filter(|p| people.direct_reports[p.participant as usize].is_empty())
+        .max_by(|a, b| {
+            a.amount
+                .cmp(&b.amount)
+                .then(b.participant.cmp(&a.participant))
+        });
+    if let Some(p) = rep_payout {
+        let dir = out.map_or_else(|| "demo".to_string(), |d| d.display().to_string());
+        let first = if out.is_none() {
+            format!("attain demo --out {dir} && ")
+        } else {
+            String::new()
+        };
         println!(
-            "\nto see how a payout was reached: attain explain -w examples/brief --participants DIR/participants.csv --transactions DIR/deals.csv --participant {} --period {}",
+            "\nto see how a payout was reached:\n  {first}attain explain -w {dir} --participants {dir}/participants.csv --transactions {dir}/deals.csv --participant {} --period {}",
             people.ids[p.participant as usize], p.period
         );
     }

@@ -59,6 +59,15 @@ fn value_text(v: Decimal, is_money: bool) -> String {
     }
 }
 
+/// A band's extent: `100% to 150%`, or `150% and above`.
+fn span_text(from: &str, to: &str) -> String {
+    if to.is_empty() {
+        format!("{from} and above")
+    } else {
+        format!("{from} to {to}")
+    }
+}
+
 /// Describes one trace step in a line a rep can follow.
 pub fn step_line(step: &Step) -> String {
     match step {
@@ -116,14 +125,16 @@ pub fn step_line(step: &Step) -> String {
         } => {
             if *per_point {
                 format!(
-                    "{name} ({from} to {to}): {} points × {} = {}",
+                    "{name} ({}): {} points × {} = {}",
+                    span_text(from, to),
                     format_number(*portion),
                     format_money(*rate),
                     format_money(*amount)
                 )
             } else {
                 format!(
-                    "{name} ({from} to {to}): {} × {} = {}",
+                    "{name} ({}): {} × {} = {}",
+                    span_text(from, to),
                     format_money(*portion),
                     format_percent(*rate, 6),
                     format_money(*amount)
@@ -138,7 +149,8 @@ pub fn step_line(step: &Step) -> String {
             rate,
             amount,
         } => format!(
-            "{name} ({from} to {to}) reached: all of {} × {} = {}",
+            "{name} ({}) reached: all of {} × {} = {}",
+            span_text(from, to),
             format_money(*base),
             format_percent(*rate, 6),
             format_money(*amount)
@@ -589,27 +601,40 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
     }
     out.push_str(&table_text(&rows, 2));
 
-    // Attainment spread, over payouts whose trace has an attainment.
-    let mut attainments: Vec<Decimal> = calc
-        .payouts
-        .iter()
-        .filter_map(|p| {
-            p.trace.steps.iter().find_map(|s| {
-                if let Step::Attainment { value } = s {
-                    Some(*value)
-                } else {
-                    None
+    // The spread of attainment, one block per measure and quota, counting
+    // each participant and period once.
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<(u32, Period, Decimal)>> =
+        std::collections::BTreeMap::new();
+    for p in &calc.payouts {
+        let mut measure = None;
+        let mut quota = None;
+        for step in &p.trace.steps {
+            match step {
+                Step::Measure { name, .. } => measure = Some(name.clone()),
+                Step::Quota { name, .. } => quota = Some(name.clone()),
+                Step::Attainment { value } => {
+                    if let (Some(m), Some(q)) = (&measure, &quota) {
+                        groups.entry((m.clone(), q.clone())).or_default().push((
+                            p.participant,
+                            p.period,
+                            *value,
+                        ));
+                    }
                 }
-            })
-        })
-        .collect();
-    if !attainments.is_empty() {
+                _ => {}
+            }
+        }
+    }
+    for ((measure, quota), mut rows) in groups {
+        rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        rows.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+        let mut attainments: Vec<Decimal> = rows.iter().map(|r| r.2).collect();
         attainments.sort();
         let n = attainments.len();
         let pct = |q: usize| attainments[((n - 1) * q) / 100];
         let _ = writeln!(
             out,
-            "\nattainment across {n} quota-bearing payouts: p10 {}, median {}, p90 {}, lowest {}, highest {}",
+            "\nattainment across {n} participant-periods of {measure} against {quota}: p10 {}, median {}, p90 {}, lowest {}, highest {}",
             format_percent(pct(10), 1),
             format_percent(pct(50), 1),
             format_percent(pct(90), 1),
@@ -617,17 +642,14 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
             format_percent(attainments[n - 1], 1)
         );
         let buckets = [
-            ("below 50%", Decimal::ZERO, Decimal::new(5, 1)),
+            ("below 50%", Decimal::MIN, Decimal::new(5, 1)),
             ("50-80%", Decimal::new(5, 1), Decimal::new(8, 1)),
             ("80-100%", Decimal::new(8, 1), Decimal::ONE),
             ("100-150%", Decimal::ONE, Decimal::new(15, 1)),
             ("150% and above", Decimal::new(15, 1), Decimal::MAX),
         ];
         for (label, lo, hi) in buckets {
-            let count = attainments
-                .iter()
-                .filter(|a| (**a >= lo || label == "below 50%") && **a < hi)
-                .count();
+            let count = attainments.iter().filter(|a| **a >= lo && **a < hi).count();
             let bar = "#".repeat((count * 40).div_ceil(n.max(1)));
             let _ = writeln!(out, "  {label:<15} {count:>6}  {bar}");
         }

@@ -135,10 +135,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                             steps.push(Step::Band {
                                 name: band_name(b, i),
                                 from: edge_label(b.from, *basis),
-                                to: b.to.map_or_else(
-                                    || "and above".to_string(),
-                                    |t| edge_label(t, *basis),
-                                ),
+                                to: b.to.map_or_else(String::new, |t| edge_label(t, *basis)),
                                 portion,
                                 rate: b.rate,
                                 per_point: false,
@@ -167,10 +164,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                                 steps.push(Step::RetroactiveBand {
                                     name: band_name(b, i),
                                     from: edge_label(b.from, *basis),
-                                    to: b.to.map_or_else(
-                                        || "and above".to_string(),
-                                        |t| edge_label(t, *basis),
-                                    ),
+                                    to: b.to.map_or_else(String::new, |t| edge_label(t, *basis)),
                                     base,
                                     rate: b.rate,
                                     amount,
@@ -220,10 +214,9 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                     steps.push(Step::Band {
                         name: band_name(b, i),
                         from: edge_label(b.from, Basis::Attainment),
-                        to: b.to.map_or_else(
-                            || "and above".to_string(),
-                            |t| edge_label(t, Basis::Attainment),
-                        ),
+                        to: b
+                            .to
+                            .map_or_else(String::new, |t| edge_label(t, Basis::Attainment)),
                         portion,
                         rate: b.rate,
                         per_point: true,
