@@ -603,7 +603,8 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
 
     // The spread of attainment, one block per measure and quota, counting
     // each participant and period once.
-    let mut groups: std::collections::BTreeMap<(String, String), Vec<(u32, Period, Decimal)>> =
+    type Attained = Vec<(u32, Period, Decimal)>;
+    let mut groups: std::collections::BTreeMap<(String, String), Attained> =
         std::collections::BTreeMap::new();
     for p in &calc.payouts {
         let mut measure = None;
@@ -626,7 +627,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
         }
     }
     for ((measure, quota), mut rows) in groups {
-        rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        rows.sort_by_key(|r| (r.0, r.1));
         rows.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         let mut attainments: Vec<Decimal> = rows.iter().map(|r| r.2).collect();
         attainments.sort();
