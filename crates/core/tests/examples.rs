@@ -39,3 +39,12 @@ fn reference_workload_checks() {
     let w = checked.workspace.map(|w| (w.plans.len(), w.measures.len()));
     assert_eq!(w, Some((8, 11)));
 }
+
+#[test]
+fn brief_checks() {
+    let (ws, plans) = load("examples/brief");
+    let checked = check_workspace(&ws, &plans);
+    assert_eq!(render(&checked.diagnostics), "");
+    let w = checked.workspace.map(|w| (w.plans.len(), w.measures.len()));
+    assert_eq!(w, Some((12, 14)));
+}
