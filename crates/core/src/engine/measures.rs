@@ -11,6 +11,7 @@ use crate::data::{Column, Participants, Transactions, MISSING, NONE};
 use crate::expr::{eval, Scope, Value};
 use crate::plan::{MeasureKind, RollupScope, ValueRef, Workspace};
 use jiff::civil::Date;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::{HashMap, HashSet};
 
@@ -187,7 +188,7 @@ pub fn compute(
     // Which period each credited transaction falls in.
     let period_of: Vec<u8> = txns
         .date
-        .iter()
+        .par_iter()
         .map(|d| grid.index_of(*d).map_or(u8::MAX, |i| i as u8))
         .collect();
 
@@ -201,36 +202,82 @@ pub fn compute(
     let mut errors = Vec::new();
     let unit = ws.minor_unit;
     let schema = &ws.transactions;
+    // Sums of credit and counts of credits, the bulk of the work, in one
+    // pass over the credits, split across cores; each core adds into its own
+    // integer accumulators, which are then added up (exact, so the split
+    // changes nothing).
+    let simple: Vec<(usize, Filter, bool)> = ws
+        .measures
+        .iter()
+        .enumerate()
+        .filter_map(|(mi, m)| match &m.kind {
+            MeasureKind::Sum {
+                field: None,
+                filter,
+            } => Some((mi, Filter::compile(filter.as_ref(), schema, txns), false)),
+            MeasureKind::Count { filter } => {
+                Some((mi, Filter::compile(filter.as_ref(), schema, txns), true))
+            }
+            _ => None,
+        })
+        .collect();
+    if !simple.is_empty() {
+        let k = simple.len();
+        let chunks = rayon::current_num_threads().max(1) * 2;
+        let chunk = credits.len().div_ceil(chunks).max(1);
+        let partials: Vec<Vec<i128>> = (0..chunks)
+            .into_par_iter()
+            .map(|ci| {
+                let mut acc = vec![0i128; k * cells];
+                let end = ((ci + 1) * chunk).min(credits.len());
+                for c in (ci * chunk).min(end)..end {
+                    let t = credits.txn[c] as usize;
+                    let per = period_of[t];
+                    if per == u8::MAX {
+                        continue;
+                    }
+                    let cell = credits.participant[c] as usize * n_periods + per as usize;
+                    for (j, (_, f, is_count)) in simple.iter().enumerate() {
+                        if f.matches(
+                            schema,
+                            txns,
+                            t,
+                            credits.credited_as[c],
+                            credits.amount[c],
+                            unit,
+                        ) {
+                            acc[j * cells + cell] += if *is_count {
+                                1
+                            } else {
+                                i128::from(credits.amount[c])
+                            };
+                        }
+                    }
+                }
+                acc
+            })
+            .collect();
+        for (j, (mi, _, is_count)) in simple.iter().enumerate() {
+            let base = mi * cells;
+            for cell in 0..cells {
+                let v: i128 = partials.iter().map(|a| a[j * cells + cell]).sum();
+                table.values[base + cell] = if *is_count {
+                    Decimal::from_i128_with_scale(v, 0)
+                } else {
+                    Decimal::from_i128_with_scale(v, unit)
+                };
+            }
+        }
+    }
+
     for (mi, m) in ws.measures.iter().enumerate() {
         let base = mi * cells;
         match &m.kind {
+            MeasureKind::Sum { field: None, .. } | MeasureKind::Count { .. } => {}
             MeasureKind::Sum { field, filter } => {
                 let f = Filter::compile(filter.as_ref(), schema, txns);
                 match field {
-                    None => {
-                        let mut acc = vec![0i128; cells];
-                        for c in 0..credits.len() {
-                            let t = credits.txn[c] as usize;
-                            let per = period_of[t];
-                            if per == u8::MAX
-                                || !f.matches(
-                                    schema,
-                                    txns,
-                                    t,
-                                    credits.credited_as[c],
-                                    credits.amount[c],
-                                    unit,
-                                )
-                            {
-                                continue;
-                            }
-                            acc[credits.participant[c] as usize * n_periods + per as usize] +=
-                                i128::from(credits.amount[c]);
-                        }
-                        for (cell, v) in acc.iter().enumerate() {
-                            table.values[base + cell] = Decimal::from_i128_with_scale(*v, unit);
-                        }
-                    }
+                    None => {}
                     Some(fi) => {
                         for c in 0..credits.len() {
                             let t = credits.txn[c] as usize;
@@ -255,27 +302,6 @@ pub fn compute(
                                     + per as usize] += v;
                             }
                         }
-                    }
-                }
-            }
-            MeasureKind::Count { filter } => {
-                let f = Filter::compile(filter.as_ref(), schema, txns);
-                for c in 0..credits.len() {
-                    let t = credits.txn[c] as usize;
-                    let per = period_of[t];
-                    if per != u8::MAX
-                        && f.matches(
-                            schema,
-                            txns,
-                            t,
-                            credits.credited_as[c],
-                            credits.amount[c],
-                            unit,
-                        )
-                    {
-                        table.values
-                            [base + credits.participant[c] as usize * n_periods + per as usize] +=
-                            Decimal::ONE;
                     }
                 }
             }
@@ -491,13 +517,29 @@ impl Scope for GroupScope<'_> {
         match (function, field) {
             ("count", _) => Some(Value::Num(Decimal::from(self.members.len()))),
             ("distinct", Some(name)) => {
-                let mut seen: Vec<String> = self
-                    .members
-                    .iter()
-                    .filter_map(|&c| value_of(c, name))
-                    .map(|v| v.to_string())
-                    .collect();
-                seen.sort();
+                // Fields compare by their stored key (interned id, minor
+                // units...), not by text: no allocation per credit.
+                let mut seen: Vec<i128> = match schema.field(name) {
+                    Some(f) => self
+                        .members
+                        .iter()
+                        .filter_map(|&c| {
+                            group_key(&self.txns.fields[f], self.credits.txn[c as usize] as usize)
+                        })
+                        .collect(),
+                    None => {
+                        let mut texts: Vec<String> = self
+                            .members
+                            .iter()
+                            .filter_map(|&c| value_of(c, name))
+                            .map(|v| v.to_string())
+                            .collect();
+                        texts.sort();
+                        texts.dedup();
+                        return Some(Value::Num(Decimal::from(texts.len())));
+                    }
+                };
+                seen.sort_unstable();
                 seen.dedup();
                 Some(Value::Num(Decimal::from(seen.len())))
             }
