@@ -240,6 +240,9 @@ fn run(command: Command) -> Result<(), Failed> {
                     })?;
                 }
             }
+            // Freeing a large run costs time at exit and returns nothing: the
+            // process ends here.
+            std::mem::forget(l);
             Ok(())
         }
         Command::Explain {
