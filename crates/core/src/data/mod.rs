@@ -117,11 +117,61 @@ pub const MISSING: i64 = i64::MIN;
 /// Marks a missing participant or text value.
 pub const NONE: u32 = u32::MAX;
 
+/// Text kept as written, for fields no filter compares: interning them
+/// would cost a hash-table probe per row for nothing (measures that group by
+/// such a field intern only the rows they read).
+#[derive(Debug, Clone, Default)]
+pub struct RawText {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl RawText {
+    pub(crate) fn push(&mut self, value: &str) {
+        self.text.push_str(value);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.ends.reserve(rows);
+    }
+
+    /// Appends `other`; false when the text would pass 4 GB.
+    pub(crate) fn append(&mut self, other: &RawText) -> bool {
+        let base = self.text.len() as u64;
+        if base + other.text.len() as u64 > u64::from(u32::MAX) {
+            return false;
+        }
+        self.text.push_str(&other.text);
+        self.ends.extend(other.ends.iter().map(|e| e + base as u32));
+        true
+    }
+
+    pub fn get(&self, row: usize) -> &str {
+        let start = if row == 0 {
+            0
+        } else {
+            self.ends[row - 1] as usize
+        };
+        self.text.get(start..self.ends[row] as usize).unwrap_or("")
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
 /// One field's values, one per row.
 #[derive(Debug, Clone)]
 pub enum Column {
     /// Interned ids (`NONE` when empty).
     Text(Vec<u32>),
+    /// Text as written (empty when missing).
+    Raw(RawText),
     /// Participant indexes (`NONE` when empty).
     Participant(Vec<u32>),
     /// Integers of the currency's minor unit (`MISSING` when empty).
@@ -132,6 +182,15 @@ pub enum Column {
 }
 
 impl Column {
+    /// The column for a field: text that filters compare is interned,
+    /// other text is kept raw.
+    pub(crate) fn for_field(field: &Field) -> Column {
+        match field.ty {
+            FieldType::Text if !field.interned => Column::Raw(RawText::default()),
+            ty => Column::new(ty),
+        }
+    }
+
     pub(crate) fn new(ty: FieldType) -> Column {
         match ty {
             FieldType::Text => Column::Text(Vec::new()),
@@ -476,6 +535,31 @@ pub(crate) fn read_field(
                 }
             }
             values.push(if empty { NONE } else { text.intern(raw) });
+        }
+        Column::Raw(values) => {
+            if !empty {
+                if let Some(allowed) = &field.values {
+                    if !allowed.iter().any(|a| a == raw) {
+                        let hint = match expr::closest(raw, allowed) {
+                            Some(n) => format!(
+                                "did you mean `{n}`? expected one of {}",
+                                allowed.join(", ")
+                            ),
+                            None => format!("expected one of {}", allowed.join(", ")),
+                        };
+                        errors.push(
+                            line,
+                            col_no,
+                            format!(
+                                "`{}` is `{raw}`, which is not an allowed value",
+                                field.column
+                            ),
+                            Some(hint),
+                        );
+                    }
+                }
+            }
+            values.push(raw);
         }
         Column::Participant(values) => {
             let idx = if empty {

@@ -62,7 +62,7 @@ impl Part {
                 .transactions
                 .fields
                 .iter()
-                .map(|f| Column::new(f.ty))
+                .map(|f| Column::for_field(f))
                 .collect(),
             text: Interner::default(),
             line: Vec::new(),
@@ -80,6 +80,7 @@ impl Part {
         for c in &mut self.fields {
             match c {
                 Column::Text(v) | Column::Participant(v) => v.reserve(rows),
+                Column::Raw(r) => r.reserve(rows),
                 Column::Money(v) | Column::Integer(v) => v.reserve(rows),
                 Column::Decimal(v) => v.reserve(rows),
                 Column::Date(v) => v.reserve(rows),
@@ -494,7 +495,7 @@ impl Merger {
                 .transactions
                 .fields
                 .iter()
-                .map(|f| Column::new(f.ty))
+                .map(|f| Column::for_field(f))
                 .collect(),
             ..Transactions::default()
         };
@@ -526,6 +527,11 @@ impl Merger {
         let remap = t.text.absorb(&p.text);
         for (dst, src) in t.fields.iter_mut().zip(p.fields) {
             match (dst, src) {
+                (Column::Raw(d), Column::Raw(s)) => {
+                    if !d.append(&s) {
+                        self.too_large = true;
+                    }
+                }
                 (Column::Text(d), Column::Text(s)) => {
                     d.extend(
                         s.iter()

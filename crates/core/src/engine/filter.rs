@@ -103,6 +103,7 @@ pub fn field_value(
     participant_ids: Option<&[String]>,
 ) -> Option<Value> {
     Some(match column {
+        Column::Raw(r) => Value::Text(r.get(row).to_string()),
         Column::Text(v) => Value::Text(if v[row] == NONE {
             String::new()
         } else {

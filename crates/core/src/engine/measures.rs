@@ -308,6 +308,7 @@ pub fn compute(
             MeasureKind::CountDistinct { field, filter } => {
                 let f = Filter::compile(filter.as_ref(), schema, txns);
                 let mut seen: HashSet<(u32, u8, i128)> = HashSet::new();
+                let mut keys = KeyMaker::new(&txns.fields[*field]);
                 for c in 0..credits.len() {
                     let t = credits.txn[c] as usize;
                     let per = period_of[t];
@@ -323,7 +324,7 @@ pub fn compute(
                     {
                         continue;
                     }
-                    let Some(key) = group_key(&txns.fields[*field], t) else {
+                    let Some(key) = keys.key(t) else {
                         continue;
                     };
                     if seen.insert((credits.participant[c], per, key)) {
@@ -340,6 +341,7 @@ pub fn compute(
             } => {
                 let f = Filter::compile(filter.as_ref(), schema, txns);
                 let mut groups: HashMap<(u32, u8, i128), Vec<u32>> = HashMap::new();
+                let mut keys = KeyMaker::new(&txns.fields[*field]);
                 for c in 0..credits.len() {
                     let t = credits.txn[c] as usize;
                     let per = period_of[t];
@@ -355,7 +357,7 @@ pub fn compute(
                     {
                         continue;
                     }
-                    let Some(key) = group_key(&txns.fields[*field], t) else {
+                    let Some(key) = keys.key(t) else {
                         continue;
                     };
                     groups
@@ -451,10 +453,38 @@ pub fn compute(
     }
 }
 
+/// Exact keys of a grouping field. Raw text is interned here, for the
+/// credits that pass the measure's filter only.
+enum KeyMaker<'a> {
+    Stored(&'a Column),
+    Raw(&'a crate::data::RawText, crate::data::Interner),
+}
+
+impl<'a> KeyMaker<'a> {
+    fn new(column: &'a Column) -> KeyMaker<'a> {
+        match column {
+            Column::Raw(r) => KeyMaker::Raw(r, crate::data::Interner::default()),
+            other => KeyMaker::Stored(other),
+        }
+    }
+
+    fn key(&mut self, row: usize) -> Option<i128> {
+        match self {
+            KeyMaker::Stored(c) => group_key(c, row),
+            KeyMaker::Raw(r, interner) => {
+                let text = r.get(row);
+                (!text.is_empty()).then(|| i128::from(interner.intern(text)))
+            }
+        }
+    }
+}
+
 /// A hashable key for grouping and distinct counts; `None` when empty.
 fn group_key(column: &Column, row: usize) -> Option<i128> {
     match column {
         Column::Text(v) | Column::Participant(v) => (v[row] != NONE).then_some(i128::from(v[row])),
+        // Raw text has no stored key: `KeyMaker` interns it where needed.
+        Column::Raw(_) => None,
         Column::Money(v) | Column::Integer(v) => (v[row] != MISSING).then_some(i128::from(v[row])),
         Column::Decimal(v) => v[row].map(|d| d.normalize().mantissa()),
         Column::Date(v) => v[row].map(|d| i128::from(crate::calendar::day_number(d))),
@@ -519,6 +549,17 @@ impl Scope for GroupScope<'_> {
             ("distinct", Some(name)) => {
                 // Fields compare by their stored key (interned id, minor
                 // units...), not by text: no allocation per credit.
+                if let Some(Column::Raw(r)) = schema.field(name).map(|f| &self.txns.fields[f]) {
+                    let mut texts: Vec<&str> = self
+                        .members
+                        .iter()
+                        .map(|&c| r.get(self.credits.txn[c as usize] as usize))
+                        .filter(|t| !t.is_empty())
+                        .collect();
+                    texts.sort_unstable();
+                    texts.dedup();
+                    return Some(Value::Num(Decimal::from(texts.len())));
+                }
                 let mut seen: Vec<i128> = match schema.field(name) {
                     Some(f) => self
                         .members

@@ -333,6 +333,7 @@ fn field(ctx: &mut Ctx, name: &Text, decl: &Spanned<FieldDecl>) -> Option<Field>
         optional,
         min,
         values,
+        interned: true,
     })
 }
 
@@ -558,6 +559,23 @@ fn build(
     let (measures, poisoned) =
         check_measures(&mut ctx, &file, &transactions, &participants, &quotas);
 
+    // Text that no credit filter compares is kept raw (never interned).
+    let mut transactions = transactions;
+    let compared: Vec<&str> = measures
+        .iter()
+        .flat_map(|m| match &m.kind {
+            MeasureKind::Sum { filter, .. }
+            | MeasureKind::Count { filter }
+            | MeasureKind::CountDistinct { filter, .. }
+            | MeasureKind::CountGroups { filter, .. } => {
+                filter.as_ref().map(|f| f.references()).unwrap_or_default()
+            }
+            _ => Vec::new(),
+        })
+        .collect();
+    for f in &mut transactions.fields {
+        f.interned = compared.contains(&f.name.as_str());
+    }
     let mut ws = Workspace {
         name: file
             .workspace

@@ -149,6 +149,9 @@ pub struct Field {
     pub min: Option<Decimal>,
     /// The only values allowed (text).
     pub values: Option<Vec<String>>,
+    /// Text compared by some filter, so worth interning (see
+    /// `data::RawText`); the checker sets it.
+    pub interned: bool,
 }
 
 #[derive(Debug, Clone)]
