@@ -340,8 +340,10 @@ pub fn compute(
                 having,
             } => {
                 let f = Filter::compile(filter.as_ref(), schema, txns);
-                let mut groups: HashMap<(u32, u8, i128), Vec<u32>> = HashMap::new();
+                // Group by sorting (participant, period, key, credit): no map
+                // and no list per group; runs of equal keys are the groups.
                 let mut keys = KeyMaker::new(&txns.fields[*field]);
+                let mut rows: Vec<(u32, u8, i128, u32)> = Vec::new();
                 for c in 0..credits.len() {
                     let t = credits.txn[c] as usize;
                     let per = period_of[t];
@@ -360,30 +362,29 @@ pub fn compute(
                     let Some(key) = keys.key(t) else {
                         continue;
                     };
-                    groups
-                        .entry((credits.participant[c], per, key))
-                        .or_default()
-                        .push(c as u32);
+                    rows.push((credits.participant[c], per, key, c as u32));
                 }
-                let mut keys: Vec<_> = groups.keys().copied().collect();
-                keys.sort_unstable();
-                for key in keys {
-                    let members = &groups[&key];
+                rows.sort_unstable();
+                let mut members: Vec<u32> = Vec::new();
+                for run in rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+                    let (p, per) = (run[0].0, run[0].1);
+                    members.clear();
+                    members.extend(run.iter().map(|r| r.3));
                     let scope = GroupScope {
                         ws,
                         txns,
                         credits,
-                        members,
+                        members: &members,
                     };
                     match eval(having, &scope) {
                         Ok(Value::Bool(true)) => {
-                            table.values[base + key.0 as usize * n_periods + key.1 as usize] +=
+                            table.values[base + p as usize * n_periods + per as usize] +=
                                 Decimal::ONE;
                         }
                         Ok(_) => {}
                         Err(e) => errors.push(MeasureError {
-                            participant: key.0,
-                            period: table.grid.periods[key.1 as usize],
+                            participant: p,
+                            period: table.grid.periods[per as usize],
                             measure: m.name.clone(),
                             message: e.message,
                         }),
