@@ -205,11 +205,11 @@ fn run(command: Command) -> Result<(), Failed> {
             print_warnings(&warnings);
             let components: usize = ws.plans.iter().map(|p| p.components.len()).sum();
             println!(
-                "ok: {} plans, {} components, {} measures, {} quotas",
-                ws.plans.len(),
-                components,
-                ws.measures.len(),
-                ws.quotas.len()
+                "ok: {}, {}, {}, {}",
+                report::count(ws.plans.len(), "plan", "plans"),
+                report::count(components, "component", "components"),
+                report::count(ws.measures.len(), "measure", "measures"),
+                report::count(ws.quotas.len(), "quota", "quotas")
             );
             Ok(())
         }
@@ -410,10 +410,10 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
     let calc =
         engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
     println!(
-        "demo company: {} participants ({} account managers), {} deals in {year}, plans of the product brief\n",
-        people.len(),
-        reps,
-        txns.len()
+        "demo company: {} ({} account managers), {} in {year}, plans of the product brief\n",
+        report::count(people.len(), "participant", "participants"),
+        report::count(reps, "", "").trim_end(),
+        report::count(txns.len(), "deal", "deals")
     );
     print!("{}", report::summary(&ws, &people, &calc, 10));
     if let Some(dir) = out {

@@ -979,10 +979,7 @@ fn check_with_workspace_edit(name: &str, from: &str, to: &str) -> Run {
 fn check_passes_on_the_tiny_workspace() {
     let s = Sandbox::tiny("check-ok");
     let run = s.attain(&["check"]).ok();
-    assert_eq!(
-        run.stdout,
-        "ok: 1 plans, 1 components, 5 measures, 1 quotas\n"
-    );
+    assert_eq!(run.stdout, "ok: 1 plan, 1 component, 5 measures, 1 quota\n");
     assert_eq!(run.stderr, "");
 }
 
@@ -1516,7 +1513,7 @@ fn demo_prints_the_summary_and_is_deterministic() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "demo company: 137 participants (120 account managers), 30000 deals in 2026, plans of the product brief"
+        "demo company: 137 participants (120 account managers), 30,000 deals in 2026, plans of the product brief"
     );
 
     // Totals by plan and component add up to the headline total.

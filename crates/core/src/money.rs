@@ -221,19 +221,25 @@ pub fn format_money(value: Decimal) -> String {
     let v = round(v, v.scale().max(2), RoundingMode::HalfAwayFromZero);
     let text = v.to_string();
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let mut grouped = String::new();
-    for (i, c) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = group_thousands(int);
     let sign = if negative { "-" } else { "" };
     if frac.is_empty() {
         format!("{sign}${grouped}")
     } else {
         format!("{sign}${grouped}.{frac}")
     }
+}
+
+/// `1234567` → `1,234,567` (ASCII digits).
+pub fn group_thousands(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
 }
 
 /// A ratio printed as a percentage with as many decimals as it needs (up to

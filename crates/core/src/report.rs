@@ -43,6 +43,13 @@ pub fn payouts_csv<W: Write + ?Sized>(
     out.write_all(buf.as_bytes())
 }
 
+/// `1 plan`, `12 plans`, `30,000 deals`: a count with its noun, grouped
+/// by thousands.
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    let grouped = crate::money::group_thousands(&n.to_string());
+    format!("{grouped} {}", if n == 1 { singular } else { plural })
+}
+
 fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
@@ -400,7 +407,7 @@ pub fn explain(
                         )
                     })
                     .count();
-                format!("{n} credits")
+                count(n, "credit", "credits")
             }
             _ => String::new(),
         };
@@ -491,11 +498,11 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
     };
     let _ = writeln!(
         out,
-        "{} — fiscal year {}: {} payouts to {} participants, total {}",
+        "{} — fiscal year {}: {} to {}, total {}",
         ws.name,
         calc.year,
-        calc.payouts.len(),
-        paid_people,
+        count(calc.payouts.len(), "payout", "payouts"),
+        count(paid_people, "participant", "participants"),
         format_money(grand)
     );
 

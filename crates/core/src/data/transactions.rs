@@ -62,7 +62,7 @@ impl Part {
                 .transactions
                 .fields
                 .iter()
-                .map(|f| Column::for_field(f))
+                .map(Column::for_field)
                 .collect(),
             text: Interner::default(),
             line: Vec::new(),
@@ -514,7 +514,7 @@ impl Merger {
                 .transactions
                 .fields
                 .iter()
-                .map(|f| Column::for_field(f))
+                .map(Column::for_field)
                 .collect(),
             ..Transactions::default()
         };
@@ -546,11 +546,7 @@ impl Merger {
         let remap = t.text.absorb(&p.text);
         for (dst, src) in t.fields.iter_mut().zip(p.fields) {
             match (dst, src) {
-                (Column::Raw(d), Column::Raw(s)) => {
-                    if !d.append(&s) {
-                        self.too_large = true;
-                    }
-                }
+                (Column::Raw(d), Column::Raw(s)) => self.too_large |= !d.append(&s),
                 (Column::Text(d), Column::Text(s)) => {
                     d.extend(
                         s.iter()
