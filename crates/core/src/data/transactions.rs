@@ -331,6 +331,18 @@ fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64) -> Part {
     part
 }
 
+/// Reads until `buf` holds `want` bytes or the input ends (then true),
+/// straight into the vector's free space.
+fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
+    while buf.len() < want {
+        let missing = (want - buf.len()) as u64;
+        if reader.by_ref().take(missing).read_to_end(buf)? == 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Splits `bytes` into about `n` pieces at line ends.
 fn split_at_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
     let mut out = Vec::with_capacity(n);
@@ -355,11 +367,23 @@ fn split_at_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
 }
 
 /// Reads the transactions file; `people` resolves participant fields.
-pub fn load_transactions<R: Read>(
+pub fn load_transactions<R: Read + Send>(
+    ws: &Workspace,
+    people: &Participants,
+    file: &str,
+    reader: R,
+) -> Result<Transactions, Vec<Diagnostic>> {
+    load_in_blocks(ws, people, file, reader, BLOCK)
+}
+
+/// [`load_transactions`] with the block size as a parameter, so tests can
+/// cross block boundaries with small files.
+fn load_in_blocks<R: Read + Send>(
     ws: &Workspace,
     people: &Participants,
     file: &str,
     mut reader: R,
+    block_size: usize,
 ) -> Result<Transactions, Vec<Diagnostic>> {
     let schema = &ws.transactions;
     let read_error = |e: std::io::Error| {
@@ -421,17 +445,12 @@ pub fn load_transactions<R: Read>(
     let threads = rayon::current_num_threads().max(1);
     let mut merger = Merger::new(&ctx);
     let mut next_line: u64 = 2;
-    let mut eof = false;
+    let mut eof = fill(&mut reader, &mut buf, block_size).map_err(read_error)?;
     let mut quoted = false;
-    while !eof && !quoted {
-        while buf.len() < BLOCK {
-            let n = reader.read(&mut chunk).map_err(read_error)?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
+    // Parts parsed but not merged yet: they are merged, and the next block
+    // read, while the following block is parsed.
+    let mut pending: Vec<Part> = Vec::new();
+    loop {
         if memchr::memchr(b'"', &buf).is_some() {
             quoted = true;
             break;
@@ -441,10 +460,16 @@ pub fn load_transactions<R: Read>(
         } else {
             memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
         };
-        if cut == 0 && !eof {
+        if cut == 0 {
+            if eof {
+                break;
+            }
+            // A line longer than a block: read on.
+            let want = buf.len() + block_size;
+            eof = fill(&mut reader, &mut buf, want).map_err(read_error)?;
             continue;
         }
-        let block = &buf[..cut];
+        let (block, rest) = buf.split_at(cut);
         let pieces = split_at_lines(block, threads * 2);
         let mut firsts = Vec::with_capacity(pieces.len());
         let mut line = next_line;
@@ -453,15 +478,37 @@ pub fn load_transactions<R: Read>(
             line += memchr::memchr_iter(b'\n', p).count() as u64;
         }
         next_line = line;
-        let parsed: Vec<Part> = pieces
-            .par_iter()
-            .zip(firsts.par_iter())
-            .map(|(p, &l)| parse_block(&ctx, p, l))
-            .collect();
-        for part in parsed {
-            merger.add(part);
+        let mut next = Vec::with_capacity(block_size + block_size / 8);
+        next.extend_from_slice(rest);
+        let done = std::mem::take(&mut pending);
+        let (parsed, filled) = rayon::join(
+            || {
+                pieces
+                    .par_iter()
+                    .zip(firsts.par_iter())
+                    .map(|(p, &l)| parse_block(&ctx, p, l))
+                    .collect::<Vec<Part>>()
+            },
+            || {
+                for part in done {
+                    merger.add(part);
+                }
+                if eof {
+                    Ok(true)
+                } else {
+                    fill(&mut reader, &mut next, block_size)
+                }
+            },
+        );
+        pending = parsed;
+        eof = filled.map_err(read_error)?;
+        buf = next;
+        if eof && buf.is_empty() {
+            break;
         }
-        buf.drain(..cut);
+    }
+    for part in pending {
+        merger.add(part);
     }
     if quoted {
         // The rest of the file, record by record.
@@ -657,6 +704,7 @@ impl Merger {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -670,6 +718,92 @@ mod tests {
         assert_eq!(fast_minor_units("", 2), None);
         assert_eq!(fast_minor_units(".", 2), None);
         assert_eq!(fast_minor_units("99999999999999999999", 2), None);
+    }
+
+    /// Blocks of a few bytes give the same data, errors and line numbers
+    /// as one block: across block ends, a line longer than a block, and a
+    /// quoted field appearing in a later block.
+    #[test]
+    fn block_boundaries_change_nothing() {
+        use crate::diag::SourceFile;
+        let ws_text = r#"
+[participants]
+id = "id"
+[transactions]
+id = "id"
+date = "date"
+amount = "amount"
+[transactions.fields]
+owner = { type = "participant" }
+note = "text"
+kind = "text"
+[credit]
+to = "owner"
+[measures]
+n = { count = "credits", where = "kind == 'a'" }
+"#;
+        let checked = crate::plan::check_workspace(&SourceFile::new("attain.toml", ws_text), &[]);
+        let Some(ws) = checked.workspace else {
+            panic!("{}", crate::diag::render(&checked.diagnostics));
+        };
+        let people = crate::data::load_participants(&ws, "p.csv", "id\np1\np2\n".as_bytes())
+            .unwrap_or_default();
+        let mut csv = String::from("id,date,amount,owner,note,kind\n");
+        for i in 0..300 {
+            let note = if i == 120 {
+                "x".repeat(500)
+            } else {
+                format!("n{i}")
+            };
+            let note = if i == 250 {
+                "\"with, comma\"".to_string()
+            } else {
+                note
+            };
+            let kind = if i % 3 == 0 { "a" } else { "b" };
+            let owner = if i % 2 == 0 { "p1" } else { "p2" };
+            csv.push_str(&format!(
+                "t{i},2026-01-{:02},{}.{:02},{owner},{note},{kind}\n",
+                i % 28 + 1,
+                i,
+                i % 100
+            ));
+        }
+        let whole = load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), 1 << 20);
+        let Ok(whole) = whole else {
+            panic!("whole file failed")
+        };
+        for block in [64, 97, 256, 1000] {
+            let Ok(t) = load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), block) else {
+                panic!("block {block} failed");
+            };
+            assert_eq!(t.len(), 300, "block {block}");
+            for i in 0..300 {
+                assert_eq!(t.id(i), whole.id(i), "block {block} row {i}");
+                assert_eq!(t.amount[i], whole.amount[i]);
+                assert_eq!(t.line[i], whole.line[i]);
+                assert_eq!(t.date[i], whole.date[i]);
+            }
+            let note = |t: &Transactions, i: usize| match &t.fields[1] {
+                Column::Raw(r) => r.get(i).to_string(),
+                _ => String::new(),
+            };
+            assert_eq!(note(&t, 250), "with, comma");
+            assert_eq!(note(&t, 120).len(), 500);
+            assert_eq!(t.line[299], 301);
+        }
+        // A bad row is reported on its own line whatever the block size.
+        let bad = csv.replace("t204,2026-01-09,", "t204,2026-13-09,");
+        for block in [64, 1 << 20] {
+            let Err(errors) = load_in_blocks(&ws, &people, "d.csv", bad.as_bytes(), block) else {
+                panic!(
+                    "bad date accepted with blocks of {block}: {}",
+                    bad.lines().nth(205).unwrap_or("")
+                );
+            };
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].location.line, 206);
+        }
     }
 
     #[test]

@@ -460,18 +460,21 @@ fn build(
     // [transactions]
     let t = file.transactions.get_ref();
     let amount_name = Spanned::new(t.amount.span(), "amount".to_string());
-    let amount = field(&mut ctx, &amount_name, &t.amount);
-    let amount = match amount {
-        Some(mut a) => {
-            if matches!(t.amount.get_ref(), FieldDecl::Type(_)) {
-                // `amount = "deal_value"` names the column; the type is money.
-                if let FieldDecl::Type(col) = t.amount.get_ref() {
-                    a.column = col.clone();
-                }
-                a.ty = FieldType::Money;
-            } else if a.ty == FieldType::Text
-                && matches!(t.amount.get_ref(), FieldDecl::Full(f) if f.ty.is_none())
-            {
+    // `amount = "deal_value"` names the column (the type is always money);
+    // the table form may add `min` and must not say another type.
+    let amount = match t.amount.get_ref() {
+        FieldDecl::Type(column) => Field {
+            name: "amount".into(),
+            column: column.clone(),
+            ty: FieldType::Money,
+            optional: false,
+            min: None,
+            values: None,
+            interned: true,
+        },
+        FieldDecl::Full(full) => {
+            let mut a = field(&mut ctx, &amount_name, &t.amount)?;
+            if full.ty.is_none() {
                 a.ty = FieldType::Money;
             }
             if a.ty != FieldType::Money {
@@ -482,7 +485,6 @@ fn build(
             }
             a
         }
-        None => return None,
     };
     let mut t_fields: Vec<Field> = Vec::new();
     for (name, decl) in &t.fields {
