@@ -45,7 +45,7 @@ pub struct Interner {
     hashes: Vec<u64>,
 }
 
-fn text_hash(text: &str) -> u64 {
+pub(crate) fn text_hash(text: &str) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0x1d).hash_one(text)
 }

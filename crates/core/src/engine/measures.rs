@@ -8,7 +8,7 @@ use super::credit::Credits;
 use super::filter::{credit_value, field_value, Filter};
 use crate::calendar::{days_between, FiscalCalendar, Period, PeriodKind};
 use crate::data::{Column, Participants, Transactions, MISSING, NONE};
-use crate::expr::{eval, Scope, Value};
+use crate::expr::{eval, BinaryOp, Scope, Value};
 use crate::plan::{MeasureKind, RollupScope, ValueRef, Workspace};
 use jiff::civil::Date;
 use rayon::prelude::*;
@@ -342,29 +342,96 @@ pub fn compute(
                 let f = Filter::compile(filter.as_ref(), schema, txns);
                 // Group by sorting (participant, period, key, credit): no map
                 // and no list per group; runs of equal keys are the groups.
-                let mut keys = KeyMaker::new(&txns.fields[*field]);
-                let mut rows: Vec<(u32, u8, i128, u32)> = Vec::new();
-                for c in 0..credits.len() {
-                    let t = credits.txn[c] as usize;
-                    let per = period_of[t];
-                    if per == u8::MAX
-                        || !f.matches(
-                            schema,
-                            txns,
-                            t,
-                            credits.credited_as[c],
-                            credits.amount[c],
-                            unit,
-                        )
-                    {
-                        continue;
+                // The filter runs on every core; raw text is keyed by its
+                // hash, and the text is compared within each run, so a
+                // (64-bit) collision is caught and the exact path taken.
+                let column = &txns.fields[*field];
+                let chunks = rayon::current_num_threads().max(1) * 2;
+                let chunk = credits.len().div_ceil(chunks).max(1);
+                let parts: Vec<Vec<(u32, u8, i128, u32)>> = (0..chunks)
+                    .into_par_iter()
+                    .map(|ci| {
+                        let end = ((ci + 1) * chunk).min(credits.len());
+                        let mut out = Vec::new();
+                        for c in (ci * chunk).min(end)..end {
+                            let t = credits.txn[c] as usize;
+                            let per = period_of[t];
+                            if per == u8::MAX
+                                || !f.matches(
+                                    schema,
+                                    txns,
+                                    t,
+                                    credits.credited_as[c],
+                                    credits.amount[c],
+                                    unit,
+                                )
+                            {
+                                continue;
+                            }
+                            let key = match column {
+                                Column::Raw(r) => {
+                                    let text = r.get(t);
+                                    (!text.is_empty())
+                                        .then(|| i128::from(crate::data::text_hash(text)))
+                                }
+                                other => group_key(other, t),
+                            };
+                            if let Some(key) = key {
+                                out.push((credits.participant[c], per, key, c as u32));
+                            }
+                        }
+                        out
+                    })
+                    .collect();
+                let mut rows: Vec<(u32, u8, i128, u32)> = parts.concat();
+                drop(parts);
+                if let Column::Raw(r) = column {
+                    rows.par_sort_unstable();
+                    let text_of =
+                        |row: &(u32, u8, i128, u32)| r.get(credits.txn[row.3 as usize] as usize);
+                    let collision = rows
+                        .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
+                        .any(|run| run.iter().any(|x| text_of(x) != text_of(&run[0])));
+                    if collision {
+                        let mut keys = KeyMaker::new(column);
+                        for row in &mut rows {
+                            row.2 = keys
+                                .key(credits.txn[row.3 as usize] as usize)
+                                .unwrap_or_default();
+                        }
                     }
-                    let Some(key) = keys.key(t) else {
-                        continue;
-                    };
-                    rows.push((credits.participant[c], per, key, c as u32));
                 }
-                rows.sort_unstable();
+                rows.par_sort_unstable();
+                // The common `distinct(field) >= N` is counted on keys, with
+                // no evaluation per group; anything else is evaluated.
+                if let Some((distinct_field, op, threshold)) = distinct_threshold(having, schema) {
+                    let mut dkeys = KeyMaker::new(&txns.fields[distinct_field]);
+                    let mut seen: Vec<i128> = Vec::new();
+                    for run in rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+                        seen.clear();
+                        seen.extend(
+                            run.iter()
+                                .filter_map(|r| dkeys.key(credits.txn[r.3 as usize] as usize)),
+                        );
+                        seen.sort_unstable();
+                        seen.dedup();
+                        let n = Decimal::from(seen.len());
+                        let holds = match op {
+                            BinaryOp::Ge => n >= threshold,
+                            BinaryOp::Gt => n > threshold,
+                            BinaryOp::Eq => n == threshold,
+                            BinaryOp::Ne => n != threshold,
+                            BinaryOp::Le => n <= threshold,
+                            _ => n < threshold,
+                        };
+                        if holds {
+                            table.values
+                                [base + run[0].0 as usize * n_periods + run[0].1 as usize] +=
+                                Decimal::ONE;
+                        }
+                    }
+                    continue;
+                }
                 let mut members: Vec<u32> = Vec::new();
                 for run in rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
                     let (p, per) = (run[0].0, run[0].1);
@@ -452,6 +519,34 @@ pub fn compute(
     } else {
         Err(errors)
     }
+}
+
+/// `distinct(field) OP number`, the usual `having`: the field, the
+/// comparison and the number.
+fn distinct_threshold(
+    having: &crate::expr::Expr,
+    schema: &crate::plan::TransactionSchema,
+) -> Option<(usize, BinaryOp, Decimal)> {
+    use crate::expr::ExprKind;
+    let ExprKind::Binary(op, lhs, rhs) = &having.kind else {
+        return None;
+    };
+    if !matches!(
+        op,
+        BinaryOp::Ge | BinaryOp::Gt | BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Le | BinaryOp::Lt
+    ) {
+        return None;
+    }
+    let (ExprKind::Call(name, args), ExprKind::Number(n, _)) = (&lhs.kind, &rhs.kind) else {
+        return None;
+    };
+    if name != "distinct" || args.len() != 1 {
+        return None;
+    }
+    let ExprKind::Name(field) = &args[0].kind else {
+        return None;
+    };
+    Some((schema.field(field)?, *op, *n))
 }
 
 /// Exact keys of a grouping field. Raw text is interned here, for the
