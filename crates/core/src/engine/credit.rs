@@ -7,6 +7,7 @@
 use crate::data::{Column, Participants, Transactions, MISSING, NONE};
 use crate::money::{round, RoundingMode};
 use crate::plan::{CreditedAs, SplitPercent, Workspace};
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 /// Credits in columns, grouped by transaction in transaction order.
@@ -81,16 +82,59 @@ pub fn credit(
     ws: &Workspace,
     _people: &Participants,
     txns: &Transactions,
-    include: impl Fn(usize) -> bool,
+    include: impl Fn(usize) -> bool + Sync,
 ) -> Result<Credits, Vec<CreditError>> {
+    // Ranges of transactions are credited on every core and joined in
+    // order, so the credits are the same as one pass would make.
+    let chunks = rayon::current_num_threads().max(1) * 2;
+    let size = txns.len().div_ceil(chunks).max(1);
+    let parts: Vec<(Credits, Vec<CreditError>)> = (0..chunks)
+        .into_par_iter()
+        .map(|k| {
+            credit_range(
+                ws,
+                txns,
+                &include,
+                (k * size).min(txns.len())..((k + 1) * size).min(txns.len()),
+            )
+        })
+        .collect();
+    let total: usize = parts.iter().map(|(c, _)| c.len()).sum();
+    let mut out = Credits {
+        txn: Vec::with_capacity(total),
+        participant: Vec::with_capacity(total),
+        amount: Vec::with_capacity(total),
+        credited_as: Vec::with_capacity(total),
+    };
+    let mut errors = Vec::new();
+    for (c, e) in parts {
+        out.txn.extend_from_slice(&c.txn);
+        out.participant.extend_from_slice(&c.participant);
+        out.amount.extend_from_slice(&c.amount);
+        out.credited_as.extend_from_slice(&c.credited_as);
+        errors.extend(e);
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+fn credit_range(
+    ws: &Workspace,
+    txns: &Transactions,
+    include: &(impl Fn(usize) -> bool + Sync),
+    range: std::ops::Range<usize>,
+) -> (Credits, Vec<CreditError>) {
     let rule = &ws.credit;
     let Column::Participant(owner) = &txns.fields[rule.to] else {
-        return Ok(Credits::default());
+        return (Credits::default(), Vec::new());
     };
     let unit = Decimal::new(1, ws.minor_unit);
     let mut out = Credits::default();
     let mut errors = Vec::new();
-    for i in 0..txns.len() {
+    for i in range {
         if !include(i) {
             continue;
         }
@@ -164,11 +208,7 @@ pub fn credit(
             });
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+    (out, errors)
 }
 
 #[cfg(test)]
