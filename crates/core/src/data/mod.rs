@@ -499,6 +499,24 @@ pub(crate) fn read_field(
             Some(format!("every row needs a {} here", field.ty.name())),
         );
     }
+    // Text with a list of allowed values, interned or raw alike.
+    if let (false, Some(allowed)) = (empty, &field.values) {
+        if !allowed.iter().any(|a| a == raw) {
+            let hint = match expr::closest(raw, allowed) {
+                Some(n) => format!("did you mean `{n}`? expected one of {}", allowed.join(", ")),
+                None => format!("expected one of {}", allowed.join(", ")),
+            };
+            errors.push(
+                line,
+                col_no,
+                format!(
+                    "`{}` is `{raw}`, which is not an allowed value",
+                    field.column
+                ),
+                Some(hint),
+            );
+        }
+    }
     let mut bad = |expected: &str, why: Option<String>| {
         let message = match why {
             Some(w) => format!(
@@ -512,53 +530,9 @@ pub(crate) fn read_field(
     let below_min = |v: Decimal| field.min.is_some_and(|m| v < m);
     match column {
         Column::Text(values) => {
-            if !empty {
-                if let Some(allowed) = &field.values {
-                    if !allowed.iter().any(|a| a == raw) {
-                        let hint = match expr::closest(raw, allowed) {
-                            Some(n) => format!(
-                                "did you mean `{n}`? expected one of {}",
-                                allowed.join(", ")
-                            ),
-                            None => format!("expected one of {}", allowed.join(", ")),
-                        };
-                        errors.push(
-                            line,
-                            col_no,
-                            format!(
-                                "`{}` is `{raw}`, which is not an allowed value",
-                                field.column
-                            ),
-                            Some(hint),
-                        );
-                    }
-                }
-            }
             values.push(if empty { NONE } else { text.intern(raw) });
         }
         Column::Raw(values) => {
-            if !empty {
-                if let Some(allowed) = &field.values {
-                    if !allowed.iter().any(|a| a == raw) {
-                        let hint = match expr::closest(raw, allowed) {
-                            Some(n) => format!(
-                                "did you mean `{n}`? expected one of {}",
-                                allowed.join(", ")
-                            ),
-                            None => format!("expected one of {}", allowed.join(", ")),
-                        };
-                        errors.push(
-                            line,
-                            col_no,
-                            format!(
-                                "`{}` is `{raw}`, which is not an allowed value",
-                                field.column
-                            ),
-                            Some(hint),
-                        );
-                    }
-                }
-            }
             values.push(raw);
         }
         Column::Participant(values) => {

@@ -274,34 +274,18 @@ pub fn compute(
         let base = mi * cells;
         match &m.kind {
             MeasureKind::Sum { field: None, .. } | MeasureKind::Count { .. } => {}
-            MeasureKind::Sum { field, filter } => {
+            MeasureKind::Sum {
+                field: Some(fi),
+                filter,
+            } => {
                 let f = Filter::compile(filter.as_ref(), schema, txns);
-                match field {
-                    None => {}
-                    Some(fi) => {
-                        for c in 0..credits.len() {
-                            let t = credits.txn[c] as usize;
-                            let per = period_of[t];
-                            if per == u8::MAX
-                                || !f.matches(
-                                    schema,
-                                    txns,
-                                    t,
-                                    credits.credited_as[c],
-                                    credits.amount[c],
-                                    unit,
-                                )
-                            {
-                                continue;
-                            }
-                            if let Some(Value::Num(v)) =
-                                field_value(&txns.fields[*fi], t, &txns.text, unit, None)
-                            {
-                                table.values[base
-                                    + credits.participant[c] as usize * n_periods
-                                    + per as usize] += v;
-                            }
-                        }
+                for (c, t, per) in matching(inputs, &period_of, &f) {
+                    if let Some(Value::Num(v)) =
+                        field_value(&txns.fields[*fi], t, &txns.text, unit, None)
+                    {
+                        table.values
+                            [base + credits.participant[c] as usize * n_periods + per as usize] +=
+                            v;
                     }
                 }
             }
@@ -309,21 +293,7 @@ pub fn compute(
                 let f = Filter::compile(filter.as_ref(), schema, txns);
                 let mut seen: HashSet<(u32, u8, i128)> = HashSet::new();
                 let mut keys = KeyMaker::new(&txns.fields[*field]);
-                for c in 0..credits.len() {
-                    let t = credits.txn[c] as usize;
-                    let per = period_of[t];
-                    if per == u8::MAX
-                        || !f.matches(
-                            schema,
-                            txns,
-                            t,
-                            credits.credited_as[c],
-                            credits.amount[c],
-                            unit,
-                        )
-                    {
-                        continue;
-                    }
+                for (c, t, per) in matching(inputs, &period_of, &f) {
                     let Some(key) = keys.key(t) else {
                         continue;
                     };
@@ -519,6 +489,32 @@ pub fn compute(
     } else {
         Err(errors)
     }
+}
+
+/// The credits that fall in a period of the grid and pass `filter`, as
+/// (credit, transaction, period index).
+fn matching<'a>(
+    inputs: &'a MeasureInputs,
+    period_of: &'a [u8],
+    filter: &'a Filter,
+) -> impl Iterator<Item = (usize, usize, u8)> + 'a {
+    let MeasureInputs {
+        ws, txns, credits, ..
+    } = *inputs;
+    (0..credits.len()).filter_map(move |c| {
+        let t = credits.txn[c] as usize;
+        let per = period_of[t];
+        (per != u8::MAX
+            && filter.matches(
+                &ws.transactions,
+                txns,
+                t,
+                credits.credited_as[c],
+                credits.amount[c],
+                ws.minor_unit,
+            ))
+        .then_some((c, t, per))
+    })
 }
 
 /// `distinct(field) OP number`, the usual `having`: the field, the
