@@ -53,6 +53,10 @@ pub const PLANS: &[(&str, &str)] = &[
         "retention_upsell.toml",
         include_str!("../../../examples/brief/plans/retention_upsell.toml"),
     ),
+    (
+        "team_goal_bonus.toml",
+        include_str!("../../../examples/brief/plans/team_goal_bonus.toml"),
+    ),
 ];
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 //! The example workspaces shipped in `examples/` check cleanly.
+#![allow(clippy::panic)]
 
 use attain_core::diag::{render, SourceFile};
 use attain_core::plan::check_workspace;
@@ -46,5 +47,59 @@ fn brief_checks() {
     let checked = check_workspace(&ws, &plans);
     assert_eq!(render(&checked.diagnostics), "");
     let w = checked.workspace.map(|w| (w.plans.len(), w.measures.len()));
-    assert_eq!(w, Some((12, 14)));
+    assert_eq!(w, Some((13, 16)));
+}
+
+/// `sum_over = "team"`: each rep sees the total of everyone with the same
+/// manager, itself included; another team's results do not count.
+#[test]
+fn a_team_goal_is_shared_by_the_reps_of_one_manager() {
+    let (ws, plans) = load("examples/brief");
+    let Some(ws) = check_workspace(&ws, &plans).workspace else {
+        panic!("examples/brief does not check");
+    };
+    let people = "participant_id,name,role,manager_id,plan,hire_date\n\
+        D1,Dana,director,,director_override,2020-01-01\n\
+        M1,Mia,manager,D1,manager_override,2020-01-01\n\
+        M2,Max,manager,D1,manager_override,2020-01-01\n\
+        R1,Ravi,am,M1,team_goal_bonus,2020-01-01\n\
+        R2,Rosa,am,M1,team_goal_bonus,2020-01-01\n\
+        R3,Remy,am,M2,team_goal_bonus,2020-01-01\n";
+    let deals =
+        "deal_id,close_date,account_id,product,kind,amount,owner_id,split_owner_id,split_pct\n\
+        d1,2026-02-01,A1,P1,renewal,400000.00,R1,,\n\
+        d2,2026-02-02,A2,P1,renewal,250000.00,R2,,\n\
+        d3,2026-02-03,A3,P1,renewal,100000.00,R3,,\n";
+    let people = attain_core::data::load_participants(&ws, "people.csv", people.as_bytes())
+        .unwrap_or_default();
+    let Ok(txns) =
+        attain_core::data::load_transactions(&ws, &people, "deals.csv", deals.as_bytes())
+    else {
+        panic!("deals do not load");
+    };
+    let Ok(calc) = attain_core::engine::calculate(
+        &ws,
+        &people,
+        &txns,
+        &attain_core::engine::measures::QuotaOverrides::new(),
+        2026,
+    ) else {
+        panic!("calculation failed");
+    };
+    let mut csv = Vec::new();
+    let _ = attain_core::report::payouts_csv(&mut csv, &ws, &people, &calc);
+    let csv = String::from_utf8(csv).unwrap_or_default();
+    // Team of M1: 650,000 against 2 x 300,000: both reps are paid in Q1.
+    assert!(
+        csv.contains("R1,2026-Q1,team_goal_share,1500.00\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("R2,2026-Q1,team_goal_share,1500.00\n"),
+        "{csv}"
+    );
+    // Team of M2: R3 alone, 100,000 against 300,000.
+    assert!(csv.contains("R3,2026-Q1,team_goal_share,0.00\n"), "{csv}");
+    // Nothing closed in Q2.
+    assert!(csv.contains("R1,2026-Q2,team_goal_share,0.00\n"), "{csv}");
 }

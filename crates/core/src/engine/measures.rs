@@ -433,6 +433,10 @@ pub fn compute(
                     let reports = match scope {
                         RollupScope::DirectReports => people.direct_reports[p as usize].clone(),
                         RollupScope::AllReports => people.all_reports(p),
+                        RollupScope::Team => match people.manager[p as usize] {
+                            Some(m) => people.direct_reports[m as usize].clone(),
+                            None => vec![p],
+                        },
                     };
                     let reports: Vec<u32> = match filter {
                         None => reports,

@@ -951,11 +951,12 @@ fn check_measures(
                     let scope = match scope.as_str() {
                         "direct_reports" => RollupScope::DirectReports,
                         "all_reports" => RollupScope::AllReports,
+                        "team" => RollupScope::Team,
                         other => {
                             ctx.error_hint(
                                 span.clone(),
                                 format!("unknown roll-up `{other}`"),
-                                "`direct_reports` or `all_reports`",
+                                "`direct_reports`, `all_reports` or `team` (everyone with the same manager, oneself included)",
                             );
                             continue;
                         }

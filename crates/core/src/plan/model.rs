@@ -262,6 +262,9 @@ pub enum MeasureKind {
 pub enum RollupScope {
     DirectReports,
     AllReports,
+    /// Everyone with the participant's manager, the participant included:
+    /// a goal shared by a team, seen from each member.
+    Team,
 }
 
 impl RollupScope {
@@ -269,6 +272,7 @@ impl RollupScope {
         match self {
             RollupScope::DirectReports => "direct_reports",
             RollupScope::AllReports => "all_reports",
+            RollupScope::Team => "team",
         }
     }
 }
