@@ -10,7 +10,7 @@ use crate::diag::{Diagnostic, Location, SourceFile};
 use crate::expr::{self, Expr, Type, TypeEnv};
 use crate::money::{parse_literal, LiteralKind, Rounding, RoundingMode};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 use toml::Spanned;
 
@@ -1088,7 +1088,6 @@ fn check_measures(
             .filter(|i| !order.contains(i))
             .map(|i| pending[i].name.clone()),
     );
-    let _ = cycles_reported;
 
     let mut done: Vec<Measure> = Vec::new();
     for i in order {
@@ -1097,7 +1096,6 @@ fn check_measures(
             failed.push(m.name.clone());
             continue;
         }
-        let before = ctx.diags.len();
         let mut env_names: Vec<(String, Type)> = done
             .iter()
             .map(|d| (d.name.clone(), d.ty.clone()))
@@ -1156,7 +1154,6 @@ fn check_measures(
                 None => continue,
             }
         };
-        let _ = before;
         done.push(Measure {
             name: m.name.clone(),
             ty,
@@ -1263,9 +1260,6 @@ fn check_plans(
             includes: file.plan.includes.clone(),
             src: si,
         });
-        // Tests are checked once includes are resolved (they may expect an
-        // included component).
-        let _ = file.tests;
     }
     // Includes, followed to any depth; a plan reached twice contributes
     // its components once, and a cycle is an error.
@@ -1938,7 +1932,3 @@ fn check_test(
         location,
     })
 }
-
-/// Keeps `BTreeMap` in the public signature of syntax types honest.
-#[allow(dead_code)]
-fn _assert_types(_: &BTreeMap<Text, Num>) {}
