@@ -5,7 +5,7 @@
 
 use crate::calendar::Period;
 use crate::data::{Participants, Transactions};
-use crate::engine::filter::{field_value, Filter};
+use crate::engine::filter::{field_value, CreditView, Filter};
 use crate::engine::trace::Step;
 use crate::engine::{Calculation, Payout};
 use crate::expr::{Type, Value};
@@ -394,19 +394,8 @@ pub fn explain(
                 filter,
             } => {
                 let f = Filter::compile(filter.as_ref(), &ws.transactions, txns);
-                let n = credits
-                    .iter()
-                    .filter(|&&c| {
-                        f.matches(
-                            &ws.transactions,
-                            txns,
-                            calc.credits.txn[c] as usize,
-                            calc.credits.credited_as[c],
-                            calc.credits.amount[c],
-                            ws.minor_unit,
-                        )
-                    })
-                    .count();
+                let view = CreditView::new(ws, txns, &calc.credits);
+                let n = credits.iter().filter(|&&c| f.matches(&view, c)).count();
                 count(n, "credit", "credits")
             }
             _ => String::new(),

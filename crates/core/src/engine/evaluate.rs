@@ -35,6 +35,44 @@ fn band_name(b: &Band, i: usize) -> String {
     b.name.clone().unwrap_or_else(|| format!("band {}", i + 1))
 }
 
+/// A marginal table: each band's rate on the part of `value` inside it,
+/// band edges scaled by `scale` into `value`'s unit; a step per band
+/// reached. Returns the sum and whether any band was reached.
+fn marginal(
+    bands: &[Band],
+    value: Decimal,
+    scale: impl Fn(Decimal) -> Decimal,
+    basis: Basis,
+    per_point: bool,
+    steps: &mut Vec<Step>,
+) -> (Decimal, bool) {
+    let mut total = Decimal::ZERO;
+    let mut reached = false;
+    for (i, b) in bands.iter().enumerate() {
+        let top = match b.to {
+            Some(t) => value.min(scale(t)),
+            None => value,
+        };
+        let portion = (top - scale(b.from)).max(Decimal::ZERO);
+        if portion.is_zero() {
+            continue;
+        }
+        let amount = portion * b.rate;
+        total += amount;
+        reached = true;
+        steps.push(Step::Band {
+            name: band_name(b, i),
+            from: edge_label(b.from, basis),
+            to: b.to.map_or_else(String::new, |t| edge_label(t, basis)),
+            portion,
+            rate: b.rate,
+            per_point,
+            amount,
+        });
+    }
+    (total, reached)
+}
+
 /// Evaluates a component; errors are arithmetic in a formula.
 pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, String> {
     let mut steps = Vec::new();
@@ -118,32 +156,8 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
             } else {
                 match mode {
                     TierMode::Marginal => {
-                        let mut total = Decimal::ZERO;
-                        for (i, b) in bands.iter().enumerate() {
-                            let lo = scale(b.from);
-                            let hi = b.to.map(scale);
-                            let top = match hi {
-                                Some(h) => m.min(h),
-                                None => m,
-                            };
-                            let portion = (top - lo).max(Decimal::ZERO);
-                            if portion.is_zero() {
-                                continue;
-                            }
-                            let amount = portion * b.rate;
-                            total += amount;
-                            steps.push(Step::Band {
-                                name: band_name(b, i),
-                                from: edge_label(b.from, *basis),
-                                to: b.to.map_or_else(String::new, |t| edge_label(t, *basis)),
-                                portion,
-                                rate: b.rate,
-                                per_point: false,
-                                amount,
-                            });
-                        }
-                        if total.is_zero() && steps.iter().all(|s| !matches!(s, Step::Band { .. }))
-                        {
+                        let (total, reached) = marginal(bands, m, scale, *basis, false, &mut steps);
+                        if !reached {
                             if let Some(first) = bands.first() {
                                 steps.push(Step::BelowBands {
                                     first: edge_label(first.from, *basis),
@@ -198,31 +212,9 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                     rounded: points,
                     rounding: *points_rounding,
                 });
-                let mut total = Decimal::ZERO;
-                for (i, b) in bands.iter().enumerate() {
-                    let lo = b.from * Decimal::ONE_HUNDRED;
-                    let top = match b.to {
-                        Some(t) => points.min(t * Decimal::ONE_HUNDRED),
-                        None => points,
-                    };
-                    let portion = (top - lo).max(Decimal::ZERO);
-                    if portion.is_zero() {
-                        continue;
-                    }
-                    let amount = portion * b.rate;
-                    total += amount;
-                    steps.push(Step::Band {
-                        name: band_name(b, i),
-                        from: edge_label(b.from, Basis::Attainment),
-                        to: b
-                            .to
-                            .map_or_else(String::new, |t| edge_label(t, Basis::Attainment)),
-                        portion,
-                        rate: b.rate,
-                        per_point: true,
-                        amount,
-                    });
-                }
+                let hundred = |e: Decimal| e * Decimal::ONE_HUNDRED;
+                let (total, _) =
+                    marginal(bands, points, hundred, Basis::Attainment, true, &mut steps);
                 total
             }
             _ => Decimal::ZERO,

@@ -2,9 +2,10 @@
 //! (`kind in [...]`, `credited_as == 'owner'`) become comparisons of
 //! interned ids; anything else falls back to the general evaluator.
 
+use super::credit::Credits;
 use crate::data::{Column, Transactions, MISSING, NONE};
 use crate::expr::{eval, BinaryOp, Expr, ExprKind, UnaryOp, Value};
-use crate::plan::{CreditedAs, TransactionSchema};
+use crate::plan::{CreditedAs, TransactionSchema, Workspace};
 use rust_decimal::Decimal;
 
 #[derive(Debug, Clone)]
@@ -33,63 +34,76 @@ impl Filter {
         }
     }
 
-    pub fn matches(
-        &self,
-        schema: &TransactionSchema,
-        txns: &Transactions,
-        txn: usize,
-        credited_as: CreditedAs,
-        credit: i64,
-        minor_unit: u32,
-    ) -> bool {
+    /// Whether credit `c` passes.
+    pub fn matches(&self, view: &CreditView, c: usize) -> bool {
         match self {
             Filter::All => true,
             Filter::TextIn {
                 column,
                 ids,
                 negate,
-            } => match &txns.fields[*column] {
-                Column::Text(v) => ids.contains(&v[txn]) != *negate,
+            } => match &view.txns.fields[*column] {
+                Column::Text(v) => ids.contains(&v[view.credits.txn[c] as usize]) != *negate,
                 _ => false,
             },
-            Filter::CreditedAs { which, negate } => (credited_as == *which) != *negate,
-            Filter::And(a, b) => {
-                a.matches(schema, txns, txn, credited_as, credit, minor_unit)
-                    && b.matches(schema, txns, txn, credited_as, credit, minor_unit)
+            Filter::CreditedAs { which, negate } => {
+                (view.credits.credited_as[c] == *which) != *negate
             }
-            Filter::Or(a, b) => {
-                a.matches(schema, txns, txn, credited_as, credit, minor_unit)
-                    || b.matches(schema, txns, txn, credited_as, credit, minor_unit)
-            }
-            Filter::Not(a) => !a.matches(schema, txns, txn, credited_as, credit, minor_unit),
+            Filter::And(a, b) => a.matches(view, c) && b.matches(view, c),
+            Filter::Or(a, b) => a.matches(view, c) || b.matches(view, c),
+            Filter::Not(a) => !a.matches(view, c),
             Filter::General(e) => {
-                let scope = |name: &str| {
-                    credit_value(schema, txns, txn, credited_as, credit, minor_unit, name)
-                };
+                let scope = |name: &str| view.value(c, name);
                 matches!(eval(e, &scope), Ok(Value::Bool(true)))
             }
         }
     }
 }
 
-/// The value of a name in a credit filter.
-pub fn credit_value(
-    schema: &TransactionSchema,
-    txns: &Transactions,
-    txn: usize,
-    credited_as: CreditedAs,
-    credit: i64,
-    minor_unit: u32,
-    name: &str,
-) -> Option<Value> {
-    match name {
-        "amount" => Some(Value::Num(Decimal::new(txns.amount[txn], minor_unit))),
-        "credit" => Some(Value::Num(Decimal::new(credit, minor_unit))),
-        "date" => Some(Value::Date(txns.date[txn])),
-        "credited_as" => Some(Value::Text(credited_as.name().to_string())),
-        _ => {
-            let f = schema.field(name)?;
-            field_value(&txns.fields[f], txn, &txns.text, minor_unit, None)
+/// Credits with the transactions they come from: what filters and group
+/// functions read.
+#[derive(Clone, Copy)]
+pub struct CreditView<'a> {
+    pub schema: &'a TransactionSchema,
+    pub txns: &'a Transactions,
+    pub credits: &'a Credits,
+    pub minor_unit: u32,
+}
+
+impl<'a> CreditView<'a> {
+    pub fn new(ws: &'a Workspace, txns: &'a Transactions, credits: &'a Credits) -> CreditView<'a> {
+        CreditView {
+            schema: &ws.transactions,
+            txns,
+            credits,
+            minor_unit: ws.minor_unit,
+        }
+    }
+
+    /// The value of a name in a credit filter, for credit `c`.
+    pub fn value(&self, c: usize, name: &str) -> Option<Value> {
+        let txn = self.credits.txn[c] as usize;
+        match name {
+            "amount" => Some(Value::Num(Decimal::new(
+                self.txns.amount[txn],
+                self.minor_unit,
+            ))),
+            "credit" => Some(Value::Num(Decimal::new(
+                self.credits.amount[c],
+                self.minor_unit,
+            ))),
+            "date" => Some(Value::Date(self.txns.date[txn])),
+            "credited_as" => Some(Value::Text(self.credits.credited_as[c].name().to_string())),
+            _ => {
+                let f = self.schema.field(name)?;
+                field_value(
+                    &self.txns.fields[f],
+                    txn,
+                    &self.txns.text,
+                    self.minor_unit,
+                    None,
+                )
+            }
         }
     }
 }

@@ -5,11 +5,12 @@
 //! checker established.
 
 use super::credit::Credits;
-use super::filter::{credit_value, field_value, Filter};
+use super::filter::{field_value, CreditView, Filter};
+use super::trace::Step;
 use crate::calendar::{days_between, FiscalCalendar, Period, PeriodKind};
 use crate::data::{Column, Participants, Transactions, MISSING, NONE};
 use crate::expr::{eval, BinaryOp, Scope, Value};
-use crate::plan::{MeasureKind, RollupScope, ValueRef, Workspace};
+use crate::plan::{MeasureKind, Quota, RollupScope, ValueRef, Workspace};
 use jiff::civil::Date;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -81,6 +82,50 @@ pub struct QuotaValue {
     pub period_days: i32,
     /// After proration and its rounding.
     pub value: Decimal,
+}
+
+impl QuotaValue {
+    /// The one rule of proration: a participant active `active_days` of a
+    /// `period_days`-day period gets `full × active/period`, rounded by the
+    /// quota's rule, unless the quota says `prorate = "none"`.
+    pub fn new(
+        def: &Quota,
+        full: Decimal,
+        overridden: bool,
+        active_days: i32,
+        period_days: i32,
+    ) -> QuotaValue {
+        let value = if !def.prorate || active_days >= period_days {
+            full
+        } else if active_days <= 0 {
+            Decimal::ZERO
+        } else {
+            def.rounding
+                .apply(full * Decimal::from(active_days) / Decimal::from(period_days))
+        };
+        QuotaValue {
+            full,
+            overridden,
+            active_days,
+            period_days,
+            value,
+        }
+    }
+
+    /// The explanation of this value: the full amount, the days, the
+    /// rounding when it was prorated.
+    pub fn step(&self, def: &Quota) -> Step {
+        let prorated = def.prorate && self.active_days < self.period_days;
+        Step::Quota {
+            name: def.name.clone(),
+            full: self.full,
+            overridden: self.overridden,
+            active_days: self.active_days,
+            period_days: self.period_days,
+            value: self.value,
+            rounding: prorated.then_some(def.rounding),
+        }
+    }
 }
 
 /// Every measure and quota for every participant and period of one kind.
@@ -166,21 +211,7 @@ pub fn compute(
                     Some(v) => (*v, true),
                     None => (q.amount, false),
                 };
-                let value = if !q.prorate || days >= period_days {
-                    full
-                } else if days <= 0 {
-                    Decimal::ZERO
-                } else {
-                    q.rounding
-                        .apply(full * Decimal::from(days) / Decimal::from(period_days))
-                };
-                quotas.push(QuotaValue {
-                    full,
-                    overridden,
-                    active_days: days,
-                    period_days,
-                    value,
-                });
+                quotas.push(QuotaValue::new(q, full, overridden, days, period_days));
             }
         }
     }
@@ -202,6 +233,7 @@ pub fn compute(
     let mut errors = Vec::new();
     let unit = ws.minor_unit;
     let schema = &ws.transactions;
+    let view = CreditView::new(ws, txns, credits);
     // Sums of credit and counts of credits, the bulk of the work, in one
     // pass over the credits, split across cores; each core adds into its own
     // integer accumulators, which are then added up (exact, so the split
@@ -238,14 +270,7 @@ pub fn compute(
                     }
                     let cell = credits.participant[c] as usize * n_periods + per as usize;
                     for (j, (_, f, is_count)) in simple.iter().enumerate() {
-                        if f.matches(
-                            schema,
-                            txns,
-                            t,
-                            credits.credited_as[c],
-                            credits.amount[c],
-                            unit,
-                        ) {
+                        if f.matches(&view, c) {
                             acc[j * cells + cell] += if *is_count {
                                 1
                             } else {
@@ -326,16 +351,7 @@ pub fn compute(
                         for c in (ci * chunk).min(end)..end {
                             let t = credits.txn[c] as usize;
                             let per = period_of[t];
-                            if per == u8::MAX
-                                || !f.matches(
-                                    schema,
-                                    txns,
-                                    t,
-                                    credits.credited_as[c],
-                                    credits.amount[c],
-                                    unit,
-                                )
-                            {
+                            if per == u8::MAX || !f.matches(&view, c) {
                                 continue;
                             }
                             let key = match column {
@@ -505,19 +521,11 @@ fn matching<'a>(
     let MeasureInputs {
         ws, txns, credits, ..
     } = *inputs;
+    let view = CreditView::new(ws, txns, credits);
     (0..credits.len()).filter_map(move |c| {
         let t = credits.txn[c] as usize;
         let per = period_of[t];
-        (per != u8::MAX
-            && filter.matches(
-                &ws.transactions,
-                txns,
-                t,
-                credits.credited_as[c],
-                credits.amount[c],
-                ws.minor_unit,
-            ))
-        .then_some((c, t, per))
+        (per != u8::MAX && filter.matches(&view, c)).then_some((c, t, per))
     })
 }
 
@@ -627,19 +635,8 @@ impl Scope for GroupScope<'_> {
 
     fn group(&self, function: &str, field: Option<&str>) -> Option<Value> {
         let schema = &self.ws.transactions;
-        let unit = self.ws.minor_unit;
-        let value_of = |c: u32, name: &str| {
-            let c = c as usize;
-            credit_value(
-                schema,
-                self.txns,
-                self.credits.txn[c] as usize,
-                self.credits.credited_as[c],
-                self.credits.amount[c],
-                unit,
-                name,
-            )
-        };
+        let view = CreditView::new(self.ws, self.txns, self.credits);
+        let value_of = |c: u32, name: &str| view.value(c as usize, name);
         match (function, field) {
             ("count", _) => Some(Value::Num(Decimal::from(self.members.len()))),
             ("distinct", Some(name)) => {

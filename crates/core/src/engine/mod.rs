@@ -17,7 +17,7 @@ use credit::Credits;
 use evaluate::{evaluate, ComponentInputs};
 use measures::{MeasureInputs, MeasureTable, PeriodGrid, QuotaOverrides};
 use rust_decimal::Decimal;
-use trace::{Step, Trace};
+use trace::Trace;
 
 /// One payout: a participant, a period, a component of their plan.
 #[derive(Debug, Clone, PartialEq)]
@@ -177,20 +177,7 @@ fn evaluate_one(
     let named = |name: &str| table.named(ws, name, p, i);
     let quota = c.quota.map(|q| {
         let v = table.quota(q, p, i);
-        let def = &ws.quotas[q];
-        let prorated = def.prorate && v.active_days < v.period_days;
-        (
-            v.value,
-            Step::Quota {
-                name: def.name.clone(),
-                full: v.full,
-                overridden: v.overridden,
-                active_days: v.active_days,
-                period_days: v.period_days,
-                value: v.value,
-                rounding: prorated.then_some(def.rounding),
-            },
-        )
+        (v.value, v.step(&ws.quotas[q]))
     });
     let inputs = ComponentInputs {
         ws,
@@ -255,22 +242,9 @@ pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
                     }
                     ws.quota(name).map(|q| quotas[q].value)
                 };
-                let quota = c.quota.map(|q| {
-                    let v = &quotas[q];
-                    let prorated = ws.quotas[q].prorate && active_days < period_days;
-                    (
-                        v.value,
-                        Step::Quota {
-                            name: ws.quotas[q].name.clone(),
-                            full: v.full,
-                            overridden: v.overridden,
-                            active_days,
-                            period_days,
-                            value: v.value,
-                            rounding: prorated.then_some(ws.quotas[q].rounding),
-                        },
-                    )
-                });
+                let quota = c
+                    .quota
+                    .map(|q| (quotas[q].value, quotas[q].step(&ws.quotas[q])));
                 let inputs = ComponentInputs {
                     ws,
                     named: &value_of,
@@ -328,23 +302,8 @@ fn quota_for(
     period_days: i32,
 ) -> measures::QuotaValue {
     let def = &ws.quotas[q];
-    let (full, overridden) = match test.quotas.iter().find(|(i, _)| *i == q) {
-        Some((_, v)) => (*v, true),
-        None => (def.amount, false),
-    };
-    let value = if def.prorate && active_days <= 0 {
-        Decimal::ZERO
-    } else if def.prorate && active_days < period_days {
-        def.rounding
-            .apply(full * Decimal::from(active_days) / Decimal::from(period_days))
-    } else {
-        full
-    };
-    measures::QuotaValue {
-        full,
-        overridden,
-        active_days,
-        period_days,
-        value,
+    match test.quotas.iter().find(|(i, _)| *i == q) {
+        Some((_, v)) => measures::QuotaValue::new(def, *v, true, active_days, period_days),
+        None => measures::QuotaValue::new(def, def.amount, false, active_days, period_days),
     }
 }
