@@ -2,7 +2,9 @@
 //! effective-dated plan assignments. Both have fixed columns (they are
 //! attain's own files, not CRM exports).
 
-use super::{bind_columns, csv_error, parse_date, parse_minor_units, Participants, RowErrors};
+use super::{
+    bind_columns, csv_error, each_record, parse_date, parse_minor_units, Participants, RowErrors,
+};
 use crate::calendar::Period;
 use crate::diag::Diagnostic;
 use crate::engine::measures::QuotaOverrides;
@@ -37,23 +39,14 @@ fn read_rows<R: Read>(
         .clone();
     let cols = bind_columns(file, &header, columns)?;
     let mut errors = RowErrors::new(file);
-    let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                errors.errors.push(csv_error(file, &e));
-                break;
-            }
-        }
-        let line = record.position().map_or(0, |p| p.line());
+    let read_error = each_record(file, &mut rdr, 0, |line, record| {
         let fields: Vec<&str> = cols
             .iter()
             .map(|c| c.and_then(|i| record.get(i)).unwrap_or("").trim())
             .collect();
         row(line, &fields, &mut errors);
-    }
+    });
+    errors.errors.extend(read_error);
     let errors = errors.finish();
     if errors.is_empty() {
         Ok(())

@@ -438,6 +438,32 @@ pub(crate) fn csv_error(file: &str, e: &csv::Error) -> Diagnostic {
     Diagnostic::error(Location::line_column(file, line, 0), message)
 }
 
+/// Calls `row` with each record and its line (`line_offset` added, for a
+/// reader started in the middle of a file) until the end, or until a record
+/// cannot be read: that problem is returned.
+pub(crate) fn each_record<R: Read>(
+    file: &str,
+    rdr: &mut csv::Reader<R>,
+    line_offset: u64,
+    mut row: impl FnMut(u64, &csv::StringRecord),
+) -> Option<Diagnostic> {
+    let mut record = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut record) {
+            Ok(false) => return None,
+            Ok(true) => row(
+                line_offset + record.position().map_or(1, |p| p.line()),
+                &record,
+            ),
+            Err(e) => {
+                let mut d = csv_error(file, &e);
+                d.location.line += line_offset as usize;
+                return Some(d);
+            }
+        }
+    }
+}
+
 /// Parses a date written `2026-03-31`.
 pub fn parse_date(text: &str) -> Option<Date> {
     let b = text.as_bytes();
@@ -679,17 +705,7 @@ pub fn load_participants<R: Read>(
         ..Participants::default()
     };
     let mut manager_ids: Vec<(u64, String)> = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                errors.errors.push(csv_error(file, &e));
-                break;
-            }
-        }
-        let line = record.position().map_or(0, |pos| pos.line());
+    let read_error = each_record(file, &mut rdr, 0, |line, record| {
         let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
         let id = get(cols[0]);
         if id.is_empty() {
@@ -776,7 +792,8 @@ pub fn load_participants<R: Read>(
                 &mut errors,
             );
         }
-    }
+    });
+    errors.errors.extend(read_error);
     // Managers, once every id is known.
     p.direct_reports = vec![Vec::new(); p.ids.len()];
     for (i, (line, m)) in manager_ids.iter().enumerate() {

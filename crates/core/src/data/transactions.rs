@@ -8,8 +8,8 @@
 //! record at a time.
 
 use super::{
-    bind_columns, csv_error, read_field, Column, FieldReader, Interner, Participants, RowErrors,
-    Transactions, MAX_ROW_ERRORS, NONE,
+    bind_columns, csv_error, each_record, read_field, Column, FieldReader, Interner, Participants,
+    RowErrors, Transactions, MAX_ROW_ERRORS, NONE,
 };
 use crate::diag::{Diagnostic, Location};
 use crate::plan::Workspace;
@@ -36,6 +36,18 @@ struct Ctx<'a> {
     layout: Layout,
 }
 
+impl Ctx<'_> {
+    /// A column for each schema field, empty.
+    fn empty_columns(&self) -> Vec<Column> {
+        self.ws
+            .transactions
+            .fields
+            .iter()
+            .map(Column::for_field)
+            .collect()
+    }
+}
+
 /// One block's rows, with text interned locally.
 struct Part {
     id_text: String,
@@ -57,13 +69,7 @@ impl Part {
             id_hashes: Vec::new(),
             date: Vec::new(),
             amount: Vec::new(),
-            fields: ctx
-                .ws
-                .transactions
-                .fields
-                .iter()
-                .map(Column::for_field)
-                .collect(),
+            fields: ctx.empty_columns(),
             text: Interner::default(),
             line: Vec::new(),
             errors: RowErrors::new(ctx.file),
@@ -518,22 +524,11 @@ fn load_in_blocks<R: Read + Send>(
             .flexible(true)
             .from_reader(rest);
         let mut part = Part::new(&ctx);
-        let mut record = csv::StringRecord::new();
-        loop {
-            match rdr.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let mut d = csv_error(file, &e);
-                    d.location.line += next_line as usize - 1;
-                    part.errors.errors.push(d);
-                    break;
-                }
-            }
-            let line = next_line + record.position().map_or(1, |p| p.line()) - 1;
+        let read_error = each_record(file, &mut rdr, next_line - 1, |line, record| {
             let row: Vec<&str> = record.iter().collect();
             part.push_row(&ctx, &row, line);
-        }
+        });
+        part.errors.errors.extend(read_error);
         merger.add(part);
     }
     merger.finish(file)
@@ -556,13 +551,7 @@ struct Merger {
 impl Merger {
     fn new(ctx: &Ctx) -> Merger {
         let t = Transactions {
-            fields: ctx
-                .ws
-                .transactions
-                .fields
-                .iter()
-                .map(Column::for_field)
-                .collect(),
+            fields: ctx.empty_columns(),
             ..Transactions::default()
         };
         Merger {
