@@ -1,7 +1,19 @@
 //! `attain`: the command line, glue over `attain-core`.
 
+/// Prints a line to standard output; a closed pipe (`attain … | head`)
+/// ends the process quietly instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// [`say!`] without the line end.
+macro_rules! say_raw {
+    ($($arg:tt)*) => { $crate::write_out(format_args!($($arg)*)) };
+}
+
 mod demo_data;
 mod embedded;
+mod store_cmds;
 mod workspace;
 
 use attain_core::calendar::Period;
@@ -72,6 +84,74 @@ enum Command {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
+    /// Store plan versions, or list them (the store commands below keep
+    /// a company's compensation: `attain.db` in the workspace by default).
+    #[command(subcommand)]
+    Plan(store_cmds::PlanCommand),
+    /// Import participants, transactions, quotas or assignments into the
+    /// store (CSV, or JSON lines by extension or --format): all or nothing.
+    Import {
+        /// participants, transactions, quotas or assignments.
+        kind: String,
+        /// The file to import.
+        file: PathBuf,
+        /// csv or jsonl (default: from the file's extension).
+        #[arg(long)]
+        format: Option<String>,
+        /// Participants: the first day these versions apply (YYYY-MM-DD);
+        /// without it they apply from the beginning.
+        #[arg(long)]
+        effective: Option<String>,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// Cancel transactions in the store (kept as cancelled revisions).
+    Cancel {
+        /// Transaction ids.
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// Why: shown in adjustments and the audit log.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// Calculate a fiscal year from the store and record the run.
+    Run {
+        /// The fiscal year (default: the workspace's `calendar.year`).
+        #[arg(long)]
+        year: Option<i16>,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// List the pay periods and their status.
+    Periods {
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// Approve or close a pay period.
+    #[command(subcommand)]
+    Period(store_cmds::PeriodCommand),
+    /// What a pay period pays (earnings and adjustments), as CSV.
+    Payouts {
+        /// The pay period, e.g. 2026-M03.
+        #[arg(long)]
+        period: String,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// Print the audit log: every import, plan version, run, approval and close.
+    Audit {
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// Copy a live SQLite store consistently to a new file.
+    Backup {
+        /// The copy to write.
+        to: PathBuf,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
 }
 
 #[derive(Args)]
@@ -102,6 +182,13 @@ struct Inputs {
     /// The fiscal year (default: the workspace's `calendar.year`).
     #[arg(long)]
     year: Option<i16>,
+}
+
+pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if std::io::stdout().lock().write_fmt(args).is_err() {
+        std::process::exit(0);
+    }
 }
 
 fn main() -> ExitCode {
@@ -204,7 +291,7 @@ fn run(command: Command) -> Result<(), Failed> {
             let (ws, warnings) = workspace::load(&arg.workspace)?;
             print_warnings(&warnings);
             let components: usize = ws.plans.iter().map(|p| p.components.len()).sum();
-            println!(
+            say!(
                 "ok: {}, {}, {}, {}",
                 report::count(ws.plans.len(), "plan", "plans"),
                 report::count(components, "component", "components"),
@@ -265,7 +352,7 @@ fn run(command: Command) -> Result<(), Failed> {
                     format!("no participant `{participant}`"),
                 )]));
             };
-            print!(
+            say_raw!(
                 "{}",
                 report::explain(
                     &l.ws,
@@ -291,6 +378,21 @@ fn run(command: Command) -> Result<(), Failed> {
             deals,
             seed,
         } => demo(out.as_deref(), reps, deals, seed),
+        Command::Plan(c) => store_cmds::plan(c),
+        Command::Import {
+            kind,
+            file,
+            format,
+            effective,
+            at,
+        } => store_cmds::import(&kind, &file, format.as_deref(), effective.as_deref(), &at),
+        Command::Cancel { ids, reason, at } => store_cmds::cancel(&ids, &reason, &at),
+        Command::Run { year, at } => store_cmds::run(year, &at),
+        Command::Periods { at } => store_cmds::periods(&at),
+        Command::Period(c) => store_cmds::period(c),
+        Command::Payouts { period, at } => store_cmds::payouts(&period, &at),
+        Command::Audit { at } => store_cmds::audit(&at),
+        Command::Backup { to, at } => store_cmds::backup(&to, &at),
     }
 }
 
@@ -299,9 +401,9 @@ fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
     let mut failed = Vec::new();
     for o in &outcomes {
         if o.failures.is_empty() {
-            println!("ok    {} · {}", o.plan, o.name);
+            say!("ok    {} · {}", o.plan, o.name);
         } else {
-            println!("FAIL  {} · {}", o.plan, o.name);
+            say!("FAIL  {} · {}", o.plan, o.name);
             for (component, expected, actual) in &o.failures {
                 let actual_text = match actual {
                     Ok(a) => format!(
@@ -315,7 +417,7 @@ fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
                     "`{component}`: expected {}, {actual_text}",
                     format_money(*expected)
                 );
-                println!("      {message}");
+                say!("      {message}");
                 failed.push(Diagnostic::error(
                     Location::file(o.location.clone()),
                     format!("plan test `{}`: {message}", o.name),
@@ -324,7 +426,7 @@ fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
         }
     }
     let passed = outcomes.len() - outcomes.iter().filter(|o| !o.failures.is_empty()).count();
-    println!("{passed} passed, {} failed", outcomes.len() - passed);
+    say!("{passed} passed, {} failed", outcomes.len() - passed);
     if failed.is_empty() {
         Ok(())
     } else {
@@ -371,19 +473,17 @@ fn init(dir: &Path) -> Result<(), Failed> {
         let p = data.join(name);
         std::fs::write(&p, text).map_err(|e| fail(&p, e))?;
     }
-    println!("created a workspace in {}:", dir.display());
-    println!(
-        "  attain.toml        calendar, data columns, crediting, measures, quotas (commented)"
-    );
-    println!(
+    say!("created a workspace in {}:", dir.display());
+    say!("  attain.toml        calendar, data columns, crediting, measures, quotas (commented)");
+    say!(
         "  plans/             {} example plans with their worked examples",
         embedded::PLANS.len()
     );
-    println!("  data/              a small sample company (16 account managers, 2,000 deals)");
-    println!("next:");
-    println!("  cd {}", dir.display());
-    println!("  attain check && attain test");
-    println!("  attain calc --participants data/participants.csv --transactions data/deals.csv --out payouts.csv");
+    say!("  data/              a small sample company (16 account managers, 2,000 deals)");
+    say!("next:");
+    say!("  cd {}", dir.display());
+    say!("  attain check && attain test");
+    say!("  attain calc --participants data/participants.csv --transactions data/deals.csv --out payouts.csv");
     Ok(())
 }
 
@@ -409,13 +509,13 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
         attain_core::data::load_transactions(&ws, &people, "deals.csv", data.deals_csv.as_bytes())?;
     let calc =
         engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
-    println!(
+    say!(
         "demo company: {} ({} account managers), {} in {year}, plans of the product brief\n",
         report::count(people.len(), "participant", "participants"),
         report::count(reps, "", "").trim_end(),
         report::count(txns.len(), "deal", "deals")
     );
-    print!("{}", report::summary(&ws, &people, &calc, 10));
+    say_raw!("{}", report::summary(&ws, &people, &calc, 10));
     if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| workspace::io_error(dir, &e))?;
         workspace::write_atomically(&dir.join("participants.csv"), |w| {
@@ -441,7 +541,7 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
                 })?;
             }
         }
-        println!(
+        say!(
             "\nwrote participants.csv, deals.csv and payouts.csv to {}",
             dir.display()
         );
@@ -464,7 +564,7 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
         } else {
             String::new()
         };
-        println!(
+        say!(
             "\nto see how a payout was reached:\n  {first}attain explain -w {dir} --participants {dir}/participants.csv --transactions {dir}/deals.csv --participant {} --period {}",
             people.ids[p.participant as usize], p.period
         );

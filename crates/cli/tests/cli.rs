@@ -27,6 +27,10 @@
 //! 8. Determinism and explanations (`calc_*`, `explain_*`): payouts do not
 //!    depend on the order of rows; `attain explain` shows credited
 //!    transactions, measures, quota, bands and total, worked by hand.
+//! 9. The store (`store_*`): from an empty folder to a closed period; a bad
+//!    import writes nothing; a revised deal after the close is paid as an
+//!    adjustment in the open period. (The store's own suite, on SQLite and
+//!    PostgreSQL, is `crates/store/tests/store.rs`.)
 //!
 //! The tiny workspace pays the brief's retention commission on a quarterly
 //! net-revenue quota of $300,000 (no proration): 7.5% up to 100%, 12.5% to
@@ -1781,4 +1785,188 @@ fn explain_period_that_does_not_parse() {
 
 "
     );
+}
+
+// ---------------------------------------------------------------------------
+// 9. The store
+// ---------------------------------------------------------------------------
+
+impl Sandbox {
+    /// `attain ARGS` as user `ada`, on `attain.db` in the sandbox.
+    fn store(&self, args: &[&str]) -> Run {
+        let out = Command::new(env!("CARGO_BIN_EXE_attain"))
+            .args(args)
+            .current_dir(&self.root)
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("ATTAIN_TIMINGS")
+            .env_remove("ATTAIN_STORE")
+            .env("ATTAIN_USER", "ada")
+            .output()
+            .unwrap();
+        Run {
+            args: args.join(" "),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Plans applied, people and deals imported, one run recorded.
+    fn stored(name: &str) -> Sandbox {
+        let s = Sandbox::tiny(name);
+        s.store(&["plan", "apply"]).ok();
+        s.store(&["import", "participants", "people.csv"]).ok();
+        s.store(&["import", "transactions", "deals.csv"]).ok();
+        s.store(&["run"]).ok();
+        s
+    }
+}
+
+#[test]
+fn store_from_an_empty_folder_to_a_closed_period() {
+    let s = Sandbox::tiny("store_walk");
+    let applied = s.store(&["plan", "apply"]).ok();
+    assert_eq!(
+        applied.stdout,
+        "stored attain.toml version 1, effective from the beginning\n\
+         stored plans/retention_commission.toml version 1, effective from the beginning\n"
+    );
+    let people = s.store(&["import", "participants", "people.csv"]).ok();
+    assert_eq!(
+        people.stdout,
+        "import 1: 3 rows from people.csv: 3 added, 0 revised, 0 unchanged\n"
+    );
+    s.store(&["import", "transactions", "deals.csv"]).ok();
+    let again = s.store(&["import", "transactions", "deals.csv"]).ok();
+    assert_eq!(
+        again.stdout,
+        "import 3: 6 rows from deals.csv: 0 added, 0 revised, 6 unchanged\n"
+    );
+    let run = s.store(&["run"]).ok();
+    assert!(
+        run.stdout
+            .starts_with("run 1: fiscal year 2026, 8 payouts, total $48,000.00\n"),
+        "{run:?}"
+    );
+    s.store(&["period", "approve", "2026-M03"]).ok();
+    // Pay periods close in order.
+    let early = s.store(&["period", "close", "2026-M03"]).fails();
+    assert!(
+        early
+            .stderr
+            .contains("2026-M01 is not closed yet; pay periods close in order"),
+        "{early:?}"
+    );
+    for m in ["2026-M01", "2026-M02"] {
+        s.store(&["period", "approve", m]).ok();
+        s.store(&["period", "close", m]).ok();
+    }
+    s.store(&["period", "close", "2026-M03"]).ok();
+    let paid = s.store(&["payouts", "--period", "2026-M03"]).ok();
+    assert_eq!(
+        paid.stdout,
+        "participant_id,period,component,kind,amount\n\
+         am1,2026-Q1,commission,earning,30000.00\n\
+         am2,2026-Q1,commission,earning,10500.00\n"
+    );
+    let periods = s.store(&["periods"]).ok();
+    let statuses: Vec<&str> = periods
+        .stdout
+        .lines()
+        .take(4)
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .map(|l| Box::leak(l.into_boxed_str()) as &str)
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            "2026-M01 closed",
+            "2026-M02 closed",
+            "2026-M03 closed",
+            "2026-M04 calculated"
+        ]
+    );
+    let audit = s.store(&["audit"]).ok();
+    let actions: Vec<&str> = audit
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().nth(3).unwrap_or(""))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "plan", "plan", "import", "import", "import", "run", "approve", "approve", "close",
+            "approve", "close", "close"
+        ],
+        "{audit:?}"
+    );
+    assert!(
+        audit.stdout.lines().all(|l| l.contains(" ada ")),
+        "{audit:?}"
+    );
+}
+
+#[test]
+fn store_a_bad_import_names_the_row_and_writes_nothing() {
+    let s = Sandbox::stored("store_bad_import");
+    let before = s.read("attain.db");
+    s.write(
+        "more.csv",
+        format!("{DEALS_HEADER}d7,2026-05-01,acme,renewal,1000.00,am1\nd8,2026-05-02,acme,renewal,12,5.00,am1\n"),
+    );
+    let bad = s.store(&["import", "transactions", "more.csv"]).fails();
+    assert!(bad.stderr.contains("more.csv:3:"), "{bad:?}");
+    let imports = s.store(&["audit"]).ok();
+    assert_eq!(
+        imports
+            .stdout
+            .lines()
+            .filter(|l| l.contains(" import "))
+            .count(),
+        2,
+        "{imports:?}"
+    );
+    // The data is as it was: a new run gives the same total.
+    let run = s.store(&["run"]).ok();
+    assert!(
+        run.stdout.contains("8 payouts, total $48,000.00"),
+        "{run:?}"
+    );
+    assert!(!before.is_empty());
+}
+
+#[test]
+fn store_a_deal_revised_after_the_close_is_an_adjustment_in_the_open_period() {
+    let s = Sandbox::stored("store_adjustment");
+    for m in ["2026-M01", "2026-M02", "2026-M03"] {
+        s.store(&["period", "approve", m]).ok();
+        s.store(&["period", "close", m]).ok();
+    }
+    // d4 was $150,000 and becomes $160,000: am2's Q1 nrr goes from
+    // 150,000 − 10,000 churn = 140,000 (paid $10,500 at 7.5%) to 150,000
+    // ($11,250): $750 more, paid in April.
+    s.write(
+        "late.csv",
+        format!("{DEALS_HEADER}d4,2026-02-01,initech,renewal,160000.00,am2\n"),
+    );
+    s.store(&["import", "transactions", "late.csv"]).ok();
+    let run = s.store(&["run"]).ok();
+    assert!(
+        run.stdout.contains(
+            "1 prior-period adjustment to closed periods, paid in 2026-M04:\n  \
+             am2 2026-Q1 commission: paid $10,500.00, now $11,250.00, difference $750.00\n      \
+             d4: amount 150000.00 → 160000.00\n"
+        ),
+        "{run:?}"
+    );
+    let paid = s.store(&["payouts", "--period", "2026-M04"]).ok();
+    assert_eq!(
+        paid.stdout,
+        "participant_id,period,component,kind,amount\n\
+         am2,2026-Q1,commission,adjustment,750.00\n"
+    );
+    let closed = s.store(&["payouts", "--period", "2026-M03"]).ok();
+    assert!(closed
+        .stdout
+        .contains("am2,2026-Q1,commission,earning,10500.00"));
 }

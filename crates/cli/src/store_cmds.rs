@@ -1,0 +1,366 @@
+//! The commands that work on the store: glue over `attain-store`.
+
+use crate::workspace::{self, Failed};
+use attain_core::diag::{Diagnostic, Location};
+use attain_core::money::format_money;
+use attain_store::{ImportFormat, ImportKind, PlanFile, Store};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct StoreArg {
+    /// The workspace folder (holding attain.toml and plans/).
+    #[arg(long, short, default_value = ".")]
+    pub workspace: PathBuf,
+    /// The store: a SQLite file (default: attain.db in the workspace) or a
+    /// postgres://user@host/database URL. Also read from ATTAIN_STORE.
+    #[arg(long, env = "ATTAIN_STORE")]
+    pub store: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum PlanCommand {
+    /// Store the workspace's files as new plan versions (only those that
+    /// changed), checked first.
+    Apply {
+        #[command(flatten)]
+        at: StoreArg,
+        /// The first day the new versions apply (YYYY-MM-DD). Needed once a
+        /// period has been closed; before, versions apply from the start.
+        #[arg(long)]
+        effective: Option<String>,
+    },
+    /// List every stored version of every workspace file.
+    History {
+        #[command(flatten)]
+        at: StoreArg,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PeriodCommand {
+    /// Approve a calculated pay period (e.g. 2026-M03).
+    Approve {
+        period: String,
+        #[command(flatten)]
+        at: StoreArg,
+    },
+    /// Close an approved pay period: what it pays is final.
+    Close {
+        period: String,
+        #[command(flatten)]
+        at: StoreArg,
+    },
+}
+
+fn actor() -> String {
+    std::env::var("ATTAIN_USER")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+fn failed(e: attain_store::Error) -> Failed {
+    Failed(e.0)
+}
+
+pub fn open(at: &StoreArg) -> Result<Store, Failed> {
+    let address = match &at.store {
+        Some(a) => a.clone(),
+        None => at.workspace.join("attain.db").display().to_string(),
+    };
+    Store::open(&address, &actor()).map_err(failed)
+}
+
+fn check_date(flag: &str, text: &str) -> Result<(), Failed> {
+    if attain_core::data::parse_date(text).is_some() {
+        Ok(())
+    } else {
+        Err(Failed(vec![Diagnostic::error(
+            Location::file(flag),
+            format!("`{text}` is not a date"),
+        )
+        .with_hint("write YYYY-MM-DD, like 2026-07-01")]))
+    }
+}
+
+/// The workspace's files with their paths inside it.
+fn workspace_files(dir: &Path) -> Result<Vec<PlanFile>, Failed> {
+    let (ws, plans) = workspace::read_sources(dir)?;
+    let relative = |shown: &str| {
+        let p = Path::new(shown);
+        p.strip_prefix(dir).unwrap_or(p).display().to_string()
+    };
+    let mut out = vec![PlanFile {
+        path: "attain.toml".into(),
+        text: ws.text.clone(),
+    }];
+    for p in plans {
+        out.push(PlanFile {
+            path: relative(&p.path),
+            text: p.text.clone(),
+        });
+    }
+    Ok(out)
+}
+
+pub fn plan(command: PlanCommand) -> Result<(), Failed> {
+    match command {
+        PlanCommand::Apply { at, effective } => {
+            if let Some(d) = &effective {
+                check_date("--effective", d)?;
+            }
+            let files = workspace_files(&at.workspace)?;
+            let mut store = open(&at)?;
+            let applied = store
+                .apply_plans(&files, effective.as_deref())
+                .map_err(failed)?;
+            if applied.is_empty() {
+                say!(
+                    "no change: the store already holds these {} files",
+                    files.len()
+                );
+            }
+            for v in applied {
+                let what = if v.removed { "removed" } else { "stored" };
+                say!(
+                    "{what} {} version {}, effective {}",
+                    v.path,
+                    v.version,
+                    attain_store::show_effective(&v.effective)
+                );
+            }
+            Ok(())
+        }
+        PlanCommand::History { at } => {
+            let mut store = open(&at)?;
+            for v in store.plan_history().map_err(failed)? {
+                say!(
+                    "{:<40} v{:<3} effective {:<20} {}{} by {}",
+                    v.path,
+                    v.version,
+                    attain_store::show_effective(&v.effective),
+                    v.at,
+                    if v.removed { " (removed)" } else { "" },
+                    v.actor
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+pub fn import(
+    kind: &str,
+    file: &Path,
+    format: Option<&str>,
+    effective: Option<&str>,
+    at: &StoreArg,
+) -> Result<(), Failed> {
+    let Some(kind) = ImportKind::parse(kind) else {
+        return Err(Failed(vec![Diagnostic::error(
+            Location::file("attain import"),
+            format!("`{kind}` is not something to import"),
+        )
+        .with_hint(
+            "import participants, transactions, quotas or assignments",
+        )]));
+    };
+    if let Some(d) = effective {
+        check_date("--effective", d)?;
+    }
+    let json = match format {
+        Some("csv") => false,
+        Some("jsonl") | Some("json") | Some("ndjson") => true,
+        Some(other) => {
+            return Err(Failed(vec![Diagnostic::error(
+                Location::file("--format"),
+                format!("`{other}` is not a format attain imports"),
+            )
+            .with_hint("csv or jsonl (one JSON object per line)")]))
+        }
+        None => file
+            .extension()
+            .is_some_and(|e| e == "jsonl" || e == "ndjson" || e == "json"),
+    };
+    let shown = file.display().to_string();
+    let bytes = std::fs::read(file).map_err(|e| workspace::io_error(file, &e))?;
+    let mut store = open(at)?;
+    let spinner = workspace::spinner(&format!("importing {shown}"));
+    let result = store.import(
+        kind,
+        &shown,
+        bytes,
+        if json {
+            ImportFormat::JsonLines
+        } else {
+            ImportFormat::Csv
+        },
+        effective,
+    );
+    spinner.finish_and_clear();
+    let r = result.map_err(failed)?;
+    say!(
+        "import {}: {} from {shown}: {} added, {} revised, {} unchanged",
+        r.id,
+        attain_core::report::count(r.rows as usize, "row", "rows"),
+        grouped(r.added),
+        grouped(r.revised),
+        grouped(r.unchanged)
+    );
+    Ok(())
+}
+
+fn grouped(n: u64) -> String {
+    attain_core::money::group_thousands(&n.to_string())
+}
+
+pub fn cancel(ids: &[String], reason: &str, at: &StoreArg) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    let n = store.cancel_transactions(ids, reason).map_err(failed)?;
+    say!(
+        "cancelled {}: {reason}",
+        attain_core::report::count(n as usize, "transaction", "transactions")
+    );
+    Ok(())
+}
+
+pub fn run(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    let spinner = workspace::spinner("calculating from the store");
+    let result = store.record_run(year);
+    spinner.finish_and_clear();
+    let r = result.map_err(failed)?;
+    say!(
+        "run {}: fiscal year {}, {}, total {}",
+        r.id,
+        r.year,
+        attain_core::report::count(r.payouts, "payout", "payouts"),
+        format_money(r.total)
+    );
+    say!("inputs {}", r.inputs_digest);
+    if r.stretches > 1 {
+        say!(
+            "plans or people changed during the year: calculated in {} stretches",
+            r.stretches
+        );
+    }
+    if !r.adjustments.is_empty() {
+        say!(
+            "\n{} to closed periods, paid in {}:",
+            attain_core::report::count(
+                r.adjustments.len(),
+                "prior-period adjustment",
+                "prior-period adjustments"
+            ),
+            r.adjustments[0].pay_period
+        );
+        for a in &r.adjustments {
+            say!(
+                "  {} {} {}: paid {}, now {}, difference {}",
+                a.participant,
+                a.period,
+                a.component,
+                format_money(a.paid),
+                format_money(a.recalculated),
+                format_money(a.difference)
+            );
+            for d in &a.deals {
+                say!("      {}: {}", d.deal, d.change);
+            }
+        }
+    }
+    for p in &r.unapproved {
+        say!("{p} was approved, but its results changed: approve it again");
+    }
+    Ok(())
+}
+
+pub fn periods(at: &StoreArg) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    let rows = store.periods().map_err(failed)?;
+    if rows.is_empty() {
+        say!("no period has been calculated yet: run `attain run`");
+    }
+    for p in rows {
+        let run = p.run.map_or(String::new(), |r| format!("run {r}"));
+        let closed = p.closed_at.map_or(String::new(), |c| format!("closed {c}"));
+        say!(
+            "{:<10} {:<11} {:<8} {closed}",
+            p.period,
+            p.status.name(),
+            run
+        );
+    }
+    Ok(())
+}
+
+pub fn period(command: PeriodCommand) -> Result<(), Failed> {
+    match command {
+        PeriodCommand::Approve { period, at } => {
+            let mut store = open(&at)?;
+            let p = store.approve_period(&period).map_err(failed)?;
+            say!(
+                "{} approved: it pays the results of run {}",
+                p.period,
+                p.run.unwrap_or(0)
+            );
+        }
+        PeriodCommand::Close { period, at } => {
+            let mut store = open(&at)?;
+            let p = store.close_period(&period).map_err(failed)?;
+            say!(
+                "{} closed: what it pays is final; later changes are paid as adjustments",
+                p.period
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What a pay period pays, as CSV.
+pub fn payouts(period: &str, at: &StoreArg) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    let rows = store.pay_period_results(period).map_err(failed)?;
+    say!("participant_id,period,component,kind,amount");
+    for r in rows {
+        say!(
+            "{},{},{},{},{}",
+            r.participant,
+            r.period,
+            r.component,
+            r.kind,
+            r.amount
+        );
+    }
+    Ok(())
+}
+
+pub fn audit(at: &StoreArg) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    for e in store.audit_log().map_err(failed)? {
+        say!(
+            "{:>5}  {}  {:<10} {:<12} {:<28} {}",
+            e.seq,
+            e.at,
+            e.actor,
+            e.action,
+            e.subject,
+            e.detail
+        );
+    }
+    Ok(())
+}
+
+pub fn backup(to: &Path, at: &StoreArg) -> Result<(), Failed> {
+    if to.exists() {
+        return Err(Failed(vec![Diagnostic::error(
+            Location::file(to.display().to_string()),
+            "a file is already here; nothing was written",
+        )
+        .with_hint("give the backup a new name")]));
+    }
+    let mut store = open(at)?;
+    store.backup(&to.display().to_string()).map_err(failed)?;
+    say!("backed up the store to {}", to.display());
+    Ok(())
+}

@@ -1,0 +1,660 @@
+//! Imports that lose nothing: every row is checked (by the same readers as
+//! `attain calc`) before anything is written, and an import is one
+//! transaction. Re-importing a file changes no data; a changed row becomes
+//! a new revision and the old one is kept.
+
+use crate::driver::{self, Driver, Row, Value};
+use crate::records::{self, Records};
+use crate::snapshot::{self, BEGINNING, LATEST};
+use crate::{audit, digest, Context, Error, Store};
+use attain_core::data;
+use attain_core::plan::Workspace;
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+pub use crate::records::Format as ImportFormat;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    Participants,
+    Transactions,
+    Quotas,
+    Assignments,
+}
+
+impl ImportKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportKind::Participants => "participants",
+            ImportKind::Transactions => "transactions",
+            ImportKind::Quotas => "quotas",
+            ImportKind::Assignments => "assignments",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ImportKind> {
+        Some(match text {
+            "participants" => ImportKind::Participants,
+            "transactions" | "deals" => ImportKind::Transactions,
+            "quotas" => ImportKind::Quotas,
+            "assignments" => ImportKind::Assignments,
+            _ => return None,
+        })
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub id: i64,
+    pub kind: ImportKind,
+    pub source: String,
+    pub rows: u64,
+    pub added: u64,
+    pub revised: u64,
+    pub unchanged: u64,
+}
+
+impl Store {
+    /// Imports one file. `effective` (participants only) is the first day
+    /// the imported versions apply; without it they apply from the
+    /// beginning.
+    pub fn import(
+        &mut self,
+        kind: ImportKind,
+        source: &str,
+        bytes: Vec<u8>,
+        format: ImportFormat,
+        effective: Option<&str>,
+    ) -> Result<ImportReport, Error> {
+        self.write(|db, cx| {
+            let ws = snapshot::workspace_at(db, LATEST)?.ws;
+            let file_digest = digest(&bytes);
+            let id = begin_import(db, cx, kind, source, effective, &file_digest)?;
+            let (rows, added, revised) = match kind {
+                ImportKind::Participants => {
+                    participants(db, &ws, id, source, bytes, format, effective)?
+                }
+                ImportKind::Transactions => transactions(db, &ws, id, source, bytes, format)?,
+                ImportKind::Quotas => quotas(db, &ws, id, source, bytes, format)?,
+                ImportKind::Assignments => assignments(db, &ws, id, source, bytes, format)?,
+            };
+            let report = ImportReport {
+                id,
+                kind,
+                source: source.to_string(),
+                rows,
+                added,
+                revised,
+                unchanged: rows - added - revised,
+            };
+            db.execute(
+                "UPDATE imports SET row_count = $1, added = $2, revised = $3, unchanged = $4 WHERE id = $5",
+                &[
+                    Value::Int(report.rows as i64),
+                    Value::Int(report.added as i64),
+                    Value::Int(report.revised as i64),
+                    Value::Int(report.unchanged as i64),
+                    Value::Int(id),
+                ],
+            )?;
+            audit(
+                db,
+                cx,
+                "import",
+                kind.name(),
+                &format!(
+                    "import {id} from `{source}`: {} rows, {} added, {} revised, {} unchanged",
+                    report.rows, report.added, report.revised, report.unchanged
+                ),
+            )?;
+            Ok(report)
+        })
+    }
+
+    /// Cancels transactions: each gets a new revision marked cancelled
+    /// (its values kept), so runs leave it out and a closed period it
+    /// belonged to gets an adjustment.
+    pub fn cancel_transactions(&mut self, ids: &[String], reason: &str) -> Result<u64, Error> {
+        self.write(|db, cx| {
+            let id = begin_import(db, cx, ImportKind::Transactions, "cancel", None, "")?;
+            let mut missing = Vec::new();
+            for deal in ids {
+                let current = db.query_one(
+                    "SELECT revision, deal_date, layout, record, digest, cancelled FROM transactions \
+                     WHERE deal_id = $1 AND is_current = 1",
+                    &[deal.as_str().into()],
+                )?;
+                let Some(row) = current else {
+                    missing.push(deal.clone());
+                    continue;
+                };
+                if driver::int(&row, 5) == 1 {
+                    continue;
+                }
+                db.execute(
+                    "UPDATE transactions SET is_current = 0 WHERE deal_id = $1 AND is_current = 1",
+                    &[deal.as_str().into()],
+                )?;
+                db.execute(
+                    "INSERT INTO transactions (deal_id, revision, deal_date, layout, record, digest, \
+                     cancelled, is_current, import_id, reason) VALUES ($1, $2, $3, $4, $5, $6, 1, 1, $7, $8)",
+                    &[
+                        deal.as_str().into(),
+                        Value::Int(driver::int(&row, 0) + 1),
+                        row[1].clone(),
+                        row[2].clone(),
+                        row[3].clone(),
+                        row[4].clone(),
+                        Value::Int(id),
+                        reason.into(),
+                    ],
+                )?;
+            }
+            if !missing.is_empty() {
+                return Err(Error::new(format!(
+                    "no transaction {} in the store",
+                    missing
+                        .iter()
+                        .map(|m| format!("`{m}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .with_hint("nothing was cancelled; check the ids"));
+            }
+            let n = ids.len() as u64;
+            db.execute(
+                "UPDATE imports SET row_count = $1, revised = $1 WHERE id = $2",
+                &[Value::Int(n as i64), Value::Int(id)],
+            )?;
+            audit(
+                db,
+                cx,
+                "cancel",
+                "transactions",
+                &format!("{}: {reason}", ids.join(", ")),
+            )?;
+            Ok(n)
+        })
+    }
+
+    /// Every import, oldest first.
+    pub fn imports(&mut self) -> Result<Vec<ImportReport>, Error> {
+        self.read(|db| {
+            Ok(db
+                .query(
+                    "SELECT id, kind, source, row_count, added, revised, unchanged FROM imports ORDER BY id",
+                    &[],
+                )?
+                .iter()
+                .map(|r| ImportReport {
+                    id: driver::int(r, 0),
+                    kind: ImportKind::parse(&driver::text(r, 1)).unwrap_or(ImportKind::Transactions),
+                    source: driver::text(r, 2),
+                    rows: driver::int(r, 3) as u64,
+                    added: driver::int(r, 4) as u64,
+                    revised: driver::int(r, 5) as u64,
+                    unchanged: driver::int(r, 6) as u64,
+                })
+                .collect())
+        })
+    }
+}
+
+fn begin_import(
+    db: &mut dyn Driver,
+    cx: &Context,
+    kind: ImportKind,
+    source: &str,
+    effective: Option<&str>,
+    file_digest: &str,
+) -> Result<i64, Error> {
+    let row = db.query_one(
+        "INSERT INTO imports (kind, source, recorded_at, actor, effective, row_count, added, revised, unchanged, digest) \
+         VALUES ($1, $2, $3, $4, $5, 0, 0, 0, 0, $6) RETURNING id",
+        &[
+            kind.name().into(),
+            source.into(),
+            cx.now.as_str().into(),
+            cx.actor.as_str().into(),
+            crate::value_opt(effective),
+            file_digest.into(),
+        ],
+    )?;
+    Ok(row.map_or(0, |r| driver::int(&r, 0)))
+}
+
+fn layout_id(db: &mut dyn Driver, header: &str) -> Result<i64, Error> {
+    if let Some(r) = db.query_one("SELECT id FROM layouts WHERE header = $1", &[header.into()])? {
+        return Ok(driver::int(&r, 0));
+    }
+    let r = db.query_one(
+        "INSERT INTO layouts (header) VALUES ($1) RETURNING id",
+        &[header.into()],
+    )?;
+    Ok(r.map_or(0, |r| driver::int(&r, 0)))
+}
+
+fn read_records(
+    source: &str,
+    bytes: Vec<u8>,
+    format: ImportFormat,
+    columns: &[String],
+    key: &str,
+    date: Option<&str>,
+) -> Result<Records, Error> {
+    match format {
+        ImportFormat::Csv => records::from_csv(source, bytes, key, date),
+        ImportFormat::JsonLines => records::from_json_lines(source, &bytes, columns, key, date),
+    }
+}
+
+/// The values of a record that the schema reads, in schema order: what
+/// decides whether a row changed. Columns the schema ignores, and their
+/// order, do not.
+struct Canonical {
+    positions: Vec<Option<usize>>,
+}
+
+impl Canonical {
+    fn new(header: &str, columns: &[String]) -> Canonical {
+        let names = records::parse_line(header);
+        Canonical {
+            positions: columns
+                .iter()
+                .map(|c| names.iter().position(|n| n == c))
+                .collect(),
+        }
+    }
+
+    fn digest(&self, record: &str, scratch: &mut String) -> String {
+        format!("{:032x}", self.digest128(record, scratch))
+    }
+
+    fn digest128(&self, record: &str, scratch: &mut String) -> u128 {
+        scratch.clear();
+        if record.contains('"') {
+            let fields = records::parse_line(record);
+            for p in &self.positions {
+                if let Some(v) = p.and_then(|p| fields.get(p)) {
+                    scratch.push_str(v);
+                }
+                scratch.push('\u{1f}');
+            }
+        } else {
+            // Unquoted: cut at commas without allocating a list of fields.
+            let mut cut: [(usize, usize); 64] = [(0, 0); 64];
+            let mut n = 0;
+            let mut start = 0;
+            for i in memchr::memchr_iter(b',', record.as_bytes()).chain([record.len()]) {
+                if n < cut.len() {
+                    cut[n] = (start, i);
+                    n += 1;
+                }
+                start = i + 1;
+            }
+            for p in &self.positions {
+                if let Some(&(a, b)) = p.filter(|p| *p < n).map(|p| &cut[p]) {
+                    scratch.push_str(record[a..b].trim());
+                }
+                scratch.push('\u{1f}');
+            }
+        }
+        xxhash_rust::xxh3::xxh3_128(scratch.as_bytes())
+    }
+}
+
+fn participants(
+    db: &mut dyn Driver,
+    ws: &Workspace,
+    import: i64,
+    source: &str,
+    bytes: Vec<u8>,
+    format: ImportFormat,
+    effective: Option<&str>,
+) -> Result<(u64, u64, u64), Error> {
+    let columns = snapshot::participant_columns(ws);
+    let records = read_records(
+        source,
+        bytes,
+        format,
+        &columns,
+        &ws.participants.id_column,
+        None,
+    )?;
+    data::load_participants(ws, source, &records.csv[..]).map_err(|d| Error(records.locate(d)))?;
+    let effective = effective.unwrap_or(BEGINNING);
+    let layout = layout_id(db, &records.header)?;
+    let canonical = Canonical::new(&records.header, &columns);
+    // What is in force on the effective date, to compare with.
+    let current = db.query(
+        "SELECT v.participant_id, l.header, v.record FROM participant_versions v JOIN layouts l ON l.id = v.layout \
+         WHERE v.effective <= $1 AND NOT EXISTS (SELECT 1 FROM participant_versions w \
+           WHERE w.participant_id = v.participant_id AND w.effective <= $1 \
+           AND (w.effective > v.effective OR (w.effective = v.effective AND w.import_id > v.import_id)))",
+        &[effective.into()],
+    )?;
+    let known: std::collections::HashSet<String> = db
+        .query(
+            "SELECT DISTINCT participant_id FROM participant_versions",
+            &[],
+        )?
+        .iter()
+        .map(|r| driver::text(r, 0))
+        .collect();
+    let mut scratch = String::new();
+    let mut in_force: HashMap<String, String> = HashMap::new();
+    for r in &current {
+        let c = Canonical::new(&driver::text(r, 1), &columns);
+        in_force.insert(
+            driver::text(r, 0),
+            c.digest(&driver::text(r, 2), &mut scratch),
+        );
+    }
+    let (mut added, mut revised) = (0, 0);
+    let mut new_rows: Vec<Row> = Vec::new();
+    for row in &records.rows {
+        let key = records.key(row);
+        let d = canonical.digest(records.text(row), &mut scratch);
+        match in_force.get(key) {
+            Some(old) if *old == d => continue,
+            Some(_) => revised += 1,
+            None if known.contains(key) => revised += 1,
+            None => added += 1,
+        }
+        new_rows.push(vec![
+            key.into(),
+            effective.into(),
+            Value::Int(layout),
+            records.text(row).into(),
+            Value::Int(import),
+        ]);
+    }
+    db.append(
+        "participant_versions",
+        &[
+            "participant_id",
+            "effective",
+            "layout",
+            "record",
+            "import_id",
+        ],
+        &mut new_rows.into_iter(),
+    )?;
+    Ok((records.rows.len() as u64, added, revised))
+}
+
+fn transactions(
+    db: &mut dyn Driver,
+    ws: &Workspace,
+    import: i64,
+    source: &str,
+    bytes: Vec<u8>,
+    format: ImportFormat,
+) -> Result<(u64, u64, u64), Error> {
+    let columns = snapshot::transaction_columns(ws);
+    let schema = &ws.transactions;
+    let records = read_records(
+        source,
+        bytes,
+        format,
+        &columns,
+        &schema.id_column,
+        Some(&schema.date_column),
+    )?;
+    // Every participant that ever had a version may be credited.
+    let (people, _) = snapshot::participants_at(db, ws, LATEST)?;
+    data::load_transactions(ws, &people, source, &records.csv[..])
+        .map_err(|d| Error(records.locate(d)))?;
+    let layout = layout_id(db, &records.header)?;
+    let canonical = Canonical::new(&records.header, &columns);
+
+    // The current revision of every stored transaction: its content digest
+    // and number, keyed by a 128-bit digest of the id (no collision in
+    // practice, and a tenth of the memory of the ids themselves).
+    let mut current: HashMap<u128, (u128, i64)> = HashMap::new();
+    db.scan(
+        "SELECT deal_id, digest, revision FROM transactions WHERE is_current = 1",
+        &[],
+        &mut |row| {
+            let key = xxhash_rust::xxh3::xxh3_128(row[0].text().as_bytes());
+            let d = u128::from_str_radix(row[1].text(), 16).unwrap_or(0);
+            current.insert(key, (d, row[2].int()));
+            Ok(())
+        },
+    )?;
+    // Digests on every core: the one step of an import that grows with
+    // the width of the rows.
+    let digests: Vec<u128> = records
+        .rows
+        .par_iter()
+        .map_init(String::new, |scratch, row| {
+            canonical.digest128(records.text(row), scratch)
+        })
+        .collect();
+    let (mut added, mut revised) = (0u64, 0u64);
+    let mut superseded: Vec<String> = Vec::new();
+    let mut new_rows: Vec<(usize, i64)> = Vec::new();
+    for (i, row) in records.rows.iter().enumerate() {
+        let key = records.key(row);
+        let revision = match current.get(&xxhash_rust::xxh3::xxh3_128(key.as_bytes())) {
+            Some((old, _)) if *old == digests[i] => continue,
+            Some((_, rev)) => {
+                revised += 1;
+                superseded.push(key.to_string());
+                rev + 1
+            }
+            None => {
+                added += 1;
+                1
+            }
+        };
+        new_rows.push((i, revision));
+    }
+    for deal in &superseded {
+        db.execute(
+            "UPDATE transactions SET is_current = 0 WHERE deal_id = $1 AND is_current = 1",
+            &[deal.as_str().into()],
+        )?;
+    }
+    let mut rows = new_rows.into_iter().map(|(i, revision)| {
+        let row = &records.rows[i];
+        let d = format!("{:032x}", digests[i]);
+        vec![
+            Value::Text(records.key(row).to_string()),
+            Value::Int(revision),
+            Value::Text(records.date(row).to_string()),
+            Value::Int(layout),
+            Value::Text(records.text(row).to_string()),
+            Value::Text(d),
+            Value::Int(0),
+            Value::Int(1),
+            Value::Int(import),
+        ]
+    });
+    db.append(
+        "transactions",
+        &[
+            "deal_id",
+            "revision",
+            "deal_date",
+            "layout",
+            "record",
+            "digest",
+            "cancelled",
+            "is_current",
+            "import_id",
+        ],
+        &mut rows,
+    )?;
+    Ok((records.rows.len() as u64, added, revised))
+}
+
+const QUOTA_COLUMNS: [&str; 4] = ["participant_id", "quota", "period", "amount"];
+const ASSIGNMENT_COLUMNS: [&str; 4] = ["participant_id", "plan", "start", "end"];
+
+/// A small fixed-column file (quotas, assignments), checked by the core
+/// reader, as rows of its four columns.
+fn fixed_rows(
+    source: &str,
+    bytes: Vec<u8>,
+    format: ImportFormat,
+    columns: [&str; 4],
+    check: impl FnOnce(&[u8]) -> Result<(), Vec<attain_core::diag::Diagnostic>>,
+) -> Result<Vec<Vec<String>>, Error> {
+    let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    let records = read_records(source, bytes, format, &names, columns[0], None)?;
+    check(&records.csv).map_err(|d| Error(records.locate(d)))?;
+    let header = records::parse_line(&records.header);
+    let at: Vec<Option<usize>> = columns
+        .iter()
+        .map(|c| header.iter().position(|h| h == c))
+        .collect();
+    Ok(records
+        .rows
+        .iter()
+        .map(|row| {
+            let fields = records::parse_line(records.text(row));
+            at.iter()
+                .map(|c| c.and_then(|c| fields.get(c)).cloned().unwrap_or_default())
+                .collect()
+        })
+        .collect())
+}
+
+fn quotas(
+    db: &mut dyn Driver,
+    ws: &Workspace,
+    import: i64,
+    source: &str,
+    bytes: Vec<u8>,
+    format: ImportFormat,
+) -> Result<(u64, u64, u64), Error> {
+    let (people, _) = snapshot::participants_at(db, ws, LATEST)?;
+    let rows = fixed_rows(source, bytes, format, QUOTA_COLUMNS, |csv| {
+        data::load_quotas(ws, &people, source, csv).map(|_| ())
+    })?;
+    let latest: HashMap<(String, String, String), String> = db
+        .query(
+            "SELECT participant_id, quota, period, amount FROM quota_values q WHERE NOT EXISTS \
+             (SELECT 1 FROM quota_values r WHERE r.participant_id = q.participant_id \
+              AND r.quota = q.quota AND r.period = q.period AND r.import_id > q.import_id)",
+            &[],
+        )?
+        .iter()
+        .map(|r| {
+            (
+                (driver::text(r, 0), driver::text(r, 1), driver::text(r, 2)),
+                driver::text(r, 3),
+            )
+        })
+        .collect();
+    let (mut added, mut revised) = (0, 0);
+    let mut new_rows = Vec::new();
+    for f in &rows {
+        let key = (f[0].clone(), f[1].clone(), f[2].clone());
+        match latest.get(&key) {
+            Some(old) if same_amount(old, &f[3]) => continue,
+            Some(_) => revised += 1,
+            None => added += 1,
+        }
+        new_rows.push(vec![
+            f[0].as_str().into(),
+            f[1].as_str().into(),
+            f[2].as_str().into(),
+            f[3].as_str().into(),
+            Value::Int(import),
+        ]);
+    }
+    db.append(
+        "quota_values",
+        &["participant_id", "quota", "period", "amount", "import_id"],
+        &mut new_rows.into_iter(),
+    )?;
+    Ok((rows.len() as u64, added, revised))
+}
+
+/// `300000` and `300_000.00` are the same quota.
+fn same_amount(a: &str, b: &str) -> bool {
+    let parse = |s: &str| attain_core::money::parse_amount(s.trim()).ok();
+    match (parse(a), parse(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.trim() == b.trim(),
+    }
+}
+
+fn assignments(
+    db: &mut dyn Driver,
+    ws: &Workspace,
+    import: i64,
+    source: &str,
+    bytes: Vec<u8>,
+    format: ImportFormat,
+) -> Result<(u64, u64, u64), Error> {
+    let (mut people, _) = snapshot::participants_at(db, ws, LATEST)?;
+    let rows = fixed_rows(source, bytes, format, ASSIGNMENT_COLUMNS, |csv| {
+        data::load_assignments(ws, &mut people, source, csv)
+    })?;
+    // An import replaces the assignments of each participant it names.
+    let mut by_person: std::collections::BTreeMap<&str, Vec<&Vec<String>>> = Default::default();
+    for f in &rows {
+        by_person.entry(f[0].as_str()).or_default().push(f);
+    }
+    let stored = db.query(
+        "SELECT participant_id, plan, start_date, end_date FROM assignments a WHERE NOT EXISTS \
+         (SELECT 1 FROM assignments b WHERE b.participant_id = a.participant_id AND b.import_id > a.import_id)",
+        &[],
+    )?;
+    let mut old: HashMap<String, Vec<Vec<String>>> = HashMap::new();
+    for r in &stored {
+        old.entry(driver::text(r, 0)).or_default().push(
+            (1..4)
+                .map(|i| driver::opt_text(r, i).unwrap_or_default())
+                .collect(),
+        );
+    }
+    let (mut added, mut revised) = (0, 0);
+    let mut new_rows = Vec::new();
+    for (person, list) in by_person {
+        let mut mine: Vec<Vec<String>> = list.iter().map(|f| f[1..4].to_vec()).collect();
+        mine.sort();
+        match old.get_mut(person) {
+            Some(before) => {
+                before.sort();
+                if *before == mine {
+                    continue;
+                }
+                revised += list.len() as u64;
+            }
+            None => added += list.len() as u64,
+        }
+        for f in list {
+            let opt = |s: &str| {
+                if s.is_empty() {
+                    Value::Null
+                } else {
+                    s.into()
+                }
+            };
+            new_rows.push(vec![
+                f[0].as_str().into(),
+                f[1].as_str().into(),
+                opt(&f[2]),
+                opt(&f[3]),
+                Value::Int(import),
+            ]);
+        }
+    }
+    db.append(
+        "assignments",
+        &[
+            "participant_id",
+            "plan",
+            "start_date",
+            "end_date",
+            "import_id",
+        ],
+        &mut new_rows.into_iter(),
+    )?;
+    Ok((rows.len() as u64, added, revised))
+}

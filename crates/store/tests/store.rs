@@ -1,0 +1,567 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! One suite, two backends: every test runs on a fresh SQLite file and on
+//! a fresh PostgreSQL schema (127.0.0.1:5432, database `test`, or
+//! `ATTAIN_TEST_POSTGRES`). Without a reachable server the PostgreSQL half
+//! is skipped with a note, unless `ATTAIN_REQUIRE_POSTGRES` is set (CI sets
+//! it), in which case it fails.
+//!
+//! Contents: imports (idempotent, revisions, all or nothing, JSON lines),
+//! plan versions, runs, the period close and prior-period adjustments,
+//! the audit log.
+
+use attain_store::driver::Driver;
+use attain_store::{ImportFormat, ImportKind, PeriodStatus, PlanFile, Store};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const ATTAIN_TOML: &str = r#"
+[workspace]
+name = "store test"
+currency = "USD"
+rounding = "half_away_from_zero"
+
+[calendar]
+first_month = 1
+year = 2026
+
+[participants]
+id = "participant_id"
+manager = "manager_id"
+plan = "plan"
+
+[transactions]
+id = "deal_id"
+date = "close_date"
+amount = { column = "amount", type = "money", min = 0 }
+
+[transactions.fields]
+owner = { column = "owner_id", type = "participant" }
+
+[credit]
+to = "owner"
+
+[measures]
+bookings = { sum = "credit" }
+team = { sum_over = "direct_reports", of = "bookings" }
+"#;
+
+const REP_PLAN: &str = r#"
+[plan]
+id = "rep"
+name = "Rep commission"
+
+[[components]]
+id = "commission"
+period = "month"
+measure = "bookings"
+rate = "10%"
+"#;
+
+const MANAGER_PLAN: &str = r#"
+[plan]
+id = "manager"
+name = "Manager override"
+
+[[components]]
+id = "override"
+period = "quarter"
+measure = "team"
+rate = "2%"
+"#;
+
+const PEOPLE: &str = "participant_id,manager_id,plan\nM1,,manager\nR1,M1,rep\nR2,M1,rep\n";
+
+const DEALS: &str = "deal_id,close_date,amount,owner_id\n\
+D1,2026-01-10,1000.00,R1\n\
+D2,2026-01-20,500.00,R2\n\
+D3,2026-02-05,2000.00,R1\n";
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn workspace() -> Vec<PlanFile> {
+    vec![
+        PlanFile {
+            path: "attain.toml".into(),
+            text: ATTAIN_TOML.into(),
+        },
+        PlanFile {
+            path: "plans/manager.toml".into(),
+            text: MANAGER_PLAN.into(),
+        },
+        PlanFile {
+            path: "plans/rep.toml".into(),
+            text: REP_PLAN.into(),
+        },
+    ]
+}
+
+/// A store for one test; a PostgreSQL one drops its schema when done.
+struct TestStore {
+    store: Store,
+    schema: Option<(String, String)>,
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl std::ops::DerefMut for TestStore {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let Some((url, schema)) = &self.schema {
+            if let Ok(mut admin) = attain_store::postgres::Postgres::connect(url, None) {
+                let _ = admin.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), &[]);
+            }
+        }
+    }
+}
+
+/// A fresh store on each backend that is reachable.
+fn stores(test: &str) -> Vec<(String, TestStore)> {
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let mut out = Vec::new();
+    let dir = std::env::temp_dir().join(format!("attain-store-{}-{n}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("attain.db");
+    let sqlite =
+        Store::open(&path.display().to_string(), "tester").unwrap_or_else(|e| panic!("{e}"));
+    out.push((
+        "sqlite".to_string(),
+        TestStore {
+            store: sqlite,
+            schema: None,
+        },
+    ));
+
+    let url = std::env::var("ATTAIN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_string());
+    let schema = format!("attain_test_{}_{n}", std::process::id());
+    match attain_store::postgres::Postgres::connect(&url, None) {
+        Ok(mut admin) => {
+            let _ = admin.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), &[]);
+            let pg = attain_store::postgres::Postgres::connect(&url, Some(&schema))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let store =
+                Store::with_driver(Box::new(pg), "tester").unwrap_or_else(|e| panic!("{e}"));
+            out.push((
+                "postgres".to_string(),
+                TestStore {
+                    store,
+                    schema: Some((url.clone(), schema.clone())),
+                },
+            ));
+        }
+        Err(e) => {
+            if std::env::var_os("ATTAIN_REQUIRE_POSTGRES").is_some() {
+                panic!("PostgreSQL is required and unreachable: {e}");
+            }
+            eprintln!("note: PostgreSQL unreachable, its half of `{test}` is skipped: {e}");
+        }
+    }
+    for (_, s) in &mut out {
+        let clock = std::sync::atomic::AtomicI64::new(1_780_000_000);
+        s.set_clock(move || {
+            let t = clock.fetch_add(60, Ordering::SeqCst);
+            jiff::Timestamp::from_second(t).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        });
+    }
+    out
+}
+
+fn ok<T>(r: Result<T, attain_store::Error>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn seeded(test: &str) -> Vec<(String, TestStore)> {
+    let mut out = stores(test);
+    for (_, s) in &mut out {
+        ok(s.apply_plans(&workspace(), None));
+        ok(s.import(
+            ImportKind::Participants,
+            "people.csv",
+            PEOPLE.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        ok(s.import(
+            ImportKind::Transactions,
+            "deals.csv",
+            DEALS.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+    }
+    out
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+/// `participant period component kind amount` lines of a pay period.
+fn pays(s: &mut Store, period: &str) -> Vec<String> {
+    ok(s.pay_period_results(period))
+        .iter()
+        .filter(|r| !r.amount.is_zero())
+        .map(|r| {
+            format!(
+                "{} {} {} {} {}",
+                r.participant, r.period, r.component, r.kind, r.amount
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn reimporting_the_same_file_changes_nothing_and_a_changed_row_is_a_new_revision() {
+    for (backend, mut s) in seeded("reimport") {
+        let again = ok(s.import(
+            ImportKind::Transactions,
+            "deals.csv",
+            DEALS.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        assert_eq!(
+            (again.rows, again.added, again.revised, again.unchanged),
+            (3, 0, 0, 3),
+            "{backend}"
+        );
+        // Columns reordered and an extra column: the same values, no change.
+        let reordered = "owner_id,deal_id,note,amount,close_date\n\
+R1,D1,x,1000.00,2026-01-10\nR2,D2,y,500.00,2026-01-20\nR1,D3,z,2000.00,2026-02-05\n";
+        let r = ok(s.import(
+            ImportKind::Transactions,
+            "crm.csv",
+            reordered.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        assert_eq!((r.added, r.revised, r.unchanged), (0, 0, 3), "{backend}");
+        let changed = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1200.00,R1\nD4,2026-03-01,100.00,R2\n";
+        let r = ok(s.import(
+            ImportKind::Transactions,
+            "deals2.csv",
+            changed.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        assert_eq!((r.added, r.revised, r.unchanged), (1, 1, 0), "{backend}");
+        let run = ok(s.record_run(None));
+        // R1: January 1,200 + 10% = 120; R2: January 50, March 10;
+        // R1 February 200. Manager: Q1 team 1,200 + 500 + 2,000 + 100 = 3,800 → 76.
+        assert_eq!(run.total, dec("456.00"), "{backend}");
+        assert_eq!(
+            pays(&mut s, "2026-M01"),
+            vec![
+                "R1 2026-M01 commission earning 120.00",
+                "R2 2026-M01 commission earning 50.00"
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            pays(&mut s, "2026-M03"),
+            vec![
+                "M1 2026-Q1 override earning 76.00",
+                "R2 2026-M03 commission earning 10.00"
+            ],
+            "{backend}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_row_fails_the_whole_import_and_names_line_column_and_value() {
+    for (backend, mut s) in seeded("bad_row") {
+        let bad = "deal_id,close_date,amount,owner_id\nD9,2026-01-10,12.00,R1\nD10,2026-13-01,5.00,R1\nD11,2026-01-02,7.00,NOBODY\n";
+        let e = match s.import(
+            ImportKind::Transactions,
+            "bad.csv",
+            bad.into(),
+            ImportFormat::Csv,
+            None,
+        ) {
+            Ok(r) => panic!("{backend}: imported {r:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("bad.csv:3:2"), "{backend}: {e}");
+        assert!(e.contains("`2026-13-01`"), "{backend}: {e}");
+        assert!(e.contains("bad.csv:4:4"), "{backend}: {e}");
+        assert!(e.contains("`NOBODY`"), "{backend}: {e}");
+        // Nothing of it was written: D9 is not in the store.
+        let run = ok(s.record_run(None));
+        assert_eq!(run.total, dec("420.00"), "{backend}");
+        assert_eq!(
+            ok(s.imports()).len(),
+            2,
+            "{backend}: the failed import is not recorded"
+        );
+    }
+}
+
+#[test]
+fn json_lines_import_like_csv_and_point_at_their_own_lines() {
+    for (backend, mut s) in seeded("jsonl") {
+        let lines = "{\"deal_id\": \"D1\", \"close_date\": \"2026-01-10\", \"amount\": 1000.00, \"owner_id\": \"R1\"}\n\
+{\"deal_id\": \"D5\", \"close_date\": \"2026-02-11\", \"amount\": 0.10, \"owner_id\": \"R2\"}\n";
+        let r = ok(s.import(
+            ImportKind::Transactions,
+            "deals.jsonl",
+            lines.into(),
+            ImportFormat::JsonLines,
+            None,
+        ));
+        assert_eq!((r.added, r.revised, r.unchanged), (1, 0, 1), "{backend}");
+        let bad = "{\"deal_id\": \"D6\", \"close_date\": \"2026-02-11\", \"amount\": 5, \"owner_id\": \"R2\"}\n\n{\"deal_id\": \"D7\", \"close_date\": \"soon\", \"amount\": 5, \"owner_id\": \"R2\"}\n";
+        let e = match s.import(
+            ImportKind::Transactions,
+            "more.jsonl",
+            bad.into(),
+            ImportFormat::JsonLines,
+            None,
+        ) {
+            Ok(r) => panic!("{backend}: imported {r:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("more.jsonl:3:"), "{backend}: {e}");
+        assert!(e.contains("`soon`"), "{backend}: {e}");
+    }
+}
+
+#[test]
+fn plan_versions_are_kept_and_a_mid_year_change_applies_from_its_date() {
+    for (backend, mut s) in seeded("plan_versions") {
+        let mut files = workspace();
+        files[2].text = REP_PLAN.replace("10%", "20%");
+        let applied = ok(s.apply_plans(&files, Some("2026-02-01")));
+        assert_eq!(applied.len(), 1, "{backend}");
+        assert_eq!(
+            (applied[0].path.as_str(), applied[0].version),
+            ("plans/rep.toml", 2),
+            "{backend}"
+        );
+        // Applying the same files again stores nothing.
+        assert!(ok(s.apply_plans(&files, Some("2026-02-01"))).is_empty());
+        let history = ok(s.plan_history());
+        assert_eq!(history.len(), 4, "{backend}");
+        let run = ok(s.record_run(None));
+        assert_eq!(run.stretches, 2, "{backend}");
+        // January at 10%: 100 + 50; February at 20%: 400; Q1 override 70.
+        assert_eq!(
+            pays(&mut s, "2026-M01"),
+            vec![
+                "R1 2026-M01 commission earning 100.00",
+                "R2 2026-M01 commission earning 50.00"
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            pays(&mut s, "2026-M02"),
+            vec!["R1 2026-M02 commission earning 400.00"],
+            "{backend}"
+        );
+        // A workspace with an error stores nothing.
+        let mut broken = workspace();
+        broken[2].text = REP_PLAN.replace("bookings", "bokings");
+        let e = match s.apply_plans(&broken, Some("2026-03-01")) {
+            Ok(v) => panic!("{backend}: applied {v:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("plans/rep.toml"), "{backend}: {e}");
+        assert_eq!(ok(s.plan_history()).len(), 4, "{backend}");
+    }
+}
+
+#[test]
+fn a_closed_period_is_never_rewritten_and_later_changes_become_adjustments() {
+    for (backend, mut s) in seeded("close") {
+        let first = ok(s.record_run(None));
+        assert_eq!(first.total, dec("420.00"), "{backend}");
+        let e = match s.close_period("2026-M01") {
+            Ok(r) => panic!("{backend}: closed {r:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains("2026-M01 is calculated, not approved"),
+            "{backend}: {e}"
+        );
+        ok(s.approve_period("2026-M01"));
+        ok(s.close_period("2026-M01"));
+        let e = match s.approve_period("2026-M01") {
+            Ok(r) => panic!("{backend}: approved {r:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("2026-M01 is closed"), "{backend}: {e}");
+
+        // After the close: D1 grows, D2 is cancelled.
+        let revised = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1500.00,R1\n";
+        ok(s.import(
+            ImportKind::Transactions,
+            "late.csv",
+            revised.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        assert_eq!(
+            ok(s.cancel_transactions(&["D2".into()], "customer refunded")),
+            1
+        );
+        let second = ok(s.record_run(None));
+        assert_eq!(second.adjustments.len(), 2, "{backend}");
+        // January stays as it was paid.
+        assert_eq!(
+            pays(&mut s, "2026-M01"),
+            vec![
+                "R1 2026-M01 commission earning 100.00",
+                "R2 2026-M01 commission earning 50.00"
+            ],
+            "{backend}"
+        );
+        // The differences are paid in February, the first open period.
+        assert_eq!(
+            pays(&mut s, "2026-M02"),
+            vec![
+                "R1 2026-M01 commission adjustment 50.00",
+                "R1 2026-M02 commission earning 200.00",
+                "R2 2026-M01 commission adjustment -50.00"
+            ],
+            "{backend}"
+        );
+        let r1: Vec<String> = ok(s.run_results(second.id, Some("R1")))
+            .into_iter()
+            .filter(|r| r.kind == "adjustment")
+            .flat_map(|r| r.explanation)
+            .collect();
+        assert_eq!(
+            r1,
+            vec![
+                "prior-period adjustment: commission of 2026-M01 was paid 100.00, recalculated 150.00: difference 50.00, paid in 2026-M02",
+                "  D1: amount 1000.00 → 1500.00"
+            ],
+            "{backend}"
+        );
+        let r2: Vec<String> = ok(s.run_results(second.id, Some("R2")))
+            .into_iter()
+            .filter(|r| r.kind == "adjustment")
+            .flat_map(|r| r.explanation)
+            .collect();
+        assert_eq!(r2[1], "  D2: cancelled (customer refunded)", "{backend}");
+
+        // Once February closes, its adjustments count as paid: a run with
+        // no new change finds nothing more to adjust.
+        ok(s.approve_period("2026-M02"));
+        ok(s.close_period("2026-M02"));
+        let third = ok(s.record_run(None));
+        assert!(
+            third.adjustments.is_empty(),
+            "{backend}: {:?}",
+            third.adjustments
+        );
+
+        // An approved period whose results change loses its approval.
+        ok(s.approve_period("2026-M03"));
+        let grown = "deal_id,close_date,amount,owner_id\nD3,2026-02-05,2100.00,R1\n";
+        ok(s.import(
+            ImportKind::Transactions,
+            "later.csv",
+            grown.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        let fourth = ok(s.record_run(None));
+        assert_eq!(fourth.unapproved, vec!["2026-M03".to_string()], "{backend}");
+        assert_eq!(
+            pays(&mut s, "2026-M03"),
+            vec![
+                "M1 2026-Q1 override earning 72.00",
+                "R1 2026-M02 commission adjustment 10.00"
+            ],
+            "{backend}"
+        );
+        let statuses: Vec<(String, PeriodStatus)> = ok(s.periods())
+            .into_iter()
+            .take(4)
+            .map(|p| (p.period, p.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            vec![
+                ("2026-M01".to_string(), PeriodStatus::Closed),
+                ("2026-M02".to_string(), PeriodStatus::Closed),
+                ("2026-M03".to_string(), PeriodStatus::Calculated),
+                ("2026-M04".to_string(), PeriodStatus::Calculated),
+            ],
+            "{backend}"
+        );
+        let e = match s.close_period("2026-M04") {
+            Ok(r) => panic!("{backend}: closed {r:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("not approved"), "{backend}: {e}");
+    }
+}
+
+#[test]
+fn every_change_is_in_the_append_only_audit_log() {
+    for (backend, mut s) in seeded("audit") {
+        ok(s.record_run(None));
+        ok(s.approve_period("2026-M01"));
+        ok(s.close_period("2026-M01"));
+        let log = ok(s.audit_log());
+        let actions: Vec<String> = log
+            .iter()
+            .map(|e| format!("{} {}", e.action, e.subject))
+            .collect();
+        assert_eq!(
+            actions,
+            vec![
+                "plan apply attain.toml",
+                "plan apply plans/manager.toml",
+                "plan apply plans/rep.toml",
+                "import participants",
+                "import transactions",
+                "run run 1",
+                "approve 2026-M01",
+                "close 2026-M01",
+            ],
+            "{backend}"
+        );
+        assert!(log.iter().all(|e| e.actor == "tester"), "{backend}");
+        assert!(
+            log[4]
+                .detail
+                .contains("3 rows, 3 added, 0 revised, 0 unchanged"),
+            "{backend}: {}",
+            log[4].detail
+        );
+    }
+}
+
+#[test]
+fn the_audit_log_refuses_updates_and_deletes() {
+    let dir = std::env::temp_dir().join(format!("attain-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("a.db").display().to_string();
+    let mut s = ok(Store::open(&path, "tester"));
+    ok(s.apply_plans(&workspace(), None));
+    drop(s);
+    let mut db = ok(attain_store::sqlite::Sqlite::open(&path));
+    for sql in ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"] {
+        let e = match db.execute(sql, &[]) {
+            Ok(n) => panic!("{sql}: changed {n} rows"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("append-only"), "{e}");
+    }
+}
