@@ -140,6 +140,48 @@ enum Command {
         #[command(flatten)]
         at: store_cmds::StoreArg,
     },
+    /// Earnings against payments, per person and pay period: draws,
+    /// holdbacks, manual adjustments, balances.
+    Ledger {
+        /// One participant only.
+        #[arg(long)]
+        participant: Option<String>,
+        /// The fiscal year (default: the workspace's `calendar.year`).
+        #[arg(long)]
+        year: Option<i16>,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// Add a manual adjustment, with its reason, to an open pay period.
+    Adjust {
+        #[arg(long)]
+        participant: String,
+        /// The pay period, e.g. 2026-M04.
+        #[arg(long)]
+        period: String,
+        /// The amount, e.g. 250.00 or -75.50.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// Release amounts withheld until a manual release (e.g. the invoice
+    /// was paid), paid in an open pay period.
+    Release {
+        #[arg(long)]
+        participant: String,
+        #[arg(long)]
+        period: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// Export a pay period's payments for payroll (approved or closed periods).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Print the audit log: every import, plan version, run, approval and close.
     Audit {
         #[command(flatten)]
@@ -149,6 +191,22 @@ enum Command {
     Backup {
         /// The copy to write.
         to: PathBuf,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// One row per person paid: earned, adjustments, withheld, released,
+    /// carried balance, draw and the payment; totals match the ledger.
+    Payroll {
+        /// The pay period, e.g. 2026-M03.
+        #[arg(long)]
+        period: String,
+        /// Where to write the CSV (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         at: store_cmds::StoreArg,
     },
@@ -392,6 +450,27 @@ fn run(command: Command) -> Result<(), Failed> {
         Command::Period(c) => store_cmds::period(c),
         Command::Payouts { period, at } => store_cmds::payouts(&period, &at),
         Command::Audit { at } => store_cmds::audit(&at),
+        Command::Ledger {
+            participant,
+            year,
+            at,
+        } => store_cmds::ledger(participant.as_deref(), year, &at),
+        Command::Adjust {
+            participant,
+            period,
+            amount,
+            reason,
+            at,
+        } => store_cmds::adjust(&participant, &period, &amount, &reason, &at),
+        Command::Release {
+            participant,
+            period,
+            reason,
+            at,
+        } => store_cmds::release(&participant, &period, &reason, &at),
+        Command::Export(ExportCommand::Payroll { period, out, at }) => {
+            store_cmds::payroll(&period, out.as_deref(), &at)
+        }
         Command::Backup { to, at } => store_cmds::backup(&to, &at),
     }
 }

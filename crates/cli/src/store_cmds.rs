@@ -364,3 +364,171 @@ pub fn backup(to: &Path, at: &StoreArg) -> Result<(), Failed> {
     say!("backed up the store to {}", to.display());
     Ok(())
 }
+
+pub fn ledger(participant: Option<&str>, year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    let year = match year {
+        Some(y) => y,
+        None => default_year(&mut store)?,
+    };
+    let lines = store.ledger(year, participant).map_err(failed)?;
+    if lines.is_empty() {
+        say!("nothing earned or paid in {year} yet: run `attain run`");
+        return Ok(());
+    }
+    let mut by_person: std::collections::BTreeMap<&str, Vec<&attain_store::LedgerLine>> =
+        Default::default();
+    for l in &lines {
+        by_person.entry(l.participant.as_str()).or_default().push(l);
+    }
+    for (person, rows) in by_person {
+        say!("{person}");
+        say!(
+            "  {:<9} {:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12}",
+            "period",
+            "status",
+            "earned",
+            "manual",
+            "withheld",
+            "released",
+            "carried in",
+            "draw",
+            "payment",
+            "carried out"
+        );
+        for l in &rows {
+            say!(
+                "  {:<9} {:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12}",
+                l.pay_period,
+                l.status.name(),
+                format_money(l.earned),
+                format_money(l.manual),
+                format_money(l.held),
+                format_money(l.released),
+                format_money(l.carried_in),
+                format_money(l.draw),
+                format_money(l.payment),
+                format_money(l.carried_out)
+            );
+            for n in &l.notes {
+                say!("      {n}");
+            }
+        }
+        let owned: Vec<attain_store::LedgerLine> = rows.iter().map(|l| (*l).clone()).collect();
+        let t = attain_store::ledger::totals(&owned);
+        say!(
+            "  earned {}, paid {}, due {}, withheld {}, owed by {person} {}\n",
+            format_money(t.earned),
+            format_money(t.paid),
+            format_money(t.due),
+            format_money(t.held),
+            format_money(t.owed_by_person)
+        );
+    }
+    Ok(())
+}
+
+fn default_year(store: &mut Store) -> Result<i16, Failed> {
+    let files = store.plan_files_at("9999-12-31").map_err(failed)?;
+    let ws = files
+        .iter()
+        .find(|f| f.path == "attain.toml")
+        .and_then(|f| {
+            toml::from_str::<toml::Table>(&f.text)
+                .ok()?
+                .get("calendar")?
+                .get("year")?
+                .as_integer()
+        })
+        .and_then(|y| i16::try_from(y).ok());
+    ws.ok_or_else(|| {
+        Failed(vec![Diagnostic::error(
+            Location::file("--year"),
+            "no fiscal year given",
+        )
+        .with_hint("pass `--year 2026`, or set `year` in [calendar]")])
+    })
+}
+
+pub fn adjust(
+    participant: &str,
+    period: &str,
+    amount: &str,
+    reason: &str,
+    at: &StoreArg,
+) -> Result<(), Failed> {
+    let Ok(value) = attain_core::money::parse_amount(amount) else {
+        return Err(Failed(vec![Diagnostic::error(
+            Location::file("--amount"),
+            format!("`{amount}` is not an amount"),
+        )
+        .with_hint("write e.g. 250.00 or -75.50")]));
+    };
+    let mut store = open(at)?;
+    store
+        .adjust(participant, period, value, reason)
+        .map_err(failed)?;
+    say!(
+        "{} for {participant} in {period}: {reason}",
+        format_money(value)
+    );
+    Ok(())
+}
+
+pub fn release(participant: &str, period: &str, reason: &str, at: &StoreArg) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    store
+        .release_holdbacks(participant, period, reason)
+        .map_err(failed)?;
+    say!("released {participant}'s withheld amounts in {period}: {reason}");
+    Ok(())
+}
+
+/// The payroll file of one pay period: what each person is paid, with the
+/// ledger's parts, and the total on standard error.
+pub fn payroll(period: &str, out: Option<&Path>, at: &StoreArg) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    let lines = store.payroll(period).map_err(failed)?;
+    let mut csv = String::from(
+        "participant_id,pay_period,earned,manual_adjustments,withheld,released,carried_in,draw,payment\n",
+    );
+    let mut total = rust_decimal::Decimal::ZERO;
+    for l in &lines {
+        if l.payment.is_zero() && l.earned.is_zero() && l.manual.is_zero() {
+            continue;
+        }
+        total += l.payment;
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            l.participant,
+            l.pay_period,
+            l.earned,
+            l.manual,
+            l.held,
+            l.released,
+            l.carried_in,
+            l.draw,
+            l.payment
+        ));
+    }
+    match out {
+        Some(path) => {
+            workspace::write_atomically(path, |w| w.write_all(csv.as_bytes()))?;
+            eprintln!(
+                "{period}: {} to pay, total {}, written to {}",
+                attain_core::report::count(
+                    csv.lines().count().saturating_sub(1),
+                    "person",
+                    "people"
+                ),
+                format_money(total),
+                path.display()
+            );
+        }
+        None => {
+            say_raw!("{csv}");
+            eprintln!("{period}: total {}", format_money(total));
+        }
+    }
+    Ok(())
+}

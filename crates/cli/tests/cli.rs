@@ -1970,3 +1970,66 @@ fn store_a_deal_revised_after_the_close_is_an_adjustment_in_the_open_period() {
         .stdout
         .contains("am2,2026-Q1,commission,earning,10500.00"));
 }
+
+#[test]
+fn store_payroll_matches_the_ledger_with_a_draw_and_a_manual_adjustment() {
+    let s = Sandbox::stored("store_payroll");
+    // am2 earns $10,500 in March (Q1); a recoverable draw of $2,000 a
+    // month from January tops up January and February, earned back in March.
+    s.write(
+        "draws.csv",
+        "participant_id,amount,start,end,recoverable\nam2,2000.00,2026-M01,2026-M03,yes\n",
+    );
+    s.store(&["import", "draws", "draws.csv"]).ok();
+    s.store(&[
+        "adjust",
+        "--participant",
+        "am1",
+        "--period",
+        "2026-M03",
+        "--amount",
+        "-500.00",
+        "--reason",
+        "deal d3 was booked twice",
+    ])
+    .ok();
+    let early = s
+        .store(&["export", "payroll", "--period", "2026-M03"])
+        .fails();
+    assert!(
+        early.stderr.contains(
+            "2026-M03 is calculated: payroll is exported from approved or closed periods"
+        ),
+        "{early:?}"
+    );
+    s.store(&["period", "approve", "2026-M03"]).ok();
+    let payroll = s
+        .store(&[
+            "export",
+            "payroll",
+            "--period",
+            "2026-M03",
+            "--out",
+            "payroll.csv",
+        ])
+        .ok();
+    assert_eq!(
+        s.read_text("payroll.csv"),
+        "participant_id,pay_period,earned,manual_adjustments,withheld,released,carried_in,draw,payment\n\
+         am1,2026-M03,30000.00,-500.00,0.00,0.00,0.00,0.00,29500.00\n\
+         am2,2026-M03,10500.00,0.00,0.00,0.00,-4000.00,0.00,6500.00\n"
+    );
+    assert!(
+        payroll
+            .stderr
+            .contains("2026-M03: 2 people to pay, total $36,000.00"),
+        "{payroll:?}"
+    );
+    let ledger = s.store(&["ledger", "--participant", "am2"]).ok();
+    assert!(
+        ledger.stdout.contains(
+            "earned $10,500.00, paid $0.00, due $10,500.00, withheld $0.00, owed by am2 $0.00"
+        ),
+        "{ledger:?}"
+    );
+}

@@ -20,6 +20,7 @@ pub enum ImportKind {
     Transactions,
     Quotas,
     Assignments,
+    Draws,
 }
 
 impl ImportKind {
@@ -29,6 +30,7 @@ impl ImportKind {
             ImportKind::Transactions => "transactions",
             ImportKind::Quotas => "quotas",
             ImportKind::Assignments => "assignments",
+            ImportKind::Draws => "draws",
         }
     }
 
@@ -38,6 +40,7 @@ impl ImportKind {
             "transactions" | "deals" => ImportKind::Transactions,
             "quotas" => ImportKind::Quotas,
             "assignments" => ImportKind::Assignments,
+            "draws" => ImportKind::Draws,
             _ => return None,
         })
     }
@@ -78,6 +81,7 @@ impl Store {
                 ImportKind::Transactions => transactions(db, &ws, id, source, bytes, format)?,
                 ImportKind::Quotas => quotas(db, &ws, id, source, bytes, format)?,
                 ImportKind::Assignments => assignments(db, &ws, id, source, bytes, format)?,
+                ImportKind::Draws => draws(db, &ws, id, source, bytes, format)?,
             };
             let report = ImportReport {
                 id,
@@ -657,4 +661,153 @@ fn assignments(
         &mut new_rows.into_iter(),
     )?;
     Ok((rows.len() as u64, added, revised))
+}
+
+const DRAW_COLUMNS: [&str; 5] = ["participant_id", "amount", "start", "end", "recoverable"];
+
+/// `participant_id,amount,start,end,recoverable`: a draw of `amount` per
+/// pay period from `start` to `end` (pay periods like `2026-M01`; `end`
+/// may be empty), recoverable (`yes`) or not (`no`). An import replaces the
+/// draws of each participant it names.
+fn draws(
+    db: &mut dyn Driver,
+    ws: &Workspace,
+    import: i64,
+    source: &str,
+    bytes: Vec<u8>,
+    format: ImportFormat,
+) -> Result<(u64, u64, u64), Error> {
+    use attain_core::diag::{Diagnostic, Location};
+    let (people, _) = snapshot::participants_at(db, ws, LATEST)?;
+    let names: Vec<String> = DRAW_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let records = read_records(source, bytes, format, &names, DRAW_COLUMNS[0], None)?;
+    let header = records::parse_line(&records.header);
+    let mut errors = Vec::new();
+    let mut at = Vec::new();
+    for (i, c) in DRAW_COLUMNS.iter().enumerate() {
+        match header.iter().position(|h| h == c) {
+            Some(p) => at.push(Some(p)),
+            None if i == 3 => at.push(None),
+            None => errors.push(
+                Diagnostic::error(
+                    Location::line_column(source, 1, 0),
+                    format!("no column `{c}` in the header"),
+                )
+                .with_hint("a draws file has participant_id,amount,start,end,recoverable"),
+            ),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error(errors));
+    }
+    let mut rows: Vec<(String, Vec<Value>)> = Vec::new();
+    for row in &records.rows {
+        let fields = records::parse_line(records.text(row));
+        let get = |i: usize| at[i].and_then(|c| fields.get(c)).map_or("", String::as_str);
+        let mut bad = |i: usize, message: String, hint: &str| {
+            let column = at[i].map_or(0, |c| c + 1);
+            errors.push(
+                Diagnostic::error(
+                    Location::line_column(source, row.line as usize, column),
+                    message,
+                )
+                .with_hint(hint),
+            );
+        };
+        let who = get(0);
+        if !people.index.contains_key(who) {
+            bad(
+                0,
+                format!("`participant_id` is `{who}`, which is not a participant"),
+                "import the participant first",
+            );
+        }
+        let amount = match attain_core::money::parse_amount(get(1)) {
+            Ok(a) if a >= rust_decimal::Decimal::ZERO => a,
+            _ => {
+                bad(
+                    1,
+                    format!(
+                        "`amount` is `{}`, which is not an amount of zero or more",
+                        get(1)
+                    ),
+                    "write e.g. 1500.00",
+                );
+                rust_decimal::Decimal::ZERO
+            }
+        };
+        let month = |text: &str| {
+            attain_core::calendar::Period::parse(text)
+                .is_some_and(|p| p.kind == crate::periods::PAY_PERIOD)
+        };
+        if !month(get(2)) {
+            bad(
+                2,
+                format!("`start` is `{}`, which is not a pay period", get(2)),
+                "write a fiscal month, like 2026-M01",
+            );
+        }
+        if !get(3).is_empty() && !month(get(3)) {
+            bad(
+                3,
+                format!("`end` is `{}`, which is not a pay period", get(3)),
+                "write a fiscal month, like 2026-M06, or leave it empty",
+            );
+        }
+        let recoverable = match get(4).to_ascii_lowercase().as_str() {
+            "yes" | "true" => 1,
+            "no" | "false" => 0,
+            other => {
+                bad(
+                    4,
+                    format!("`recoverable` is `{other}`, which is neither yes nor no"),
+                    "a recoverable draw is earned back from later earnings: yes or no",
+                );
+                0
+            }
+        };
+        rows.push((
+            who.to_string(),
+            vec![
+                who.into(),
+                amount.to_string().into(),
+                get(2).into(),
+                if get(3).is_empty() {
+                    Value::Null
+                } else {
+                    get(3).into()
+                },
+                Value::Int(recoverable),
+                Value::Int(import),
+            ],
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(Error(errors));
+    }
+    let known: std::collections::HashSet<String> = db
+        .query("SELECT DISTINCT participant_id FROM draws", &[])?
+        .iter()
+        .map(|r| driver::text(r, 0))
+        .collect();
+    let revised = rows.iter().filter(|(w, _)| known.contains(w)).count() as u64;
+    // New draws change what approved periods pay: they need approving again.
+    db.execute(
+        "UPDATE periods SET status = 'calculated', approved_run = NULL WHERE status = 'approved'",
+        &[],
+    )?;
+    let n = rows.len() as u64;
+    db.append(
+        "draws",
+        &[
+            "participant_id",
+            "amount",
+            "start_period",
+            "end_period",
+            "recoverable",
+            "import_id",
+        ],
+        &mut rows.into_iter().map(|(_, r)| r),
+    )?;
+    Ok((n, n - revised, revised))
 }

@@ -19,6 +19,7 @@
 
 pub mod driver;
 mod imports;
+pub mod ledger;
 pub mod migrate;
 mod periods;
 mod plans;
@@ -29,6 +30,7 @@ mod snapshot;
 pub mod sqlite;
 
 pub use imports::{ImportFormat, ImportKind, ImportReport};
+pub use ledger::{LedgerLine, LedgerTotals};
 pub use periods::{PeriodRow, PeriodStatus};
 pub use plans::{show_date as show_effective, PlanFile, PlanVersion};
 pub use runs::{AdjustmentLine, RunReport, RunRow};

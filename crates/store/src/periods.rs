@@ -37,7 +37,7 @@ impl PeriodStatus {
         }
     }
 
-    fn parse(s: &str) -> PeriodStatus {
+    pub(crate) fn parse(s: &str) -> PeriodStatus {
         match s {
             "calculated" => PeriodStatus::Calculated,
             "approved" => PeriodStatus::Approved,
@@ -55,6 +55,10 @@ pub struct PeriodRow {
     /// The run whose results it pays: the approved one once approved.
     pub run: Option<i64>,
     pub closed_at: Option<String>,
+}
+
+pub(crate) fn status_of(s: &str) -> PeriodStatus {
+    PeriodStatus::parse(s)
 }
 
 pub(crate) struct Closed {
@@ -158,7 +162,7 @@ fn same_rows(db: &mut dyn Driver, a: i64, b: i64, period: &str) -> Result<bool, 
     Ok(rows_of(db, a, period)? == rows_of(db, b, period)?)
 }
 
-fn parse_pay_period(period: &str) -> Result<Period, Error> {
+pub(crate) fn parse_pay_period(period: &str) -> Result<Period, Error> {
     match Period::parse(period) {
         Some(p) if p.kind == PAY_PERIOD => Ok(p),
         _ => Err(Error::new(format!("`{period}` is not a pay period"))

@@ -565,3 +565,152 @@ fn the_audit_log_refuses_updates_and_deletes() {
         assert!(e.contains("append-only"), "{e}");
     }
 }
+
+fn ledger_lines(s: &mut Store, who: &str) -> Vec<String> {
+    ok(s.ledger(2026, Some(who)))
+        .iter()
+        .take(4)
+        .map(|l| {
+            format!(
+                "{} earned {} manual {} held {} released {} in {} draw {} pay {} out {}",
+                l.pay_period,
+                l.earned,
+                l.manual,
+                l.held,
+                l.released,
+                l.carried_in,
+                l.draw,
+                l.payment,
+                l.carried_out
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_ledger_pays_draws_holdbacks_and_manual_adjustments() {
+    for (backend, mut s) in seeded("ledger") {
+        let mut files = workspace();
+        files[2].text =
+            format!("{REP_PLAN}holdback = {{ percent = \"20%\", until = \"quarter_end\" }}\n");
+        ok(s.apply_plans(&files, None));
+        let draws = "participant_id,amount,start,end,recoverable\n\
+R2,100.00,2026-M01,2026-M03,yes\n\
+M1,50.00,2026-M01,2026-M02,no\n";
+        ok(s.import(
+            ImportKind::Draws,
+            "draws.csv",
+            draws.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        ok(s.record_run(None));
+        ok(s.adjust("R1", "2026-M04", dec("25.00"), "SPIFF missed in March"));
+        // R1 earns 100 in January and 200 in February; 20% is withheld
+        // until the quarter ends and paid in March.
+        assert_eq!(
+            ledger_lines(&mut s, "R1"),
+            vec![
+                "2026-M01 earned 100.00 manual 0.00 held 20.00 released 0.00 in 0.00 draw 0.00 pay 80.00 out 0.00",
+                "2026-M02 earned 200.00 manual 0.00 held 40.00 released 0.00 in 0.00 draw 0.00 pay 160.00 out 0.00",
+                "2026-M03 earned 0.00 manual 0.00 held 0.00 released 60.00 in 0.00 draw 0.00 pay 60.00 out 0.00",
+                "2026-M04 earned 0.00 manual 25.00 held 0.00 released 0.00 in 0.00 draw 0.00 pay 25.00 out 0.00",
+            ],
+            "{backend}"
+        );
+        // R2's recoverable draw of 100 a month: the shortfall is carried
+        // and earned back later (nothing more is earned this year).
+        assert_eq!(
+            ledger_lines(&mut s, "R2"),
+            vec![
+                "2026-M01 earned 50.00 manual 0.00 held 10.00 released 0.00 in 0.00 draw 60.00 pay 100.00 out -60.00",
+                "2026-M02 earned 0.00 manual 0.00 held 0.00 released 0.00 in -60.00 draw 160.00 pay 100.00 out -160.00",
+                "2026-M03 earned 0.00 manual 0.00 held 0.00 released 10.00 in -160.00 draw 250.00 pay 100.00 out -250.00",
+                "2026-M04 earned 0.00 manual 0.00 held 0.00 released 0.00 in -250.00 draw 0.00 pay 0.00 out -250.00",
+            ],
+            "{backend}"
+        );
+        // M1's non-recoverable draw is forgiven; the Q1 override is paid in March.
+        assert_eq!(
+            ledger_lines(&mut s, "M1")[..3].to_vec(),
+            vec![
+                "2026-M01 earned 0.00 manual 0.00 held 0.00 released 0.00 in 0.00 draw 50.00 pay 50.00 out 0.00",
+                "2026-M02 earned 0.00 manual 0.00 held 0.00 released 0.00 in 0.00 draw 50.00 pay 50.00 out 0.00",
+                "2026-M03 earned 70.00 manual 0.00 held 0.00 released 0.00 in 0.00 draw 0.00 pay 70.00 out 0.00",
+            ],
+            "{backend}"
+        );
+        let r2 = attain_store::ledger::totals(&ok(s.ledger(2026, Some("R2"))));
+        assert_eq!(
+            (r2.earned, r2.paid, r2.due, r2.held, r2.owed_by_person),
+            (
+                dec("50.00"),
+                dec("0.00"),
+                dec("300.00"),
+                dec("0.00"),
+                dec("250.00")
+            ),
+            "{backend}"
+        );
+
+        // Payroll: only from an approved period; its total is the ledger's.
+        let e = match s.payroll("2026-M03") {
+            Ok(p) => panic!("{backend}: exported {p:?}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("2026-M03 is calculated"), "{backend}: {e}");
+        ok(s.approve_period("2026-M03"));
+        let payroll = ok(s.payroll("2026-M03"));
+        let total: Decimal = payroll.iter().map(|l| l.payment).sum();
+        let ledger_total: Decimal = ok(s.ledger(2026, None))
+            .iter()
+            .filter(|l| l.pay_period == "2026-M03")
+            .map(|l| l.payment)
+            .sum();
+        assert_eq!(
+            (total, ledger_total),
+            (dec("230.00"), dec("230.00")),
+            "{backend}"
+        );
+
+        // A closed period takes no manual adjustment.
+        ok(s.approve_period("2026-M01"));
+        ok(s.close_period("2026-M01"));
+        let e = match s.adjust("R1", "2026-M01", dec("1"), "late") {
+            Ok(()) => panic!("{backend}: adjusted a closed period"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("2026-M01 is closed"), "{backend}: {e}");
+    }
+}
+
+#[test]
+fn a_bad_draws_file_names_each_problem() {
+    for (backend, mut s) in seeded("bad_draws") {
+        let draws = "participant_id,amount,start,end,recoverable\n\
+R9,100.00,2026-M01,,yes\n\
+R2,-5,2026-Q1,,maybe\n";
+        let e = match s.import(
+            ImportKind::Draws,
+            "draws.csv",
+            draws.into(),
+            ImportFormat::Csv,
+            None,
+        ) {
+            Ok(r) => panic!("{backend}: imported {r:?}"),
+            Err(e) => e.to_string(),
+        };
+        for expected in [
+            "draws.csv:2:1",
+            "`R9`, which is not a participant",
+            "draws.csv:3:2",
+            "`-5`, which is not an amount of zero or more",
+            "draws.csv:3:3",
+            "`2026-Q1`, which is not a pay period",
+            "draws.csv:3:5",
+            "`maybe`, which is neither yes nor no",
+        ] {
+            assert!(e.contains(expected), "{backend}: `{expected}` in {e}");
+        }
+    }
+}

@@ -1630,6 +1630,33 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
         None => ws.payout_rounding,
         Some(r) => ctx.rounding(r, ws.minor_unit)?,
     };
+    let holdback = match &d.holdback {
+        None => None,
+        Some(h) => {
+            let def = h.get_ref();
+            let percent = ctx.rate(&def.percent, "a holdback's `percent`")?;
+            if percent <= Decimal::ZERO || percent > Decimal::ONE {
+                ctx.error_hint(
+                    def.percent.span(),
+                    format!(
+                        "a holdback withholds a share between 0% and 100%, not `{}`",
+                        ctx.src.slice(def.percent.span())
+                    ),
+                    "write e.g. `percent = \"20%\"`",
+                );
+                return None;
+            }
+            let Some(until) = crate::plan::model::Release::parse(def.until.get_ref()) else {
+                ctx.error_hint(
+                    def.until.span(),
+                    format!("`{}` is not a release", def.until.get_ref()),
+                    "`until` is `quarter_end`, `year_end` or `manual` (released with `attain release`)",
+                );
+                return None;
+            };
+            Some(crate::plan::model::Holdback { percent, until })
+        }
+    };
     Some(Component {
         id: d.id.get_ref().clone(),
         name: d.name.clone().unwrap_or_else(|| d.id.get_ref().clone()),
@@ -1643,6 +1670,7 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
         rounding,
         rounding_is_default: d.rounding.is_none(),
         origin: ctx.src.path.clone(),
+        holdback,
     })
 }
 

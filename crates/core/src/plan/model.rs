@@ -324,6 +324,47 @@ pub struct Component {
     /// The plan file that defines it (differs from the plan's for included
     /// components).
     pub origin: String,
+    /// What the ledger withholds of each payout, and until when. The
+    /// engine ignores it: an earning is earned whole.
+    pub holdback: Option<Holdback>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdback {
+    /// The share withheld, between 0 and 1.
+    pub percent: Decimal,
+    pub until: Release,
+}
+
+/// When withheld amounts are paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Release {
+    /// In the last pay period of the fiscal quarter.
+    QuarterEnd,
+    /// In the last pay period of the fiscal year.
+    YearEnd,
+    /// When someone releases them (`attain release`), e.g. once the
+    /// invoice is paid.
+    Manual,
+}
+
+impl Release {
+    pub fn name(self) -> &'static str {
+        match self {
+            Release::QuarterEnd => "quarter_end",
+            Release::YearEnd => "year_end",
+            Release::Manual => "manual",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Release> {
+        Some(match text {
+            "quarter_end" => Release::QuarterEnd,
+            "year_end" => Release::YearEnd,
+            "manual" => Release::Manual,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]

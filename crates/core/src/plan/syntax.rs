@@ -225,6 +225,15 @@ pub struct ComponentDef {
     pub cap: Option<Num>,
     pub floor: Option<Num>,
     pub rounding: Option<Spanned<RoundingDef>>,
+    /// Part of each payout withheld by the ledger until a release.
+    pub holdback: Option<Spanned<HoldbackDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldbackDef {
+    pub percent: Num,
+    pub until: Text,
 }
 
 #[derive(Debug, Deserialize)]

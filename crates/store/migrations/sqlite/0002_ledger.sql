@@ -1,0 +1,35 @@
+-- The ledger's own facts: draws, manual adjustments, holdback releases.
+-- Earnings come from runs; the ledger computes payments from both.
+
+-- Draws per participant: `amount` per pay period from `start_period` to
+-- `end_period` (inclusive; NULL: open-ended). An import replaces the draws
+-- of each participant it names (the latest import wins).
+CREATE TABLE draws (
+    participant_id TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    start_period TEXT NOT NULL,
+    end_period TEXT,
+    recoverable INTEGER NOT NULL,
+    import_id INTEGER NOT NULL REFERENCES imports (id)
+);
+
+CREATE TABLE manual_adjustments (
+    id INTEGER PRIMARY KEY,
+    participant_id TEXT NOT NULL,
+    pay_period TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+
+-- Holdbacks released by hand (`until = "manual"`), e.g. once an invoice is
+-- paid: everything withheld up to `pay_period` is paid in it.
+CREATE TABLE holdback_releases (
+    id INTEGER PRIMARY KEY,
+    participant_id TEXT NOT NULL,
+    pay_period TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
