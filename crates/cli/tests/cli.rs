@@ -1245,7 +1245,7 @@ captial = "$1_000"
     .fails();
     assert_eq!(
         run.stderr,
-        r#"error: plans/unknown-key.toml:9:1: unknown field `captial`, expected one of `id`, `name`, `period`, `measure`, `quota`, `gate`, `rate`, `tiers`, `bands`, `per_point`, `points_rounding`, `curve`, `amount`, `payout`, `cap`, `floor`, `rounding`
+        r#"error: plans/unknown-key.toml:9:1: unknown field `captial`, expected one of `id`, `name`, `period`, `measure`, `quota`, `gate`, `rate`, `tiers`, `bands`, `per_point`, `points_rounding`, `curve`, `amount`, `payout`, `cap`, `floor`, `rounding`, `holdback`
   |
 9 | captial = "$1_000"
   | ^^^^^^^
