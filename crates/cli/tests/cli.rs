@@ -29,7 +29,9 @@
 //!    transactions, measures, quota, bands and total, worked by hand.
 //! 9. The store (`store_*`): from an empty folder to a closed period; a bad
 //!    import writes nothing; a revised deal after the close is paid as an
-//!    adjustment in the open period. (The store's own suite, on SQLite and
+//!    adjustment in the open period; payroll matches the ledger; a process
+//!    killed at any moment of an import, a run or a close leaves a
+//!    consistent store; two imports at once both land. (The store's own suite, on SQLite and
 //!    PostgreSQL, is `crates/store/tests/store.rs`.)
 //!
 //! The tiny workspace pays the brief's retention commission on a quarterly
@@ -2032,4 +2034,163 @@ fn store_payroll_matches_the_ledger_with_a_draw_and_a_manual_adjustment() {
         ),
         "{ledger:?}"
     );
+}
+
+/// `n` deals for the tiny workspace, spread over the year.
+fn many_deals(n: usize, amount: &str) -> String {
+    let mut out = String::from(DEALS_HEADER);
+    for i in 0..n {
+        let month = i % 12 + 1;
+        let owner = if i % 2 == 0 { "am1" } else { "am2" };
+        out.push_str(&format!(
+            "k{i},2026-{month:02}-15,acct{},renewal,{amount},{owner}\n",
+            i % 997
+        ));
+    }
+    out
+}
+
+/// The store's invariants, whatever was killed when: the database is
+/// sound; each recorded import holds exactly the rows it counted and has
+/// its audit entry; each recorded run holds exactly its payouts and has its
+/// audit entry; a closed period was approved on a recorded run.
+fn assert_store_consistent(path: &Path) {
+    use attain_store::driver::{self, Driver};
+    let mut db: Box<dyn Driver> =
+        Box::new(attain_store::sqlite::Sqlite::open(&path.display().to_string()).unwrap());
+    let check = db.query("PRAGMA integrity_check", &[]).unwrap();
+    assert_eq!(driver::text(&check[0], 0), "ok");
+    let Ok(imports) = db.query(
+        "SELECT id, kind, added + revised FROM imports WHERE kind = 'transactions'",
+        &[],
+    ) else {
+        return; // killed before the schema was created: an empty store
+    };
+    for r in &imports {
+        let (id, written) = (driver::int(r, 0), driver::int(r, 2));
+        let stored = db
+            .query(
+                "SELECT count(*) FROM transactions WHERE import_id = $1",
+                &[attain_store::driver::Value::Int(id)],
+            )
+            .unwrap();
+        assert_eq!(driver::int(&stored[0], 0), written, "import {id}");
+    }
+    let audited = db
+        .query(
+            "SELECT count(*) FROM audit_log WHERE action = 'import'",
+            &[],
+        )
+        .unwrap();
+    let all_imports = db.query("SELECT count(*) FROM imports", &[]).unwrap();
+    assert_eq!(driver::int(&audited[0], 0), driver::int(&all_imports[0], 0));
+    for r in db.query("SELECT id, payouts FROM runs", &[]).unwrap() {
+        let stored = db
+            .query(
+                "SELECT count(*) FROM results WHERE run_id = $1 AND kind = 'earning'",
+                &[r[0].clone()],
+            )
+            .unwrap();
+        assert_eq!(driver::int(&stored[0], 0), driver::int(&r, 1));
+    }
+    let runs = db.query("SELECT count(*) FROM runs", &[]).unwrap();
+    let audited_runs = db
+        .query("SELECT count(*) FROM audit_log WHERE action = 'run'", &[])
+        .unwrap();
+    assert_eq!(driver::int(&runs[0], 0), driver::int(&audited_runs[0], 0));
+    let current = db
+        .query(
+            "SELECT count(*) FROM (SELECT deal_id FROM transactions WHERE is_current = 1 GROUP BY deal_id HAVING count(*) > 1) d",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        driver::int(&current[0], 0),
+        0,
+        "one current revision per deal"
+    );
+    for r in db
+        .query(
+            "SELECT period, approved_run FROM periods WHERE status = 'closed'",
+            &[],
+        )
+        .unwrap()
+    {
+        let run = db
+            .query("SELECT count(*) FROM runs WHERE id = $1", &[r[1].clone()])
+            .unwrap();
+        assert_eq!(driver::int(&run[0], 0), 1, "closed {:?}", r[0]);
+    }
+}
+
+#[test]
+fn store_a_killed_import_run_or_close_leaves_a_consistent_store() {
+    let s = Sandbox::stored("store_killed");
+    s.write("big.csv", many_deals(60_000, "10.00"));
+    s.write("bigger.csv", many_deals(60_000, "11.00"));
+    let db = s.path("attain.db");
+    // Kill points spread over the length of each command; whatever the
+    // moment, the store is consistent and the command can be run again.
+    let commands: [&[&str]; 4] = [
+        &["import", "transactions", "big.csv"],
+        &["import", "transactions", "bigger.csv"],
+        &["run"],
+        &["period", "approve", "2026-M01"],
+    ];
+    for (round, delay_ms) in [5u64, 40, 90, 160, 250, 330, 120, 200, 60, 300, 400, 700]
+        .iter()
+        .enumerate()
+    {
+        let args = commands[round % commands.len()];
+        let mut child = Command::new(env!("CARGO_BIN_EXE_attain"))
+            .args(args)
+            .current_dir(&s.root)
+            .env("ATTAIN_USER", "ada")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(*delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_store_consistent(&db);
+    }
+    // Afterwards, everything still works.
+    s.store(&["import", "transactions", "bigger.csv"]).ok();
+    let run = s.store(&["run"]).ok();
+    assert!(run.stdout.starts_with("run "), "{run:?}");
+    assert_store_consistent(&db);
+}
+
+#[test]
+fn store_two_imports_at_once_both_land() {
+    let s = Sandbox::stored("store_concurrent");
+    let mut a = many_deals(20_000, "10.00");
+    let b = many_deals(20_000, "10.00").replace("\nk", "\nq");
+    a = a.replace("\nk", "\np");
+    s.write("a.csv", a);
+    s.write("b.csv", b);
+    let spawn = |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_attain"))
+            .args(["import", "transactions", file])
+            .current_dir(&s.root)
+            .env("ATTAIN_USER", "ada")
+            .output()
+            .unwrap()
+    };
+    let (ra, rb) = std::thread::scope(|scope| {
+        let ha = scope.spawn(|| spawn("a.csv"));
+        let hb = scope.spawn(|| spawn("b.csv"));
+        (ha.join().unwrap(), hb.join().unwrap())
+    });
+    for r in [&ra, &rb] {
+        assert_eq!(
+            r.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert!(String::from_utf8_lossy(&r.stdout).contains("20,000 added"));
+    }
+    assert_store_consistent(&s.path("attain.db"));
 }
