@@ -186,6 +186,10 @@ pub fn import(
     let bytes = std::fs::read(file).map_err(|e| workspace::io_error(file, &e))?;
     let mut store = open(at)?;
     let spinner = workspace::spinner(&format!("importing {shown}"));
+    let shown_spinner = spinner.clone();
+    store.set_progress(std::sync::Arc::new(move |what: &str| {
+        shown_spinner.set_message(what.to_string())
+    }));
     let result = store.import(
         kind,
         &shown,
@@ -227,6 +231,10 @@ pub fn cancel(ids: &[String], reason: &str, at: &StoreArg) -> Result<(), Failed>
 pub fn run(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
     let mut store = open(at)?;
     let spinner = workspace::spinner("calculating from the store");
+    let shown_spinner = spinner.clone();
+    store.set_progress(std::sync::Arc::new(move |what: &str| {
+        shown_spinner.set_message(what.to_string())
+    }));
     let result = store.record_run(year);
     spinner.finish_and_clear();
     let r = result.map_err(failed)?;

@@ -70,15 +70,19 @@ impl Store {
         format: ImportFormat,
         effective: Option<&str>,
     ) -> Result<ImportReport, Error> {
+        let progress = self.progress.clone();
         self.write(|db, cx| {
             let ws = snapshot::workspace_at(db, LATEST)?.ws;
             let file_digest = digest(&bytes);
+            progress(&format!("checking {source}"));
             let id = begin_import(db, cx, kind, source, effective, &file_digest)?;
             let (rows, added, revised) = match kind {
                 ImportKind::Participants => {
                     participants(db, &ws, id, source, bytes, format, effective)?
                 }
-                ImportKind::Transactions => transactions(db, &ws, id, source, bytes, format)?,
+                ImportKind::Transactions => {
+                    transactions(db, &ws, id, source, bytes, format, &*progress)?
+                }
                 ImportKind::Quotas => quotas(db, &ws, id, source, bytes, format)?,
                 ImportKind::Assignments => assignments(db, &ws, id, source, bytes, format)?,
                 ImportKind::Draws => draws(db, &ws, id, source, bytes, format)?,
@@ -395,6 +399,7 @@ fn transactions(
     source: &str,
     bytes: Vec<u8>,
     format: ImportFormat,
+    progress: &dyn Fn(&str),
 ) -> Result<(u64, u64, u64), Error> {
     let columns = snapshot::transaction_columns(ws);
     let schema = &ws.transactions;
@@ -410,6 +415,8 @@ fn transactions(
     let (people, _) = snapshot::participants_at(db, ws, LATEST)?;
     data::load_transactions(ws, &people, source, &records.csv[..])
         .map_err(|d| Error(records.locate(d)))?;
+    let rows_text = attain_core::report::count(records.rows.len(), "row", "rows");
+    progress(&format!("comparing {rows_text} with the store"));
     let layout = layout_id(db, &records.header)?;
     let canonical = Canonical::new(&records.header, &columns);
 
@@ -455,6 +462,11 @@ fn transactions(
         };
         new_rows.push((i, revision));
     }
+    progress(&format!(
+        "writing {} new and {} revised rows",
+        attain_core::money::group_thousands(&added.to_string()),
+        attain_core::money::group_thousands(&revised.to_string())
+    ));
     for deal in &superseded {
         db.execute(
             "UPDATE transactions SET is_current = 0 WHERE deal_id = $1 AND is_current = 1",

@@ -100,7 +100,11 @@ pub struct Store {
     db: Box<dyn Driver>,
     actor: String,
     clock: Box<dyn Fn() -> jiff::Timestamp + Send>,
+    progress: Progress,
 }
+
+/// Told what a long operation is doing now ("checking 1,000,000 rows").
+pub type Progress = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
 
 impl Store {
     /// Opens the store at `address` (see [`parse_address`]), creating and
@@ -128,7 +132,14 @@ impl Store {
             db,
             actor: actor.to_string(),
             clock: Box::new(jiff::Timestamp::now),
+            progress: std::sync::Arc::new(|_| {}),
         })
+    }
+
+    /// Where long operations report what they are doing (a terminal's
+    /// spinner).
+    pub fn set_progress(&mut self, progress: Progress) {
+        self.progress = progress;
     }
 
     /// Replaces the clock (tests and reproducible examples).

@@ -101,7 +101,8 @@ impl Store {
     /// Calculates fiscal `year` (default: the workspace's) from the store
     /// and records the run, its results and any prior-period adjustments.
     pub fn record_run(&mut self, year: Option<i16>) -> Result<RunReport, Error> {
-        self.write(|db, cx| record_run(db, cx, year))
+        let progress = self.progress.clone();
+        self.write(|db, cx| record_run(db, cx, year, &*progress))
     }
 
     /// The latest run's id, if any.
@@ -201,8 +202,14 @@ impl Laps {
     }
 }
 
-fn record_run(db: &mut dyn Driver, cx: &Context, year: Option<i16>) -> Result<RunReport, Error> {
+fn record_run(
+    db: &mut dyn Driver,
+    cx: &Context,
+    year: Option<i16>,
+    progress: &dyn Fn(&str),
+) -> Result<RunReport, Error> {
     let laps = Laps::new();
+    progress("reading the store");
     let latest = snapshot::workspace_at(db, LATEST)?;
     let Some(year) = year.or(latest.ws.default_year) else {
         return Err(Error::new("no fiscal year to calculate")
@@ -275,6 +282,7 @@ fn record_run(db: &mut dyn Driver, cx: &Context, year: Option<i16>) -> Result<Ru
         laps.lap("participants, quotas and assignments read");
         let txns = snapshot::transactions(&at.ws, &people, &txn_csv)?;
         laps.lap("transactions parsed");
+        progress(&format!("calculating {from} to {until}"));
         let calc =
             engine::calculate(&at.ws, &people, &txns, &overrides, year).map_err(|errors| {
                 Error(
@@ -338,6 +346,10 @@ fn record_run(db: &mut dyn Driver, cx: &Context, year: Option<i16>) -> Result<Ru
         )?
         .map_or(0, |r| driver::int(&r, 0));
 
+    progress(&format!(
+        "recording {}",
+        attain_core::report::count(computed.len(), "payout", "payouts")
+    ));
     let mut rows = computed.iter().map(|c| {
         let trace = EarningTrace {
             steps: c.steps.clone(),
