@@ -21,6 +21,7 @@ pub enum ImportKind {
     Quotas,
     Assignments,
     Draws,
+    Caps,
 }
 
 impl ImportKind {
@@ -31,6 +32,7 @@ impl ImportKind {
             ImportKind::Quotas => "quotas",
             ImportKind::Assignments => "assignments",
             ImportKind::Draws => "draws",
+            ImportKind::Caps => "caps",
         }
     }
 
@@ -41,6 +43,7 @@ impl ImportKind {
             "quotas" => ImportKind::Quotas,
             "assignments" => ImportKind::Assignments,
             "draws" => ImportKind::Draws,
+            "caps" => ImportKind::Caps,
             _ => return None,
         })
     }
@@ -85,7 +88,8 @@ impl Store {
                 }
                 ImportKind::Quotas => quotas(db, &ws, id, source, bytes, format)?,
                 ImportKind::Assignments => assignments(db, &ws, id, source, bytes, format)?,
-                ImportKind::Draws => draws(db, &ws, id, source, bytes, format)?,
+                ImportKind::Draws => pay_terms(db, &ws, id, source, bytes, format, &DRAWS)?,
+                ImportKind::Caps => pay_terms(db, &ws, id, source, bytes, format, &CAPS)?,
             };
             let report = ImportReport {
                 id,
@@ -675,28 +679,47 @@ fn assignments(
     Ok((rows.len() as u64, added, revised))
 }
 
-const DRAW_COLUMNS: [&str; 5] = ["participant_id", "amount", "start", "end", "recoverable"];
+/// Per-participant terms of pay the ledger applies each pay period: draws
+/// (a floor) and payment caps (a ceiling). Both files read
+/// `participant_id,amount,start,end,FLAG`: `amount` per pay period from
+/// `start` to `end` (pay periods like `2026-M01`; `end` may be empty), and
+/// a yes/no flag. An import replaces the terms of each participant it names.
+struct Terms {
+    table: &'static str,
+    columns: [&'static str; 5],
+    flag_hint: &'static str,
+}
 
-/// `participant_id,amount,start,end,recoverable`: a draw of `amount` per
-/// pay period from `start` to `end` (pay periods like `2026-M01`; `end`
-/// may be empty), recoverable (`yes`) or not (`no`). An import replaces the
-/// draws of each participant it names.
-fn draws(
+const DRAWS: Terms = Terms {
+    table: "draws",
+    columns: ["participant_id", "amount", "start", "end", "recoverable"],
+    flag_hint: "a recoverable draw is earned back from later earnings: yes or no",
+};
+
+const CAPS: Terms = Terms {
+    table: "payment_caps",
+    columns: ["participant_id", "amount", "start", "end", "carry"],
+    flag_hint: "carry: the excess over the cap is paid in later periods (yes) or forfeited (no)",
+};
+
+fn pay_terms(
     db: &mut dyn Driver,
     ws: &Workspace,
     import: i64,
     source: &str,
     bytes: Vec<u8>,
     format: ImportFormat,
+    terms: &Terms,
 ) -> Result<(u64, u64, u64), Error> {
     use attain_core::diag::{Diagnostic, Location};
     let (people, _) = snapshot::participants_at(db, ws, LATEST)?;
-    let names: Vec<String> = DRAW_COLUMNS.iter().map(|c| c.to_string()).collect();
-    let records = read_records(source, bytes, format, &names, DRAW_COLUMNS[0], None)?;
+    let columns = terms.columns;
+    let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+    let records = read_records(source, bytes, format, &names, columns[0], None)?;
     let header = records::parse_line(&records.header);
     let mut errors = Vec::new();
     let mut at = Vec::new();
-    for (i, c) in DRAW_COLUMNS.iter().enumerate() {
+    for (i, c) in columns.iter().enumerate() {
         match header.iter().position(|h| h == c) {
             Some(p) => at.push(Some(p)),
             None if i == 3 => at.push(None),
@@ -705,7 +728,7 @@ fn draws(
                     Location::line_column(source, 1, 0),
                     format!("no column `{c}` in the header"),
                 )
-                .with_hint("a draws file has participant_id,amount,start,end,recoverable"),
+                .with_hint(format!("the columns are {}", columns.join(","))),
             ),
         }
     }
@@ -766,14 +789,14 @@ fn draws(
                 "write a fiscal month, like 2026-M06, or leave it empty",
             );
         }
-        let recoverable = match get(4).to_ascii_lowercase().as_str() {
+        let flag = match get(4).to_ascii_lowercase().as_str() {
             "yes" | "true" => 1,
             "no" | "false" => 0,
             other => {
                 bad(
                     4,
-                    format!("`recoverable` is `{other}`, which is neither yes nor no"),
-                    "a recoverable draw is earned back from later earnings: yes or no",
+                    format!("`{}` is `{other}`, which is neither yes nor no", columns[4]),
+                    terms.flag_hint,
                 );
                 0
             }
@@ -789,7 +812,7 @@ fn draws(
                 } else {
                     get(3).into()
                 },
-                Value::Int(recoverable),
+                Value::Int(flag),
                 Value::Int(import),
             ],
         ));
@@ -798,25 +821,33 @@ fn draws(
         return Err(Error(errors));
     }
     let known: std::collections::HashSet<String> = db
-        .query("SELECT DISTINCT participant_id FROM draws", &[])?
+        .query(
+            &format!("SELECT DISTINCT participant_id FROM {}", terms.table),
+            &[],
+        )?
         .iter()
         .map(|r| driver::text(r, 0))
         .collect();
     let revised = rows.iter().filter(|(w, _)| known.contains(w)).count() as u64;
-    // New draws change what approved periods pay: they need approving again.
+    // New terms change what approved periods pay: they need approving again.
     db.execute(
         "UPDATE periods SET status = 'calculated', approved_run = NULL WHERE status = 'approved'",
         &[],
     )?;
     let n = rows.len() as u64;
+    let flag_column = if terms.table == "draws" {
+        "recoverable"
+    } else {
+        "carry"
+    };
     db.append(
-        "draws",
+        terms.table,
         &[
             "participant_id",
             "amount",
             "start_period",
             "end_period",
-            "recoverable",
+            flag_column,
             "import_id",
         ],
         &mut rows.into_iter().map(|(_, r)| r),

@@ -7,10 +7,12 @@
 //! ```text
 //! net     = earned + manual adjustments − withheld + released + carried in
 //! payment = max(net, draw)   with a draw in force, else max(net, 0)
+//!           then at most the cap, if one is in force
 //! carried = net − payment    when negative: a recoverable draw's shortfall
 //!                            or a clawback larger than the earnings, repaid
 //!                            from later earnings (a non-recoverable draw's
-//!                            shortfall is forgiven)
+//!                            shortfall is forgiven); when positive: the
+//!                            excess over a cap that carries
 //! ```
 //!
 //! Nothing here is stored: the ledger is computed from stored facts (runs,
@@ -318,7 +320,8 @@ pub(crate) fn ledger(
             .or_default()
             .push(driver::text(&r, 2));
     }
-    let draws = draws(db)?;
+    let draws = terms(db, "draws", "recoverable")?;
+    let caps = terms(db, "payment_caps", "carry")?;
 
     let mut out = Vec::new();
     for person in &people {
@@ -390,7 +393,28 @@ pub(crate) fn ledger(
                 _ if net < Decimal::ZERO => (Decimal::ZERO, net, Decimal::ZERO),
                 _ => (net, Decimal::ZERO, Decimal::ZERO),
             };
-            if carried_in < Decimal::ZERO {
+            // A cap is a ceiling on the payment; `recoverable` here means
+            // the excess is carried into later periods.
+            let cap = caps
+                .get(person)
+                .and_then(|list| draw_for(list, &period, *through));
+            let (payment, carried_out) = match cap {
+                Some(c) if payment > c.amount => {
+                    let excess = payment - c.amount;
+                    if c.recoverable {
+                        notes.push(format!(
+                            "capped at {}: {excess} carried into later periods",
+                            c.amount
+                        ));
+                        (c.amount, carried_out + excess)
+                    } else {
+                        notes.push(format!("capped at {}: {excess} forfeited", c.amount));
+                        (c.amount, carried_out)
+                    }
+                }
+                _ => (payment, carried_out),
+            };
+            if !carried_in.is_zero() {
                 notes.push(format!("carried in from earlier periods: {carried_in}"));
             }
             carried = carried_out;
@@ -439,12 +463,19 @@ fn in_force(d: &Draw, period: &str) -> bool {
     d.start.as_str() <= period && d.end.as_deref().is_none_or(|e| period <= e)
 }
 
-/// Every draw ever imported, by participant, with its import.
-fn draws(db: &mut dyn Driver) -> Result<BTreeMap<String, Vec<Draw>>, Error> {
+/// Every draw (or cap: `table` and its flag) ever imported, by
+/// participant, with its import.
+fn terms(
+    db: &mut dyn Driver,
+    table: &str,
+    flag: &str,
+) -> Result<BTreeMap<String, Vec<Draw>>, Error> {
     let mut out: BTreeMap<String, Vec<Draw>> = BTreeMap::new();
     for r in db.query(
-        "SELECT participant_id, amount, start_period, end_period, recoverable, import_id FROM draws \
-         ORDER BY participant_id, import_id, start_period",
+        &format!(
+            "SELECT participant_id, amount, start_period, end_period, {flag}, import_id FROM {table} \
+             ORDER BY participant_id, import_id, start_period"
+        ),
         &[],
     )? {
         out.entry(driver::text(&r, 0)).or_default().push(Draw {
@@ -485,6 +516,7 @@ pub fn totals(lines: &[LedgerLine]) -> LedgerTotals {
     if let Some(last) = lines.last() {
         t.held = last.held_balance;
         t.owed_by_person = -last.carried_out.min(Decimal::ZERO);
+        t.due += last.carried_out.max(Decimal::ZERO);
     }
     t
 }

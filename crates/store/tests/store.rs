@@ -653,6 +653,25 @@ M1,50.00,2026-M01,2026-M02,no\n";
             "{backend}"
         );
 
+        // A cap of 150 a month on R1, the excess carried: February pays
+        // 150 and carries 10 into March.
+        let caps = "participant_id,amount,start,end,carry\nR1,150.00,2026-M01,,yes\n";
+        ok(s.import(
+            ImportKind::Caps,
+            "caps.csv",
+            caps.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        assert_eq!(
+            ledger_lines(&mut s, "R1")[1..3].to_vec(),
+            vec![
+                "2026-M02 earned 200.00 manual 0.00 held 40.00 released 0.00 in 0.00 draw 0.00 pay 150.00 out 10.00",
+                "2026-M03 earned 0.00 manual 0.00 held 0.00 released 60.00 in 10.00 draw 0.00 pay 70.00 out 0.00",
+            ],
+            "{backend}"
+        );
+
         // Payroll: only from an approved period; its total is the ledger's.
         let e = match s.payroll("2026-M03") {
             Ok(p) => panic!("{backend}: exported {p:?}"),
@@ -669,7 +688,7 @@ M1,50.00,2026-M01,2026-M02,no\n";
             .sum();
         assert_eq!(
             (total, ledger_total),
-            (dec("230.00"), dec("230.00")),
+            (dec("240.00"), dec("240.00")),
             "{backend}"
         );
 

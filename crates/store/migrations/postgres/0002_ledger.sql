@@ -33,3 +33,15 @@ CREATE TABLE holdback_releases (
     recorded_at TEXT NOT NULL,
     actor TEXT NOT NULL
 );
+
+-- Payment caps per participant: at most `amount` paid per pay period from
+-- `start_period` to `end_period`; the excess is carried into later periods
+-- (`carry` 1) or forfeited (0). An import replaces a participant's caps.
+CREATE TABLE payment_caps (
+    participant_id TEXT NOT NULL,
+    amount TEXT NOT NULL,
+    start_period TEXT NOT NULL,
+    end_period TEXT,
+    carry BIGINT NOT NULL,
+    import_id BIGINT NOT NULL REFERENCES imports (id)
+);
