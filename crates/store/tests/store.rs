@@ -733,3 +733,95 @@ R2,-5,2026-Q1,,maybe\n";
         }
     }
 }
+
+#[test]
+fn an_older_store_is_upgraded_and_a_newer_one_refused() {
+    use attain_store::driver::{self, Driver};
+    use attain_store::migrate::migrate;
+    let dir = std::env::temp_dir().join(format!("attain-migrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("old.db").display().to_string();
+    let mut backends: Vec<(String, Box<dyn Driver>, Box<dyn Fn() -> Box<dyn Driver>>)> = Vec::new();
+    {
+        let p = path.clone();
+        backends.push((
+            "sqlite".into(),
+            Box::new(attain_store::sqlite::Sqlite::open(&path).unwrap()),
+            Box::new(move || Box::new(attain_store::sqlite::Sqlite::open(&p).unwrap())),
+        ));
+    }
+    let url = std::env::var("ATTAIN_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".to_string());
+    let schema = format!("attain_migrate_{}", std::process::id());
+    if let Ok(mut admin) = attain_store::postgres::Postgres::connect(&url, None) {
+        let _ = admin.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), &[]);
+        let (u, sc) = (url.clone(), schema.clone());
+        backends.push((
+            "postgres".into(),
+            Box::new(attain_store::postgres::Postgres::connect(&url, Some(&schema)).unwrap()),
+            Box::new(move || {
+                Box::new(attain_store::postgres::Postgres::connect(&u, Some(&sc)).unwrap())
+            }),
+        ));
+    }
+    for (backend, mut db, reopen) in backends {
+        let all = if backend == "postgres" {
+            attain_store::postgres::MIGRATIONS
+        } else {
+            attain_store::sqlite::MIGRATIONS
+        };
+        // A store written by an attain that knew only the first migration.
+        migrate(db.as_mut(), &all[..1], "2026-01-01T00:00:00Z").unwrap();
+        assert!(!db.has_table("draws").unwrap(), "{backend}");
+        drop(db);
+        let mut store = Store::with_driver(reopen(), "tester").unwrap_or_else(|e| panic!("{e}"));
+        ok(store.apply_plans(&workspace(), None));
+        ok(store.import(
+            ImportKind::Participants,
+            "people.csv",
+            PEOPLE.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        let draws = "participant_id,amount,start,end,recoverable\nR1,10.00,2026-M01,,no\n";
+        ok(store.import(
+            ImportKind::Draws,
+            "draws.csv",
+            draws.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        drop(store);
+        let mut db = reopen();
+        let versions: Vec<i64> = db
+            .query(
+                "SELECT version FROM schema_migrations ORDER BY version",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| driver::int(r, 0))
+            .collect();
+        assert_eq!(versions, vec![1, 2], "{backend}");
+        // A store from a newer attain is refused, untouched.
+        db.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')",
+            &[],
+        )
+        .unwrap();
+        let e = match Store::with_driver(db, "tester") {
+            Ok(_) => panic!("{backend}: opened a newer store"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            e.contains("this store has schema version 99, newer than this attain knows (2)"),
+            "{backend}: {e}"
+        );
+        if backend == "postgres" {
+            if let Ok(mut admin) = attain_store::postgres::Postgres::connect(&url, None) {
+                let _ = admin.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), &[]);
+            }
+        }
+    }
+}
