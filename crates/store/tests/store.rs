@@ -7,7 +7,8 @@
 //!
 //! Contents: imports (idempotent, revisions, all or nothing, JSON lines),
 //! plan versions, runs, the period close and prior-period adjustments,
-//! the audit log.
+//! the audit log, run diffs (revised and cancelled deals, plan versions,
+//! identical runs) and pay-period statements.
 
 use attain_store::driver::Driver;
 use attain_store::{ImportFormat, ImportKind, PeriodStatus, PlanFile, Store};
