@@ -409,10 +409,16 @@ fn why(d: &attain_store::RunDiff, c: &attain_store::diff::PayoutChange) -> Vec<S
             .filter_map(|i| d.assignments.get(*i))
             .map(|a| a.describe()),
     );
+    out.extend(
+        c.people
+            .iter()
+            .filter_map(|i| d.people.get(*i))
+            .map(|p| p.describe()),
+    );
     if out.is_empty() {
         out.push(
-            "no transaction, plan version, quota or assignment of theirs in this period differs: \
-             see the inputs below (an earlier period, or people changes)"
+            "no transaction, plan version, quota, assignment or participant of theirs in this \
+             period differs: see the inputs below (an earlier period can carry into this one)"
                 .to_string(),
         );
     }
@@ -524,7 +530,8 @@ pub fn diff(
     let any_input = !(d.transactions.is_empty()
         && d.plans.is_empty()
         && d.quotas.is_empty()
-        && d.assignments.is_empty());
+        && d.assignments.is_empty()
+        && d.people.is_empty());
     if any_input {
         say!("\ninputs that differ");
         if !d.transactions.is_empty() {
@@ -553,6 +560,12 @@ pub fn diff(
             say!("  assignments:");
             for a in &d.assignments {
                 say!("    {}", a.describe());
+            }
+        }
+        if !d.people.is_empty() {
+            say!("  participants:");
+            for p in &d.people {
+                say!("    {}", p.describe());
             }
         }
     }

@@ -2162,3 +2162,40 @@ fn store_statement_of_a_closed_month_with_an_adjustment() {
         .fails();
     assert!(run.stderr.contains("no run 9 in the store"), "{run:?}");
 }
+
+#[test]
+fn store_diff_names_a_changed_quota_and_assignments() {
+    let s = Sandbox::stored("store_diff_quota");
+    // am1's Q2 quota drops to $80,000: their $100,000 is 125%, paying
+    // 80,000 × 7.5% + 20,000 × 12.5% = 6,000 + 2,500 = $8,500, not $7,500.
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\nam1,nrr_target,2026-Q2,80000\n",
+    );
+    s.store(&["import", "quotas", "quotas.csv"]).ok();
+    // am2's plan now ends in June: their $0.00 Q3 and Q4 are not paid at
+    // all, which changes nobody's pay.
+    s.write(
+        "assignments.csv",
+        "participant_id,plan,start,end\nam2,retention_commission,2026-01-01,2026-06-30\n",
+    );
+    s.store(&["import", "assignments", "assignments.csv"]).ok();
+    s.store(&["run"]).ok();
+    let diff = s.store(&["diff"]).ok();
+    assert_eq!(
+        diff.stdout,
+        "run 1 → run 2, fiscal year 2026\n\
+         \n\
+         participant  period   component       run 1      run 2  difference\n\
+         am1          2026-Q2  commission  $7,500.00  $8,500.00  +$1,000.00\n    \
+             quota nrr_target of am1 for 2026-Q2: the plan's → 80000\n\
+         \n\
+         inputs that differ\n  \
+           quotas:\n    \
+             quota nrr_target of am1 for 2026-Q2: the plan's → 80000\n  \
+           assignments:\n    \
+             assignments of am2: the participants file's plan → retention_commission 2026-01-01..2026-06-30\n\
+         \n\
+         1 person changed, total difference +$1,000.00\n"
+    );
+}

@@ -37,6 +37,8 @@ pub struct RunDiff {
     pub plans: Vec<PlanChange>,
     pub quotas: Vec<QuotaChange>,
     pub assignments: Vec<AssignmentChange>,
+    /// Participant versions (hierarchy, plan column, dates, fields).
+    pub people: Vec<PersonChange>,
     /// How many people have at least one changed earning.
     pub people_changed: usize,
     /// The sum of every payout difference (run B minus run A).
@@ -51,6 +53,7 @@ impl RunDiff {
             && self.plans.is_empty()
             && self.quotas.is_empty()
             && self.assignments.is_empty()
+            && self.people.is_empty()
     }
 }
 
@@ -85,6 +88,9 @@ pub struct PayoutChange {
     pub quotas: Vec<usize>,
     /// Indexes into [`RunDiff::assignments`]: this person's.
     pub assignments: Vec<usize>,
+    /// Indexes into [`RunDiff::people`]: versions of this person, of
+    /// someone below them, or naming them as manager.
+    pub people: Vec<usize>,
     /// When the period is closed, run B pays the difference as a
     /// prior-period adjustment: its pay period and amount.
     pub adjustment: Option<(String, Decimal)>,
@@ -122,6 +128,20 @@ pub struct FieldChange {
     pub new: String,
 }
 
+impl FieldChange {
+    /// `amount 1000.00 → 1500.00`; an empty value shows as `(empty)`.
+    pub fn describe(&self) -> String {
+        let v = |s: &str| {
+            if s.is_empty() {
+                "(empty)".to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        format!("{} {} → {}", self.column, v(&self.old), v(&self.new))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransactionChange {
     pub deal: String,
@@ -153,11 +173,7 @@ impl TransactionChange {
             Change::Revised | Change::Reinstated | Change::Absent => {}
         }
         if !self.fields.is_empty() {
-            let parts: Vec<String> = self
-                .fields
-                .iter()
-                .map(|f| format!("{} {} → {}", f.column, f.old, f.new))
-                .collect();
+            let parts: Vec<String> = self.fields.iter().map(FieldChange::describe).collect();
             text.push_str(": ");
             text.push_str(&parts.join(", "));
         }
@@ -204,7 +220,7 @@ pub struct QuotaChange {
 
 impl QuotaChange {
     pub fn describe(&self) -> String {
-        let v = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".to_string());
+        let v = |s: &Option<String>| s.clone().unwrap_or_else(|| "the plan's".to_string());
         format!(
             "quota {} of {} for {}: {} → {}",
             self.quota,
@@ -228,7 +244,7 @@ impl AssignmentChange {
     pub fn describe(&self) -> String {
         let v = |list: &[String]| {
             if list.is_empty() {
-                "none".to_string()
+                "the participants file's plan".to_string()
             } else {
                 list.join(", ")
             }
@@ -239,6 +255,43 @@ impl AssignmentChange {
             v(&self.old),
             v(&self.new)
         )
+    }
+}
+
+/// A participant version that differs between the runs' inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonChange {
+    pub participant: String,
+    /// The first day the version applies (`0001-01-01`: from the
+    /// beginning).
+    pub effective: String,
+    /// Added, revised, or absent from run B's inputs.
+    pub change: Change,
+    pub fields: Vec<FieldChange>,
+    /// The manager column's values, before and after.
+    pub managers: Vec<String>,
+}
+
+impl PersonChange {
+    /// `am2 revised, effective 2026-04-01: manager_id mgr1 → mgr2`.
+    pub fn describe(&self) -> String {
+        let when = crate::plans::show_date(&self.effective);
+        let when = if when == self.effective {
+            format!("effective {when}")
+        } else {
+            when
+        };
+        let mut text = format!(
+            "participant {} {}, {when}",
+            self.participant,
+            self.change.name()
+        );
+        if !self.fields.is_empty() {
+            let parts: Vec<String> = self.fields.iter().map(FieldChange::describe).collect();
+            text.push_str(": ");
+            text.push_str(&parts.join(", "));
+        }
+        text
     }
 }
 
@@ -354,15 +407,27 @@ fn diff_runs(
     let ws = &latest.ws;
     let cal = ws.calendar;
     let people = snapshot::participants_at(db, ws, LATEST)?.0;
-    let ancestors = Ancestors::new(&people);
 
     let earnings_a = results(db, run_a.id, participant)?;
     let earnings_b = results(db, run_b.id, participant)?;
 
-    let reaches = |credits: &[String], who: &str| credits.iter().any(|c| ancestors.reach(c, who));
     let mut transactions = transaction_changes(db, ws, &run_a, &run_b)?;
+    for t in &mut transactions {
+        t.reach = reach(&people, &t.change.credits);
+    }
+    let (persons, person_reach): (Vec<PersonChange>, Vec<HashSet<String>>) =
+        person_changes(db, ws, &run_a, &run_b)?
+            .into_iter()
+            .map(|c| {
+                // A new manager's pay is reached as well as the old one's.
+                let mut r = reach(&people, std::slice::from_ref(&c.participant));
+                r.extend(c.managers.iter().cloned());
+                (c, r)
+            })
+            .filter(|(_, r)| participant.is_none_or(|p| r.contains(p)))
+            .unzip();
     if let Some(p) = participant {
-        transactions.retain(|t| reaches(&t.change.credits, p));
+        transactions.retain(|t| t.reach.contains(p));
     }
     let mut plans = plan_changes(db, ws, &versions_a, &versions_b)?;
     if participant.is_some() {
@@ -386,7 +451,9 @@ fn diff_runs(
         let was = earnings_a.get(key);
         let is = earnings_b.get(key);
         let (old, new) = (was.map(|r| r.amount), is.map(|r| r.amount));
-        if old == new {
+        // A $0.00 payout that one run has and the other lacks pays the
+        // same: no one's pay changed.
+        if old.unwrap_or_default() == new.unwrap_or_default() {
             continue;
         }
         let (who, period_text, component) = key;
@@ -405,13 +472,14 @@ fn diff_runs(
             plans: Vec::new(),
             quotas: Vec::new(),
             assignments: Vec::new(),
+            people: Vec::new(),
             adjustment,
         };
         if let Some((start, end)) = window {
             let (start, end) = (start.to_string(), end.to_string());
             for (i, t) in transactions.iter().enumerate() {
                 let dated = t.dates.iter().any(|d| *d >= start && *d <= end);
-                if dated && reaches(&t.change.credits, who) {
+                if dated && t.reach.contains(who) {
                     change.deals.push(i);
                 }
             }
@@ -432,6 +500,11 @@ fn diff_runs(
                 change.assignments.push(i);
             }
         }
+        for (i, r) in person_reach.iter().enumerate() {
+            if r.contains(who) {
+                change.people.push(i);
+            }
+        }
         payouts.push(change);
     }
     let people_changed = payouts
@@ -449,6 +522,7 @@ fn diff_runs(
         plans,
         quotas,
         assignments,
+        people: persons,
         people_changed,
         total_difference,
     })
@@ -522,47 +596,37 @@ fn results(
     Ok(earnings)
 }
 
-/// Who sits above whom, to tell whether a deal credited to one person
-/// reaches another's pay (as theirs or a report's).
-struct Ancestors<'a> {
-    people: &'a Participants,
-}
-
-impl<'a> Ancestors<'a> {
-    fn new(people: &'a Participants) -> Ancestors<'a> {
-        Ancestors { people }
-    }
-
-    /// Whether a credit to `credited` counts for `who`: the same person or
-    /// someone above them.
-    fn reach(&self, credited: &str, who: &str) -> bool {
-        if credited == who {
-            return true;
-        }
-        let Some(&start) = self.people.index.get(credited) else {
-            return false;
+/// Whose pay a change to `ids` can reach: theirs and everyone's above
+/// them, in the latest hierarchy.
+fn reach(people: &Participants, ids: &[String]) -> HashSet<String> {
+    let mut out: HashSet<String> = ids.iter().cloned().collect();
+    for id in ids {
+        let Some(&start) = people.index.get(id) else {
+            continue;
         };
-        let mut at = self.people.manager.get(start as usize).copied().flatten();
-        // A hierarchy is acyclic once loaded; the bound only guards the walk.
+        let mut at = people.manager.get(start as usize).copied().flatten();
+        // A loaded hierarchy has no cycle; the bound only guards the walk.
         let mut steps = 0;
         while let Some(m) = at {
-            if self.people.ids.get(m as usize).is_some_and(|id| id == who) {
-                return true;
+            if let Some(id) = people.ids.get(m as usize) {
+                out.insert(id.clone());
             }
             steps += 1;
-            if steps > self.people.ids.len() {
+            if steps > people.ids.len() {
                 break;
             }
-            at = self.people.manager.get(m as usize).copied().flatten();
+            at = people.manager.get(m as usize).copied().flatten();
         }
-        false
     }
+    out
 }
 
 /// A transaction change with the dates it had in either run.
 struct Dated {
     change: TransactionChange,
     dates: Vec<String>,
+    /// Whose pay it can reach (see [`reach`]).
+    reach: HashSet<String>,
 }
 
 struct Revision {
@@ -691,6 +755,7 @@ fn transaction_changes(
                 credits: credits.into_iter().collect(),
             },
             dates,
+            reach: HashSet::new(),
         });
     }
     Ok(out)
@@ -889,6 +954,118 @@ fn assignment_changes(
                 participant,
                 old,
                 new,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Participant versions whose text differs between the runs' inputs: per
+/// participant and effective date, the latest import each run saw.
+fn person_changes(
+    db: &mut dyn Driver,
+    ws: &Workspace,
+    a: &RunInfo,
+    b: &RunInfo,
+) -> Result<Vec<PersonChange>, Error> {
+    let (lo, hi) = (
+        a.through_import.min(b.through_import),
+        a.through_import.max(b.through_import),
+    );
+    if lo == hi {
+        return Ok(Vec::new());
+    }
+    let rows = db.query(
+        "SELECT v.participant_id, v.effective, v.import_id, l.header, v.record \
+         FROM participant_versions v JOIN layouts l ON l.id = v.layout \
+         WHERE v.import_id <= $1 AND v.participant_id IN \
+           (SELECT participant_id FROM participant_versions WHERE import_id > $2 AND import_id <= $3) \
+         ORDER BY v.participant_id, v.effective, v.import_id",
+        &[Value::Int(hi), Value::Int(lo), Value::Int(hi)],
+    )?;
+    let columns = snapshot::participant_columns(ws);
+    let manager = ws.participants.manager_column.clone();
+    type Versions = BTreeMap<String, Vec<(i64, BTreeMap<String, String>)>>;
+    let mut by_person: BTreeMap<String, Versions> = BTreeMap::new();
+    for r in &rows {
+        let names = records::parse_line(&driver::text(r, 3));
+        let fields = records::parse_line(&driver::text(r, 4));
+        let all: HashMap<String, String> = names.into_iter().zip(fields).collect();
+        let values = columns
+            .iter()
+            .map(|c| (c.clone(), all.get(c).cloned().unwrap_or_default()))
+            .collect();
+        by_person
+            .entry(driver::text(r, 0))
+            .or_default()
+            .entry(driver::text(r, 1))
+            .or_default()
+            .push((driver::int(r, 2), values));
+    }
+    let field_changes = |o: &BTreeMap<String, String>, n: &BTreeMap<String, String>| {
+        columns
+            .iter()
+            .filter_map(|c| {
+                let (was, is) = (o.get(c)?, n.get(c)?);
+                (was != is).then(|| FieldChange {
+                    column: c.clone(),
+                    old: was.clone(),
+                    new: is.clone(),
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = Vec::new();
+    for (participant, by_date) in &by_person {
+        let as_of = |versions: &[(i64, BTreeMap<String, String>)], through: i64| {
+            versions
+                .iter()
+                .rev()
+                .find(|(i, _)| *i <= through)
+                .map(|(_, v)| v.clone())
+        };
+        for (effective, versions) in by_date {
+            let (old, new) = (
+                as_of(versions, a.through_import),
+                as_of(versions, b.through_import),
+            );
+            // A version with a new date is read against the one it takes
+            // over from, as run A saw it.
+            let before = || {
+                by_date
+                    .range(..effective.clone())
+                    .rev()
+                    .find_map(|(_, v)| as_of(v, a.through_import))
+            };
+            if old.is_none() && new.is_none() {
+                continue;
+            }
+            let old = old.or_else(before);
+            let (change, fields) = match (&old, &new) {
+                (None, None) => continue,
+                (None, Some(_)) => (Change::Added, Vec::new()),
+                (Some(_), None) => (Change::Absent, Vec::new()),
+                (Some(o), Some(n)) => {
+                    let f = field_changes(o, n);
+                    if f.is_empty() {
+                        continue;
+                    }
+                    (Change::Revised, f)
+                }
+            };
+            let managers: BTreeSet<String> = [old.as_ref(), new.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(|v| manager.as_ref().and_then(|m| v.get(m)))
+                .filter(|m| !m.is_empty())
+                .cloned()
+                .collect();
+            out.push(PersonChange {
+                participant: participant.clone(),
+                effective: effective.clone(),
+                change,
+                fields,
+                managers: managers.into_iter().collect(),
             });
         }
     }

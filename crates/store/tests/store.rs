@@ -827,3 +827,39 @@ fn a_statement_of_a_closed_month_shows_earnings_adjustments_and_the_year_to_date
         assert!(e.contains("attain run --year 2027"), "{backend}: {e}");
     }
 }
+
+#[test]
+fn a_diff_names_a_participant_version_that_moved_someone_out_of_a_team() {
+    for (backend, mut s) in seeded("diff_people") {
+        ok(s.record_run(None));
+        // From 2026 on, R2 reports to no one: M1's team loses D2's 500.
+        let moved = "participant_id,manager_id,plan\nM1,,manager\nR1,M1,rep\nR2,,rep\n";
+        ok(s.import(
+            ImportKind::Participants,
+            "people-2026.csv",
+            moved.into(),
+            ImportFormat::Csv,
+            Some("2026-01-01"),
+        ));
+        ok(s.record_run(None));
+        let d = ok(s.diff_runs(None, None, Some("M1")));
+        // M1's Q1 override: 2% of 3,500 → 2% of 3,000.
+        assert_eq!(
+            changed(&d),
+            vec!["M1 2026-Q1 override 70.00 → 60.00 (-10.00)"],
+            "{backend}"
+        );
+        let people: Vec<String> = d.people.iter().map(|p| p.describe()).collect();
+        assert_eq!(
+            people,
+            vec!["participant R2 revised, effective 2026-01-01: manager_id M1 → (empty)"],
+            "{backend}"
+        );
+        assert_eq!(d.payouts[0].people, vec![0], "{backend}");
+        // R1 is not R2's manager, before or after: nothing reaches them.
+        assert!(
+            ok(s.diff_runs(None, None, Some("R1"))).is_empty(),
+            "{backend}"
+        );
+    }
+}
