@@ -445,6 +445,14 @@ fn diff_runs(
         assignments.retain(|c| c.participant == p);
     }
 
+    // Per person, the deals that reach them: a payout looks only at its own
+    // instead of every changed deal.
+    let mut reached: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, t) in transactions.iter().enumerate() {
+        for who in &t.reach {
+            reached.entry(who.as_str()).or_default().push(i);
+        }
+    }
     let keys: BTreeSet<&Key> = earnings_a.keys().chain(earnings_b.keys()).collect();
     let mut payouts = Vec::new();
     for key in keys {
@@ -477,9 +485,12 @@ fn diff_runs(
         };
         if let Some((start, end)) = window {
             let (start, end) = (start.to_string(), end.to_string());
-            for (i, t) in transactions.iter().enumerate() {
-                let dated = t.dates.iter().any(|d| *d >= start && *d <= end);
-                if dated && t.reach.contains(who) {
+            for &i in reached.get(who.as_str()).map_or(&[][..], Vec::as_slice) {
+                let dated = transactions[i]
+                    .dates
+                    .iter()
+                    .any(|d| *d >= start && *d <= end);
+                if dated {
                     change.deals.push(i);
                 }
             }
