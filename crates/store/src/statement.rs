@@ -116,34 +116,18 @@ impl Store {
             // files: the header of a statement, not a calculation.
             let ws = snapshot::workspace_at(db, LATEST)?.ws;
             let end = ws.calendar.end(period).to_string();
-            let (mut name, mut manager, mut own_plan) = (None, None, None);
+            let mut found = None;
             for date in [end.as_str(), LATEST] {
-                let csv = snapshot::participants_csv(db, date)?;
-                let mut reader = csv::ReaderBuilder::new()
-                    .flexible(true)
-                    .from_reader(&csv[..]);
-                let names: Vec<String> = match reader.headers() {
-                    Ok(h) => h.iter().map(str::to_string).collect(),
-                    Err(_) => continue,
-                };
-                let column = |c: &str| names.iter().position(|n| n == c);
-                let schema = &ws.participants;
-                let id_at = column(&schema.id_column);
-                let found = reader.records().filter_map(Result::ok).find(|fields| {
-                    id_at.and_then(|i| fields.get(i)) == Some(participant)
-                });
-                let Some(fields) = found else { continue };
-                let get = |c: Option<&String>| {
-                    c.and_then(|c| column(c))
-                        .and_then(|i| fields.get(i))
-                        .filter(|v| !v.is_empty())
-                        .map(str::to_string)
-                };
-                name = get(schema.fields.iter().find(|f| f.name == "name").map(|f| &f.column));
-                manager = get(schema.manager_column.as_ref());
-                own_plan = get(schema.plan_column.as_ref());
-                break;
+                found = header_fields(db, &ws, participant, date)?;
+                if found.is_some() {
+                    break;
+                }
             }
+            let Who {
+                name,
+                manager,
+                plan: own_plan,
+            } = found.unwrap_or_default();
             let mut plans: Vec<String> = earnings
                 .iter()
                 .chain(adjustments.iter())
@@ -218,4 +202,52 @@ fn parse_pay_period(text: &str) -> Result<Period, Error> {
         _ => Err(Error::new(format!("`{text}` is not a pay period"))
             .with_hint("pay periods are fiscal months, written like 2026-M03")),
     }
+}
+
+/// A statement's header fields, from the participant's record.
+#[derive(Default)]
+struct Who {
+    name: Option<String>,
+    manager: Option<String>,
+    plan: Option<String>,
+}
+
+/// The participant's name, manager and plan columns in the version in
+/// force on `date`, if they had one then.
+fn header_fields(
+    db: &mut dyn crate::driver::Driver,
+    ws: &attain_core::plan::Workspace,
+    participant: &str,
+    date: &str,
+) -> Result<Option<Who>, Error> {
+    let csv = snapshot::participants_csv(db, date)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(&csv[..]);
+    let names: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(_) => return Ok(None),
+    };
+    let column = |c: &str| names.iter().position(|n| n == c);
+    let schema = &ws.participants;
+    let id_at = column(&schema.id_column);
+    let found = reader
+        .records()
+        .filter_map(Result::ok)
+        .find(|fields| id_at.and_then(|i| fields.get(i)) == Some(participant));
+    let Some(fields) = found else {
+        return Ok(None);
+    };
+    let get = |c: Option<&String>| {
+        c.and_then(|c| column(c))
+            .and_then(|i| fields.get(i))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let name = schema.fields.iter().find(|f| f.name == "name");
+    Ok(Some(Who {
+        name: get(name.map(|f| &f.column)),
+        manager: get(schema.manager_column.as_ref()),
+        plan: get(schema.plan_column.as_ref()),
+    }))
 }
