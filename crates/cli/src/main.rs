@@ -182,6 +182,39 @@ enum Command {
     /// Export a pay period's payments for payroll (approved or closed periods).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Why pay changed: two recorded runs compared payout by payout (default:
+    /// the two latest), with the transactions, plan versions, quotas and
+    /// assignments that differ between their inputs.
+    Diff {
+        /// The run to compare from (default: the one before the latest).
+        run_a: Option<i64>,
+        /// The run to compare to (default: the latest).
+        run_b: Option<i64>,
+        /// Only this participant's payouts and the inputs that reach them.
+        #[arg(long)]
+        participant: Option<String>,
+        /// Print the changed payouts as CSV.
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
+    /// A participant's statement for a pay period: each earning and
+    /// adjustment with its explanation, the amount due, and what the year's
+    /// closed pay periods paid.
+    Statement {
+        /// The participant id.
+        #[arg(long)]
+        participant: String,
+        /// The pay period, e.g. 2026-M03.
+        #[arg(long)]
+        period: String,
+        /// The run to show (default: the run the pay period pays).
+        #[arg(long)]
+        run: Option<i64>,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
     /// Print the audit log: every import, plan version, run, approval and close.
     Audit {
         #[command(flatten)]
@@ -449,6 +482,19 @@ fn run(command: Command) -> Result<(), Failed> {
         Command::Periods { at } => store_cmds::periods(&at),
         Command::Period(c) => store_cmds::period(c),
         Command::Payouts { period, at } => store_cmds::payouts(&period, &at),
+        Command::Diff {
+            run_a,
+            run_b,
+            participant,
+            csv,
+            at,
+        } => store_cmds::diff(run_a, run_b, participant.as_deref(), csv, &at),
+        Command::Statement {
+            participant,
+            period,
+            run,
+            at,
+        } => store_cmds::statement(&participant, &period, run, &at),
         Command::Audit { at } => store_cmds::audit(&at),
         Command::Ledger {
             participant,

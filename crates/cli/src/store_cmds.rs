@@ -2,7 +2,7 @@
 
 use crate::workspace::{self, Failed};
 use attain_core::diag::{Diagnostic, Location};
-use attain_core::money::format_money;
+use attain_core::money::{format_money, Dec};
 use attain_store::{ImportFormat, ImportKind, PlanFile, Store};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -538,5 +538,338 @@ pub fn payroll(period: &str, out: Option<&Path>, at: &StoreArg) -> Result<(), Fa
             eprintln!("{period}: total {}", format_money(total));
         }
     }
+    Ok(())
+}
+
+/// `+$750.00`: a difference shows its sign either way.
+fn signed(d: Dec) -> String {
+    if d.is_sign_positive() && !d.is_zero() {
+        format!("+{}", format_money(d))
+    } else {
+        format_money(d)
+    }
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The reasons shown under one changed payout.
+fn why(d: &attain_store::RunDiff, c: &attain_store::diff::PayoutChange) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    out.extend(
+        c.deals
+            .iter()
+            .filter_map(|i| d.transactions.get(*i))
+            .map(|t| t.describe()),
+    );
+    out.extend(
+        c.plans
+            .iter()
+            .filter_map(|i| d.plans.get(*i))
+            .map(|p| format!("plan file {}", p.describe())),
+    );
+    out.extend(
+        c.quotas
+            .iter()
+            .filter_map(|i| d.quotas.get(*i))
+            .map(|q| q.describe()),
+    );
+    out.extend(
+        c.assignments
+            .iter()
+            .filter_map(|i| d.assignments.get(*i))
+            .map(|a| a.describe()),
+    );
+    out.extend(
+        c.people
+            .iter()
+            .filter_map(|i| d.people.get(*i))
+            .map(|p| p.describe()),
+    );
+    if out.is_empty() {
+        out.push(
+            "no transaction, plan version, quota, assignment or participant of theirs in this \
+             period differs: see the inputs below (an earlier period can carry into this one)"
+                .to_string(),
+        );
+    }
+    if let Some((pay, amount)) = &c.adjustment {
+        out.push(format!(
+            "its period is closed: paid as a prior-period adjustment of {} in {pay}",
+            signed(*amount)
+        ));
+    }
+    out
+}
+
+pub fn diff(
+    a: Option<i64>,
+    b: Option<i64>,
+    participant: Option<&str>,
+    csv: bool,
+    at: &StoreArg,
+) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    let d = store.diff_runs(a, b, participant).map_err(failed)?;
+    let amount = |v: Option<Dec>| v.map_or(String::new(), |v| v.to_string());
+    if csv {
+        say!("participant_id,period,component,run_a,run_b,difference,why");
+        for c in &d.payouts {
+            say!(
+                "{},{},{},{},{},{},{}",
+                csv_field(&c.participant),
+                csv_field(&c.period),
+                csv_field(&c.component),
+                amount(c.old),
+                amount(c.new),
+                c.difference,
+                csv_field(&why(&d, c).join("; "))
+            );
+        }
+        return Ok(());
+    }
+    let (ra, rb) = (d.a.id, d.b.id);
+    let mut title = format!("run {ra} → run {rb}, fiscal year {}", d.b.year);
+    if d.a.year != d.b.year {
+        title = format!(
+            "run {ra} (fiscal year {}) → run {rb} (fiscal year {})",
+            d.a.year, d.b.year
+        );
+    }
+    if let Some(p) = &d.participant {
+        title.push_str(&format!(", participant {p}"));
+    }
+    say!("{title}");
+    if d.payouts.is_empty() {
+        if d.is_empty() && d.a.inputs_digest == d.b.inputs_digest {
+            say!("\nnothing changed: the same inputs and the same payouts");
+        } else {
+            say!("\nno payout differs");
+        }
+    } else {
+        let money = |v: Option<Dec>| v.map_or("none".to_string(), format_money);
+        let mut rows: Vec<[String; 6]> = vec![[
+            "participant".into(),
+            "period".into(),
+            "component".into(),
+            format!("run {ra}"),
+            format!("run {rb}"),
+            "difference".into(),
+        ]];
+        for c in &d.payouts {
+            rows.push([
+                c.participant.clone(),
+                c.period.clone(),
+                c.component.clone(),
+                money(c.old),
+                money(c.new),
+                signed(c.difference),
+            ]);
+        }
+        let mut width = [0usize; 6];
+        for r in &rows {
+            for (w, cell) in width.iter_mut().zip(r) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |r: &[String; 6]| {
+            format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {:>w4$}  {:>w5$}",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                w0 = width[0],
+                w1 = width[1],
+                w2 = width[2],
+                w3 = width[3],
+                w4 = width[4],
+                w5 = width[5]
+            )
+        };
+        say!("");
+        say!("{}", line(&rows[0]));
+        for (r, c) in rows.iter().skip(1).zip(&d.payouts) {
+            say!("{}", line(r));
+            for reason in why(&d, c) {
+                say!("    {reason}");
+            }
+        }
+    }
+    let any_input = !(d.transactions.is_empty()
+        && d.plans.is_empty()
+        && d.quotas.is_empty()
+        && d.assignments.is_empty()
+        && d.people.is_empty());
+    if any_input {
+        say!("\ninputs that differ");
+        if !d.transactions.is_empty() {
+            say!(
+                "  transactions (run {ra} saw imports through {}, run {rb} through {}):",
+                d.a.through_import,
+                d.b.through_import
+            );
+            for t in &d.transactions {
+                say!("    {}", t.describe());
+            }
+        }
+        if !d.plans.is_empty() {
+            say!("  plan versions:");
+            for p in &d.plans {
+                say!("    {}", p.describe());
+            }
+        }
+        if !d.quotas.is_empty() {
+            say!("  quotas:");
+            for q in &d.quotas {
+                say!("    {}", q.describe());
+            }
+        }
+        if !d.assignments.is_empty() {
+            say!("  assignments:");
+            for a in &d.assignments {
+                say!("    {}", a.describe());
+            }
+        }
+        if !d.people.is_empty() {
+            say!("  participants:");
+            for p in &d.people {
+                say!("    {}", p.describe());
+            }
+        }
+    }
+    say!(
+        "\n{} changed, total difference {}",
+        attain_core::report::count(d.people_changed, "person", "people"),
+        signed(d.total_difference)
+    );
+    Ok(())
+}
+
+pub fn statement(
+    participant: &str,
+    period: &str,
+    run: Option<i64>,
+    at: &StoreArg,
+) -> Result<(), Failed> {
+    let mut store = open(at)?;
+    let s = store.statement(participant, period, run).map_err(failed)?;
+    let who = match &s.name {
+        Some(n) => format!("{} ({n})", s.participant),
+        None => s.participant.clone(),
+    };
+    say!("statement for {who}, pay period {}", s.pay_period);
+    let plans = if s.plans.is_empty() {
+        "none".to_string()
+    } else {
+        s.plans.join(", ")
+    };
+    say!("plan: {plans}");
+    if let Some(m) = &s.manager {
+        say!("manager: {m}");
+    }
+    match s.period_run {
+        Some(p) => say!(
+            "status: {}, paying run {p}; this statement shows run {}",
+            s.status.name(),
+            s.run
+        ),
+        None if s.status == attain_store::PeriodStatus::Open => {
+            say!("status: open; this statement shows run {}", s.run)
+        }
+        None => say!("status: {}, paying run {}", s.status.name(), s.run),
+    }
+    let amount_line = |label: &str, amount: Dec| {
+        say!("  {label:<40} {:>16}", format_money(amount));
+    };
+    say!("\nearnings");
+    if s.earnings.is_empty() {
+        say!("  none paid in {}", s.pay_period);
+    }
+    for e in &s.earnings {
+        amount_line(&format!("{} {}", e.period, e.component), e.amount);
+        for l in &e.explanation {
+            say!("      {l}");
+        }
+    }
+    if !s.adjustments.is_empty() {
+        say!("\nprior-period adjustments");
+        for a in &s.adjustments {
+            amount_line(&format!("{} {}", a.period, a.component), a.amount);
+            for l in &a.explanation {
+                say!("      {l}");
+            }
+        }
+    }
+    // The ledger's part: what turns this period's earnings into its payment
+    // (manual adjustments, holdbacks, draws, caps, carried balances). A
+    // statement of another run than the one paid shows earnings only.
+    let year = attain_core::calendar::Period::parse(period).map(|p| p.year);
+    let ledger = match (run, year) {
+        (None, Some(y)) => store.ledger(y, Some(participant)).map_err(failed)?,
+        _ => Vec::new(),
+    };
+    let line = ledger.iter().find(|l| l.pay_period == s.pay_period);
+    let mut due = s.total_due;
+    if let Some(l) = line {
+        let zero = rust_decimal::Decimal::ZERO;
+        let parts = [
+            l.manual,
+            l.held,
+            l.released,
+            l.carried_in,
+            l.draw,
+            l.carried_out,
+        ];
+        if parts.iter().any(|p| *p != zero) {
+            say!("\npayment");
+            amount_line("earned this period", l.earned);
+            for (label, amount) in [
+                ("manual adjustments", l.manual),
+                ("withheld (holdbacks)", -l.held),
+                ("released (holdbacks)", l.released),
+                ("carried in from earlier periods", l.carried_in),
+                ("draw", l.draw),
+            ] {
+                if amount != zero {
+                    amount_line(label, amount);
+                }
+            }
+            for n in l.notes.iter().filter(|n| !n.starts_with("carried in")) {
+                say!("      {n}");
+            }
+            if l.carried_out != zero {
+                amount_line("carried into later periods", l.carried_out);
+            }
+        }
+        due = l.payment;
+    }
+    say!("");
+    say!("{:<42} {:>16}", "payment due", format_money(due));
+    let ytd = &s.year_to_date;
+    let counted = match ytd.periods.as_slice() {
+        [] => "no pay period of the year is closed yet".to_string(),
+        [one] => format!("closed pay period {one}"),
+        [first, .., last] => format!("closed pay periods {first} to {last}"),
+    };
+    // Paid means paid: the ledger's payments of closed periods when there
+    // is a ledger, the closed periods' earnings otherwise.
+    let paid = if ledger.is_empty() {
+        ytd.paid
+    } else {
+        ledger
+            .iter()
+            .filter(|l| ytd.periods.contains(&l.pay_period))
+            .map(|l| l.payment)
+            .sum()
+    };
+    say!("paid year to date: {} ({counted})", format_money(paid));
     Ok(())
 }

@@ -31,8 +31,11 @@
 //!    import writes nothing; a revised deal after the close is paid as an
 //!    adjustment in the open period; payroll matches the ledger; a process
 //!    killed at any moment of an import, a run or a close leaves a
-//!    consistent store; two imports at once both land. (The store's own suite, on SQLite and
-//!    PostgreSQL, is `crates/store/tests/store.rs`.)
+//!    consistent store; two imports at once both land; `attain diff` names
+//!    the deal or plan version behind a changed payout, and says when
+//!    nothing changed; `attain statement` shows a closed month with its
+//!    adjustment and the year to date. (The store's own suite, on SQLite
+//!    and PostgreSQL, is `crates/store/tests/store.rs`.)
 //!
 //! The tiny workspace pays the brief's retention commission on a quarterly
 //! net-revenue quota of $300,000 (no proration): 7.5% up to 100%, 12.5% to
@@ -2193,4 +2196,230 @@ fn store_two_imports_at_once_both_land() {
         assert!(String::from_utf8_lossy(&r.stdout).contains("20,000 added"));
     }
     assert_store_consistent(&s.path("attain.db"));
+}
+
+/// d4 grows from $150,000 to $160,000 after the first run: am2's Q1 nrr
+/// goes from $140,000 ($10,500 at 7.5%) to $150,000 ($11,250).
+fn revise_d4(s: &Sandbox) {
+    s.write(
+        "late.csv",
+        format!("{DEALS_HEADER}d4,2026-02-01,initech,renewal,160000.00,am2\n"),
+    );
+    s.store(&["import", "transactions", "late.csv"]).ok();
+}
+
+#[test]
+fn store_diff_after_a_revised_deal_names_the_deal_the_field_and_the_amounts() {
+    let s = Sandbox::stored("store_diff_revised");
+    revise_d4(&s);
+    s.store(&["run"]).ok();
+    let diff = s.store(&["diff"]).ok();
+    assert_eq!(
+        diff.stdout,
+        "run 1 → run 2, fiscal year 2026\n\
+         \n\
+         participant  period   component        run 1       run 2  difference\n\
+         am2          2026-Q1  commission  $10,500.00  $11,250.00    +$750.00\n    \
+             d4 revised: amount 150000.00 → 160000.00\n\
+         \n\
+         inputs that differ\n  \
+           transactions (run 1 saw imports through 2, run 2 through 3):\n    \
+             d4 revised: amount 150000.00 → 160000.00\n\
+         \n\
+         1 person changed, total difference +$750.00\n"
+    );
+    let csv = s.store(&["diff", "1", "2", "--csv"]).ok();
+    assert_eq!(
+        csv.stdout,
+        "participant_id,period,component,run_a,run_b,difference,why\n\
+         am2,2026-Q1,commission,10500.00,11250.00,750.00,d4 revised: amount 150000.00 → 160000.00\n"
+    );
+    // am1's pay did not change, and d4 does not credit them.
+    let am1 = s.store(&["diff", "--participant", "am1"]).ok();
+    assert_eq!(
+        am1.stdout,
+        "run 1 → run 2, fiscal year 2026, participant am1\n\
+         \n\
+         no payout differs\n\
+         \n\
+         0 people changed, total difference $0.00\n"
+    );
+}
+
+#[test]
+fn store_diff_after_a_plan_version_names_the_file_and_the_versions() {
+    let s = Sandbox::stored("store_diff_plan");
+    s.edit(
+        "plans/retention_commission.toml",
+        "rate = \"7.5%\"",
+        "rate = \"8%\"",
+    );
+    s.store(&["plan", "apply", "--effective", "2026-04-01"])
+        .ok();
+    s.store(&["run"]).ok();
+    // From April the base band pays 8%: am1's Q2 $100,000 pays $8,000,
+    // not $7,500. Q1 ends before the new version and is unchanged.
+    let diff = s.store(&["diff"]).ok();
+    assert_eq!(
+        diff.stdout,
+        "run 1 → run 2, fiscal year 2026\n\
+         \n\
+         participant  period   component       run 1      run 2  difference\n\
+         am1          2026-Q2  commission  $7,500.00  $8,000.00    +$500.00\n    \
+             plan file plans/retention_commission.toml version 1 → version 2, from 2026-04-01\n\
+         \n\
+         inputs that differ\n  \
+           plan versions:\n    \
+             plans/retention_commission.toml version 1 → version 2, from 2026-04-01\n\
+         \n\
+         1 person changed, total difference +$500.00\n"
+    );
+}
+
+#[test]
+fn store_diff_of_identical_runs_says_nothing_changed() {
+    let s = Sandbox::stored("store_diff_same");
+    let one = s.store(&["diff"]).fails();
+    assert_eq!(
+        one.stderr,
+        "error: store: the store holds 1 run; a diff compares two\n  \
+           = help: record another with `attain run`\n\n"
+    );
+    s.store(&["run"]).ok();
+    let diff = s.store(&["diff"]).ok();
+    assert_eq!(
+        diff.stdout,
+        "run 1 → run 2, fiscal year 2026\n\
+         \n\
+         nothing changed: the same inputs and the same payouts\n\
+         \n\
+         0 people changed, total difference $0.00\n"
+    );
+    let unknown = s.store(&["diff", "1", "7"]).fails();
+    assert_eq!(
+        unknown.stderr,
+        "error: store: no run 7 in the store\n  \
+           = help: the store's runs are numbered 1 to 2 (`attain audit` lists them)\n\n"
+    );
+    let nobody = s.store(&["diff", "--participant", "AM1"]).fails();
+    assert_eq!(
+        nobody.stderr,
+        "error: store: no participant `AM1` in the store\n  \
+           = help: participant ids are as imported, like `am1` (ids are case-sensitive)\n\n"
+    );
+}
+
+#[test]
+fn store_statement_of_a_closed_month_with_an_adjustment() {
+    let s = Sandbox::stored("store_statement");
+    for m in ["2026-M01", "2026-M02", "2026-M03"] {
+        s.store(&["period", "approve", m]).ok();
+        s.store(&["period", "close", m]).ok();
+    }
+    revise_d4(&s);
+    s.store(&["run"]).ok();
+    s.store(&["period", "approve", "2026-M04"]).ok();
+    s.store(&["period", "close", "2026-M04"]).ok();
+    // April pays am2 no earning (Q2 is paid in June) and the $750 Q1
+    // adjustment; the year so far: March's $10,500 and April's $750.
+    let april = s
+        .store(&["statement", "--participant", "am2", "--period", "2026-M04"])
+        .ok();
+    assert_eq!(
+        april.stdout,
+        "statement for am2 (Alan), pay period 2026-M04\n\
+         plan: retention_commission\n\
+         manager: mgr1\n\
+         status: closed, paying run 2\n\
+         \n\
+         earnings\n  \
+           none paid in 2026-M04\n\
+         \n\
+         prior-period adjustments\n  \
+           2026-Q1 commission                                $750.00\n      \
+               prior-period adjustment: commission of 2026-Q1 was paid 10500.00, recalculated 11250.00: difference 750.00, paid in 2026-M04\n        \
+                 d4: amount 150000.00 → 160000.00\n\
+         \n\
+         payment due                                         $750.00\n\
+         paid year to date: $11,250.00 (closed pay periods 2026-M01 to 2026-M04)\n"
+    );
+    // March as it was paid, by run 1, with the stored explanation.
+    let march = s
+        .store(&["statement", "--participant", "am1", "--period", "2026-M03"])
+        .ok();
+    assert_eq!(
+        march.stdout,
+        "statement for am1 (Ada), pay period 2026-M03\n\
+         plan: retention_commission\n\
+         manager: mgr1\n\
+         status: closed, paying run 1\n\
+         \n\
+         earnings\n  \
+           2026-Q1 commission                             $30,000.00\n      \
+               nrr = $360,000.00\n      \
+               quota nrr_target = $300,000.00 (from the plan)\n      \
+               attainment = 120%\n      \
+               base (0% to 100%): $300,000.00 × 7.5% = $22,500.00\n      \
+               accelerator (100% to 150%): $60,000.00 × 12.5% = $7,500.00\n\
+         \n\
+         payment due                                      $30,000.00\n\
+         paid year to date: $30,000.00 (closed pay periods 2026-M01 to 2026-M03)\n"
+    );
+    let quarter = s
+        .store(&["statement", "--participant", "am1", "--period", "2026-Q1"])
+        .fails();
+    assert_eq!(
+        quarter.stderr,
+        "error: store: `2026-Q1` is not a pay period\n  \
+           = help: pay periods are fiscal months, written like 2026-M03\n\n"
+    );
+    let run = s
+        .store(&[
+            "statement",
+            "--participant",
+            "am1",
+            "--period",
+            "2026-M03",
+            "--run",
+            "9",
+        ])
+        .fails();
+    assert!(run.stderr.contains("no run 9 in the store"), "{run:?}");
+}
+
+#[test]
+fn store_diff_names_a_changed_quota_and_assignments() {
+    let s = Sandbox::stored("store_diff_quota");
+    // am1's Q2 quota drops to $80,000: their $100,000 is 125%, paying
+    // 80,000 × 7.5% + 20,000 × 12.5% = 6,000 + 2,500 = $8,500, not $7,500.
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\nam1,nrr_target,2026-Q2,80000\n",
+    );
+    s.store(&["import", "quotas", "quotas.csv"]).ok();
+    // am2's plan now ends in June: their $0.00 Q3 and Q4 are not paid at
+    // all, which changes nobody's pay.
+    s.write(
+        "assignments.csv",
+        "participant_id,plan,start,end\nam2,retention_commission,2026-01-01,2026-06-30\n",
+    );
+    s.store(&["import", "assignments", "assignments.csv"]).ok();
+    s.store(&["run"]).ok();
+    let diff = s.store(&["diff"]).ok();
+    assert_eq!(
+        diff.stdout,
+        "run 1 → run 2, fiscal year 2026\n\
+         \n\
+         participant  period   component       run 1      run 2  difference\n\
+         am1          2026-Q2  commission  $7,500.00  $8,500.00  +$1,000.00\n    \
+             quota nrr_target of am1 for 2026-Q2: the plan's → 80000\n\
+         \n\
+         inputs that differ\n  \
+           quotas:\n    \
+             quota nrr_target of am1 for 2026-Q2: the plan's → 80000\n  \
+           assignments:\n    \
+             assignments of am2: the participants file's plan → retention_commission 2026-01-01..2026-06-30\n\
+         \n\
+         1 person changed, total difference +$1,000.00\n"
+    );
 }

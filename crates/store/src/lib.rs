@@ -17,6 +17,7 @@
 //! that either commits whole or leaves the store as it was; a process
 //! killed at any point leaves the last committed state.
 
+pub mod diff;
 pub mod driver;
 mod imports;
 pub mod ledger;
@@ -28,12 +29,15 @@ mod records;
 mod runs;
 mod snapshot;
 pub mod sqlite;
+mod statement;
 
+pub use diff::RunDiff;
 pub use imports::{ImportFormat, ImportKind, ImportReport};
 pub use ledger::{LedgerLine, LedgerTotals};
 pub use periods::{PeriodRow, PeriodStatus};
 pub use plans::{show_date as show_effective, PlanFile, PlanVersion};
 pub use runs::{AdjustmentLine, RunReport, RunRow};
+pub use statement::{Statement, YearToDate};
 
 use attain_core::diag::{Diagnostic, Location};
 use driver::{Driver, Value};

@@ -7,7 +7,9 @@
 //!
 //! Contents: imports (idempotent, revisions, all or nothing, JSON lines),
 //! plan versions, runs, the period close and prior-period adjustments,
-//! the audit log.
+//! the audit log, the ledger (draws, caps, holdbacks, manual adjustments,
+//! payroll), migrations, run diffs (revised and cancelled deals, plan
+//! versions, identical runs) and pay-period statements.
 
 use attain_store::driver::Driver;
 use attain_store::{ImportFormat, ImportKind, PeriodStatus, PlanFile, Store};
@@ -742,7 +744,8 @@ fn an_older_store_is_upgraded_and_a_newer_one_refused() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("old.db").display().to_string();
-    let mut backends: Vec<(String, Box<dyn Driver>, Box<dyn Fn() -> Box<dyn Driver>>)> = Vec::new();
+    type Reopen = Box<dyn Fn() -> Box<dyn Driver>>;
+    let mut backends: Vec<(String, Box<dyn Driver>, Reopen)> = Vec::new();
     {
         let p = path.clone();
         backends.push((
@@ -823,5 +826,302 @@ fn an_older_store_is_upgraded_and_a_newer_one_refused() {
                 let _ = admin.execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"), &[]);
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Why did pay change: `diff_runs` and `statement`.
+// ---------------------------------------------------------------------------
+
+fn err<T: std::fmt::Debug>(r: Result<T, attain_store::Error>) -> String {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// `participant period component old → new (difference)` lines of a diff.
+fn changed(d: &attain_store::RunDiff) -> Vec<String> {
+    let show = |v: Option<Decimal>| v.map_or("none".to_string(), |v| v.to_string());
+    d.payouts
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} {} → {} ({})",
+                c.participant,
+                c.period,
+                c.component,
+                show(c.old),
+                show(c.new),
+                c.difference
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_diff_after_a_revised_deal_names_the_deal_the_field_and_the_amounts() {
+    for (backend, mut s) in seeded("diff_revised") {
+        ok(s.record_run(None));
+        let revised = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1500.00,R1\n";
+        ok(s.import(
+            ImportKind::Transactions,
+            "late.csv",
+            revised.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        ok(s.record_run(None));
+        let d = ok(s.diff_runs(None, None, None));
+        assert_eq!((d.a.id, d.b.id), (1, 2), "{backend}");
+        assert_eq!(
+            (d.a.through_import, d.b.through_import),
+            (2, 3),
+            "{backend}"
+        );
+        // R1's January: 10% of 1,000 → 10% of 1,500. M1's Q1 override: 2% of
+        // the team's 3,500 → 4,000.
+        assert_eq!(
+            changed(&d),
+            vec![
+                "M1 2026-Q1 override 70.00 → 80.00 (10.00)",
+                "R1 2026-M01 commission 100.00 → 150.00 (50.00)",
+            ],
+            "{backend}"
+        );
+        let deals: Vec<String> = d.transactions.iter().map(|t| t.describe()).collect();
+        assert_eq!(
+            deals,
+            vec!["D1 revised: amount 1000.00 → 1500.00"],
+            "{backend}"
+        );
+        // The deal explains both: R1's own, and M1's through R1.
+        assert!(d.payouts.iter().all(|c| c.deals == vec![0]), "{backend}");
+        assert!(d.plans.is_empty() && d.quotas.is_empty(), "{backend}");
+        assert_eq!(d.people_changed, 2, "{backend}");
+        assert_eq!(d.total_difference, dec("60.00"), "{backend}");
+
+        // Narrowed: R2's pay did not change and D1 does not reach them.
+        let r2 = ok(s.diff_runs(None, None, Some("R2")));
+        assert!(r2.is_empty(), "{backend}: {r2:?}");
+        assert_eq!(r2.total_difference, Decimal::ZERO, "{backend}");
+        let m1 = ok(s.diff_runs(Some(1), Some(2), Some("M1")));
+        assert_eq!(
+            changed(&m1),
+            vec!["M1 2026-Q1 override 70.00 → 80.00 (10.00)"],
+            "{backend}"
+        );
+        assert_eq!(m1.transactions.len(), 1, "{backend}");
+
+        // A cancellation is named with its reason.
+        ok(s.cancel_transactions(&["D2".into()], "customer refunded"));
+        ok(s.record_run(None));
+        let d = ok(s.diff_runs(Some(2), Some(3), None));
+        assert_eq!(
+            changed(&d),
+            vec![
+                "M1 2026-Q1 override 80.00 → 70.00 (-10.00)",
+                "R2 2026-M01 commission 50.00 → 0.00 (-50.00)",
+            ],
+            "{backend}"
+        );
+        let deals: Vec<String> = d.transactions.iter().map(|t| t.describe()).collect();
+        assert_eq!(deals, vec!["D2 cancelled (customer refunded)"], "{backend}");
+        assert_eq!(d.total_difference, dec("-60.00"), "{backend}");
+    }
+}
+
+#[test]
+fn a_diff_after_a_plan_version_change_names_the_file_and_versions() {
+    for (backend, mut s) in seeded("diff_plan") {
+        ok(s.record_run(None));
+        let mut files = workspace();
+        files[2].text = REP_PLAN.replace("10%", "20%");
+        ok(s.apply_plans(&files, Some("2026-02-01")));
+        ok(s.record_run(None));
+        let d = ok(s.diff_runs(None, None, None));
+        let plans: Vec<String> = d.plans.iter().map(|p| p.describe()).collect();
+        assert_eq!(
+            plans,
+            vec!["plans/rep.toml version 1 → version 2, from 2026-02-01"],
+            "{backend}"
+        );
+        assert_eq!(d.plans[0].plan.as_deref(), Some("rep"), "{backend}");
+        // Only February's rep commission changes: 10% → 20% of 2,000.
+        assert_eq!(
+            changed(&d),
+            vec!["R1 2026-M02 commission 200.00 → 400.00 (200.00)"],
+            "{backend}"
+        );
+        assert_eq!(d.payouts[0].plans, vec![0], "{backend}");
+        assert!(d.transactions.is_empty(), "{backend}");
+        assert_eq!(d.total_difference, dec("200.00"), "{backend}");
+        // Backwards, the same change the other way.
+        let back = ok(s.diff_runs(Some(2), Some(1), None));
+        assert_eq!(
+            back.plans.iter().map(|p| p.describe()).collect::<Vec<_>>(),
+            vec!["plans/rep.toml version 2 → version 1, from 2026-02-01"],
+            "{backend}"
+        );
+        assert_eq!(back.total_difference, dec("-200.00"), "{backend}");
+    }
+}
+
+#[test]
+fn a_diff_of_two_identical_runs_finds_nothing_and_bad_arguments_are_named() {
+    for (backend, mut s) in seeded("diff_same") {
+        ok(s.record_run(None));
+        let e = err(s.diff_runs(None, None, None));
+        assert!(
+            e.contains("the store holds 1 run; a diff compares two"),
+            "{backend}: {e}"
+        );
+        ok(s.record_run(None));
+        let d = ok(s.diff_runs(None, None, None));
+        assert!(d.is_empty(), "{backend}: {d:?}");
+        assert_eq!(d.a.inputs_digest, d.b.inputs_digest, "{backend}");
+        assert_eq!(
+            (d.people_changed, d.total_difference),
+            (0, Decimal::ZERO),
+            "{backend}"
+        );
+        let e = err(s.diff_runs(Some(1), Some(9), None));
+        assert!(e.contains("no run 9 in the store"), "{backend}: {e}");
+        assert!(e.contains("runs are numbered 1 to 2"), "{backend}: {e}");
+        let e = err(s.diff_runs(None, None, Some("R9")));
+        assert!(
+            e.contains("no participant `R9` in the store"),
+            "{backend}: {e}"
+        );
+        assert!(e.contains("like `M1`"), "{backend}: {e}");
+    }
+}
+
+#[test]
+fn a_statement_of_a_closed_month_shows_earnings_adjustments_and_the_year_to_date() {
+    for (backend, mut s) in seeded("statement") {
+        ok(s.record_run(None));
+        ok(s.approve_period("2026-M01"));
+        ok(s.close_period("2026-M01"));
+        let revised = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1500.00,R1\n";
+        ok(s.import(
+            ImportKind::Transactions,
+            "late.csv",
+            revised.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        ok(s.cancel_transactions(&["D2".into()], "customer refunded"));
+        ok(s.record_run(None));
+        ok(s.approve_period("2026-M02"));
+        ok(s.close_period("2026-M02"));
+
+        let st = ok(s.statement("R1", "2026-M02", None));
+        assert_eq!(st.status, PeriodStatus::Closed, "{backend}");
+        assert_eq!((st.run, st.period_run), (2, None), "{backend}");
+        assert_eq!(st.manager.as_deref(), Some("M1"), "{backend}");
+        assert_eq!(st.plans, vec!["rep".to_string()], "{backend}");
+        // February: 10% of D3's 2,000.
+        let earnings: Vec<String> = st
+            .earnings
+            .iter()
+            .map(|r| format!("{} {} {}", r.period, r.component, r.amount))
+            .collect();
+        assert_eq!(earnings, vec!["2026-M02 commission 200.00"], "{backend}");
+        assert!(!st.earnings[0].explanation.is_empty(), "{backend}");
+        // January was paid 100 on D1's 1,000; D1 is now 1,500: 50 more.
+        assert_eq!(st.adjustments.len(), 1, "{backend}");
+        assert_eq!(st.adjustments[0].amount, dec("50.00"), "{backend}");
+        assert_eq!(
+            st.adjustments[0].explanation,
+            vec![
+                "prior-period adjustment: commission of 2026-M01 was paid 100.00, recalculated 150.00: difference 50.00, paid in 2026-M02",
+                "  D1: amount 1000.00 → 1500.00"
+            ],
+            "{backend}"
+        );
+        assert_eq!(st.total_due, dec("250.00"), "{backend}");
+        // Paid in closed months: January 100, February 200 + 50.
+        assert_eq!(st.year_to_date.paid, dec("350.00"), "{backend}");
+        assert_eq!(
+            st.year_to_date.periods,
+            vec!["2026-M01".to_string(), "2026-M02".to_string()],
+            "{backend}"
+        );
+
+        // R2: nothing earned in February, January's 50 taken back.
+        let r2 = ok(s.statement("R2", "2026-M02", None));
+        assert_eq!(r2.earnings[0].amount, Decimal::ZERO, "{backend}");
+        assert_eq!(r2.total_due, dec("-50.00"), "{backend}");
+        assert_eq!(r2.year_to_date.paid, Decimal::ZERO, "{backend}");
+        assert_eq!(
+            r2.adjustments[0].explanation[1], "  D2: cancelled (customer refunded)",
+            "{backend}"
+        );
+
+        // January as it was paid: closed periods are never rewritten.
+        let jan = ok(s.statement("R1", "2026-M01", None));
+        assert_eq!((jan.run, jan.total_due), (1, dec("100.00")), "{backend}");
+        assert_eq!(jan.year_to_date.paid, dec("100.00"), "{backend}");
+        // The same month from run 2: what January would pay now.
+        let jan2 = ok(s.statement("R1", "2026-M01", Some(2)));
+        assert_eq!(
+            (jan2.run, jan2.period_run, jan2.total_due),
+            (2, Some(1), dec("150.00")),
+            "{backend}"
+        );
+
+        let e = err(s.statement("R1", "2026-Q1", None));
+        assert!(
+            e.contains("`2026-Q1` is not a pay period"),
+            "{backend}: {e}"
+        );
+        assert!(e.contains("like 2026-M03"), "{backend}: {e}");
+        let e = err(s.statement("R7", "2026-M02", None));
+        assert!(e.contains("no participant `R7`"), "{backend}: {e}");
+        let e = err(s.statement("R1", "2026-M02", Some(42)));
+        assert!(e.contains("no run 42 in the store"), "{backend}: {e}");
+        let e = err(s.statement("R1", "2027-M01", None));
+        assert!(
+            e.contains("2027-M01 has not been calculated"),
+            "{backend}: {e}"
+        );
+        assert!(e.contains("attain run --year 2027"), "{backend}: {e}");
+    }
+}
+
+#[test]
+fn a_diff_names_a_participant_version_that_moved_someone_out_of_a_team() {
+    for (backend, mut s) in seeded("diff_people") {
+        ok(s.record_run(None));
+        // From 2026 on, R2 reports to no one: M1's team loses D2's 500.
+        let moved = "participant_id,manager_id,plan\nM1,,manager\nR1,M1,rep\nR2,,rep\n";
+        ok(s.import(
+            ImportKind::Participants,
+            "people-2026.csv",
+            moved.into(),
+            ImportFormat::Csv,
+            Some("2026-01-01"),
+        ));
+        ok(s.record_run(None));
+        let d = ok(s.diff_runs(None, None, Some("M1")));
+        // M1's Q1 override: 2% of 3,500 → 2% of 3,000.
+        assert_eq!(
+            changed(&d),
+            vec!["M1 2026-Q1 override 70.00 → 60.00 (-10.00)"],
+            "{backend}"
+        );
+        let people: Vec<String> = d.people.iter().map(|p| p.describe()).collect();
+        assert_eq!(
+            people,
+            vec!["participant R2 revised, effective 2026-01-01: manager_id M1 → (empty)"],
+            "{backend}"
+        );
+        assert_eq!(d.payouts[0].people, vec![0], "{backend}");
+        // R1 is not R2's manager, before or after: nothing reaches them.
+        assert!(
+            ok(s.diff_runs(None, None, Some("R1"))).is_empty(),
+            "{backend}"
+        );
     }
 }
