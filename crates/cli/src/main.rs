@@ -215,6 +215,15 @@ enum Command {
         #[command(flatten)]
         at: store_cmds::StoreArg,
     },
+    /// Post transactions as they happen (CSV records on standard input):
+    /// each is stored and the payouts it moves are recalculated at once.
+    Live {
+        /// The fiscal year (default: the workspace's `calendar.year`).
+        #[arg(long)]
+        year: Option<i16>,
+        #[command(flatten)]
+        at: store_cmds::StoreArg,
+    },
     /// Print the audit log: every import, plan version, run, approval and close.
     Audit {
         #[command(flatten)]
@@ -496,6 +505,7 @@ fn run(command: Command) -> Result<(), Failed> {
             at,
         } => store_cmds::statement(&participant, &period, run, &at),
         Command::Audit { at } => store_cmds::audit(&at),
+        Command::Live { year, at } => store_cmds::live(year, &at),
         Command::Ledger {
             participant,
             year,

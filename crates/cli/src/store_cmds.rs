@@ -873,3 +873,59 @@ pub fn statement(
     say!("paid year to date: {} ({counted})", format_money(paid));
     Ok(())
 }
+
+/// Reads transactions from standard input, one CSV record per line under
+/// the store's transaction header, and posts each as it arrives: stored,
+/// and the payouts it moves recalculated at once.
+pub fn live(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
+    use std::io::BufRead;
+    let mut store = open(at)?;
+    let started = std::time::Instant::now();
+    let spinner = workspace::spinner("loading the store");
+    let live = store.live(year);
+    spinner.finish_and_clear();
+    let mut live = live.map_err(failed)?;
+    eprintln!(
+        "live: {} payouts loaded in {} ms; post one transaction per line under\n  {}",
+        attain_core::money::group_thousands(&live.payouts().len().to_string()),
+        started.elapsed().as_millis(),
+        live.header()
+    );
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if line.trim().is_empty() || line == live.header() {
+            continue;
+        }
+        match live.post(&mut store, &line) {
+            Ok(p) => {
+                let us = p.elapsed.as_micros();
+                let ms = format!("{}.{}", us / 1000, us % 1000 / 100);
+                match p.revision {
+                    None => say!("{}: already stored as it is ({ms} ms)", p.deal),
+                    Some(r) => say!(
+                        "{} revision {r}: {} recalculated from {} in {ms} ms",
+                        p.deal,
+                        attain_core::report::count(p.recalculated, "person", "people"),
+                        attain_core::report::count(
+                            p.transactions_read,
+                            "transaction",
+                            "transactions"
+                        )
+                    ),
+                }
+                for m in &p.moved {
+                    say!(
+                        "  {} {} {}: {} -> {}",
+                        m.participant,
+                        m.period,
+                        m.component,
+                        format_money(m.before),
+                        format_money(m.after)
+                    );
+                }
+            }
+            Err(e) => eprint!("{e}"),
+        }
+    }
+    Ok(())
+}

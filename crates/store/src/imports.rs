@@ -236,7 +236,7 @@ fn begin_import(
     Ok(row.map_or(0, |r| driver::int(&r, 0)))
 }
 
-fn layout_id(db: &mut dyn Driver, header: &str) -> Result<i64, Error> {
+pub(crate) fn layout_id(db: &mut dyn Driver, header: &str) -> Result<i64, Error> {
     if let Some(r) = db.query_one("SELECT id FROM layouts WHERE header = $1", &[header.into()])? {
         return Ok(driver::int(&r, 0));
     }
@@ -259,6 +259,12 @@ fn read_records(
         ImportFormat::Csv => records::from_csv(source, bytes, key, date),
         ImportFormat::JsonLines => records::from_json_lines(source, &bytes, columns, key, date),
     }
+}
+
+/// The digest deciding whether `record` (under `header`) differs from a
+/// stored revision: see [`Canonical`].
+pub(crate) fn canonical_digest(header: &str, columns: &[String], record: &str) -> String {
+    Canonical::new(header, columns).digest(record, &mut String::new())
 }
 
 /// The values of a record that the schema reads, in schema order: what

@@ -21,6 +21,7 @@ pub mod diff;
 pub mod driver;
 mod imports;
 pub mod ledger;
+pub mod live;
 pub mod migrate;
 mod periods;
 mod plans;

@@ -1125,3 +1125,104 @@ fn a_diff_names_a_participant_version_that_moved_someone_out_of_a_team() {
         );
     }
 }
+
+/// A tiny deterministic generator, so the live test is the same each time.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn posting_a_transaction_live_gives_what_a_full_recalculation_gives() {
+    let people = "participant_id,manager_id,plan\nD1,,director\nM1,D1,manager\nM2,D1,manager\n\
+R1,M1,rep\nR2,M1,rep\nR3,M2,rep\nR4,M2,rep\nR5,,rep\n";
+    let reps = ["R1", "R2", "R3", "R4", "R5", "M1"];
+    let mut rng = Rng(2026);
+    let deal = |rng: &mut Rng, id: &str| {
+        format!(
+            "{id},2026-{:02}-{:02},{}.{:02},{}",
+            rng.below(12) + 1,
+            rng.below(28) + 1,
+            rng.below(5_000),
+            rng.below(100),
+            reps[rng.below(reps.len() as u64) as usize]
+        )
+    };
+    let mut deals = String::from("deal_id,close_date,amount,owner_id\n");
+    for i in 0..80 {
+        deals.push_str(&deal(&mut rng, &format!("D{i}")));
+        deals.push('\n');
+    }
+    for (backend, mut s) in stores("live") {
+        let mut files = workspace();
+        files[0].text = format!(
+            "{ATTAIN_TOML}org = {{ sum_over = \"all_reports\", of = \"bookings\" }}\n\
+             shared = {{ sum_over = \"team\", of = \"bookings\" }}\n"
+        );
+        files[2].text = format!(
+            "{REP_PLAN}\n[[components]]\nid = \"team_goal\"\nperiod = \"quarter\"\nmeasure = \"shared\"\nrate = \"1%\"\n"
+        );
+        files.push(PlanFile {
+            path: "plans/director.toml".into(),
+            text: "[plan]\nid = \"director\"\nname = \"Director\"\n\n[[components]]\nid = \"org\"\nperiod = \"year\"\nmeasure = \"org\"\nrate = \"0.5%\"\n".into(),
+        });
+        ok(s.apply_plans(&files, None));
+        ok(s.import(
+            ImportKind::Participants,
+            "people.csv",
+            people.into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        ok(s.import(
+            ImportKind::Transactions,
+            "deals.csv",
+            deals.clone().into(),
+            ImportFormat::Csv,
+            None,
+        ));
+        let mut live = ok(s.live(None));
+        for step in 0..20 {
+            // Half new deals, half revisions of existing ones (amount,
+            // date and owner may all change).
+            let id = if step % 2 == 0 {
+                format!("N{step}")
+            } else {
+                format!("D{}", rng.below(80))
+            };
+            let record = deal(&mut rng, &id);
+            let posted = ok(live.post(&mut s, &record));
+            assert!(posted.revision.is_some(), "{backend}: {record}");
+            let run = ok(s.record_run(None));
+            let full: std::collections::BTreeMap<(String, String, String), Decimal> =
+                ok(s.run_results(run.id, None))
+                    .into_iter()
+                    .filter(|r| r.kind == "earning")
+                    .map(|r| ((r.participant, r.period, r.component), r.amount))
+                    .collect();
+            assert_eq!(live.payouts(), &full, "{backend}: after posting {record}");
+            assert!(
+                posted.recalculated < 8 || step > 100,
+                "{backend}: {posted:?}"
+            );
+        }
+        // Posting what is stored already changes nothing.
+        let again = ok(live.post(&mut s, "D0,2026-01-01,1.00,R1"));
+        let same = ok(live.post(&mut s, "D0,2026-01-01,1.00,R1"));
+        assert!(
+            again.revision.is_some() && same.revision.is_none(),
+            "{backend}"
+        );
+    }
+}

@@ -1,0 +1,407 @@
+//! Real time: one transaction posted, the payouts it moves recalculated,
+//! nobody else's.
+//!
+//! A [`Live`] session loads the store once (as a run does) and keeps the
+//! year's payouts in memory. Posting a transaction stores it as a new
+//! revision, then recalculates only the people it can move
+//! ([`attain_core::engine::incremental::affected`]) from only the
+//! transactions their payouts read (those crediting
+//! [`attain_core::engine::incremental::inputs_of`]), with the same engine
+//! as a full run, so the result is the full run's for them.
+//!
+//! The session's payouts live in memory; `attain run` records them as a
+//! run, as before.
+
+use crate::records::{self, CsvBuilder};
+use crate::snapshot::{self, LATEST};
+use crate::{audit, digest, driver, Error, Store};
+use attain_core::data::{self, Participants};
+use attain_core::engine::{self, incremental, measures::QuotaOverrides};
+use attain_core::plan::{FieldType, Workspace};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+type Key = (String, String, String);
+
+/// A year's payouts held in memory, kept current as transactions arrive.
+pub struct Live {
+    year: i16,
+    ws: Workspace,
+    people: Participants,
+    overrides: QuotaOverrides,
+    header: String,
+    columns: Vec<String>,
+    id_column: usize,
+    credit_columns: Vec<usize>,
+    /// The current text of every transaction not cancelled; `None` once
+    /// cancelled.
+    lines: Vec<Option<String>>,
+    by_deal: HashMap<String, usize>,
+    /// For each participant, the lines that credit them (a line that
+    /// stopped crediting someone is skipped when read).
+    by_person: Vec<Vec<usize>>,
+    payouts: BTreeMap<Key, Decimal>,
+}
+
+/// A payout a posting moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub participant: String,
+    pub period: String,
+    pub component: String,
+    pub before: Decimal,
+    pub after: Decimal,
+}
+
+/// What one posting did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posted {
+    pub deal: String,
+    /// The revision stored; `None` when the transaction was already stored
+    /// as it is (nothing to do).
+    pub revision: Option<i64>,
+    pub moved: Vec<Moved>,
+    /// How many people were recalculated, and from how many transactions.
+    pub recalculated: usize,
+    pub transactions_read: usize,
+    pub elapsed: Duration,
+}
+
+fn engine_errors(errors: Vec<engine::RunError>) -> Error {
+    Error(
+        errors
+            .into_iter()
+            .map(|e| {
+                attain_core::diag::Diagnostic::error(
+                    attain_core::diag::Location::file("calculation"),
+                    e.message,
+                )
+            })
+            .collect(),
+    )
+}
+
+impl Store {
+    /// Loads fiscal `year` for live updates. Needs one version of the plans
+    /// and people in force over the whole year.
+    pub fn live(&mut self, year: Option<i16>) -> Result<Live, Error> {
+        self.read(|db| {
+            let at = snapshot::workspace_at(db, LATEST)?;
+            let ws = at.ws;
+            let Some(year) = year.or(ws.default_year) else {
+                return Err(Error::new("no fiscal year to calculate")
+                    .with_hint("pass `--year 2026`, or set `year` in [calendar]"));
+            };
+            let changes = db
+                .query_one(
+                    "SELECT count(*) FROM (SELECT DISTINCT effective FROM plan_versions \
+                     UNION SELECT DISTINCT effective FROM participant_versions) e \
+                     WHERE effective > '0001-01-01'",
+                    &[],
+                )?
+                .map_or(0, |r| driver::int(&r, 0));
+            if changes > 0 {
+                return Err(Error::new(
+                    "plan or participant versions take effect during the year; live updates need one version in force",
+                )
+                .with_hint("use `attain run`, which calculates each stretch of the year"));
+            }
+            let (mut people, _) = snapshot::participants_at(db, &ws, LATEST)?;
+            let (overrides, _, _) = snapshot::overrides(db, &ws, &mut people)?;
+            let csv = snapshot::transactions_csv(db)?;
+            let csv = if csv.is_empty() {
+                snapshot::header_only(&ws).into_bytes()
+            } else {
+                csv
+            };
+            Live::new(year, ws, people, overrides, csv)
+        })
+    }
+
+    /// Stores one transaction (a CSV record under `header`) as a new
+    /// revision, unless it is stored exactly so already: `None` then.
+    fn post_transaction(
+        &mut self,
+        header: &str,
+        record: &str,
+        deal: &str,
+        date: &str,
+        columns: &[String],
+    ) -> Result<Option<i64>, Error> {
+        self.write(|db, cx| {
+            let canonical = crate::imports::canonical_digest(header, columns, record);
+            let current = db.query_one(
+                "SELECT revision, digest, cancelled FROM transactions WHERE deal_id = $1 AND is_current = 1",
+                &[deal.into()],
+            )?;
+            if let Some(r) = &current {
+                if driver::text(r, 1) == canonical && driver::int(r, 2) == 0 {
+                    return Ok(None);
+                }
+            }
+            let revision = current.as_ref().map_or(1, |r| driver::int(r, 0) + 1);
+            let layout = crate::imports::layout_id(db, header)?;
+            let import = db
+                .query_one(
+                    "INSERT INTO imports (kind, source, recorded_at, actor, effective, row_count, added, revised, unchanged, digest) \
+                     VALUES ('transactions', 'posted', $1, $2, NULL, 1, $3, $4, 0, $5) RETURNING id",
+                    &[
+                        cx.now.as_str().into(),
+                        cx.actor.as_str().into(),
+                        driver::Value::Int(i64::from(current.is_none())),
+                        driver::Value::Int(i64::from(current.is_some())),
+                        digest(record.as_bytes()).into(),
+                    ],
+                )?
+                .map_or(0, |r| driver::int(&r, 0));
+            if current.is_some() {
+                db.execute(
+                    "UPDATE transactions SET is_current = 0 WHERE deal_id = $1 AND is_current = 1",
+                    &[deal.into()],
+                )?;
+            }
+            db.execute(
+                "INSERT INTO transactions (deal_id, revision, deal_date, layout, record, digest, cancelled, is_current, import_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 0, 1, $7)",
+                &[
+                    deal.into(),
+                    driver::Value::Int(revision),
+                    date.into(),
+                    driver::Value::Int(layout),
+                    record.into(),
+                    canonical.as_str().into(),
+                    driver::Value::Int(import),
+                ],
+            )?;
+            audit(
+                db,
+                cx,
+                "post",
+                "transactions",
+                &format!("{deal} revision {revision}"),
+            )?;
+            Ok(Some(revision))
+        })
+    }
+}
+
+impl Live {
+    fn new(
+        year: i16,
+        ws: Workspace,
+        people: Participants,
+        overrides: QuotaOverrides,
+        csv: Vec<u8>,
+    ) -> Result<Live, Error> {
+        let schema = &ws.transactions;
+        let recs = records::from_csv(
+            "transactions in the store",
+            csv,
+            &schema.id_column,
+            Some(&schema.date_column),
+        )?;
+        let header = recs.header.clone();
+        let names = records::parse_line(&header);
+        let position = |c: &str| names.iter().position(|n| n == c);
+        let id_column = position(&schema.id_column).unwrap_or(0);
+        let credit_columns: Vec<usize> = schema
+            .fields
+            .iter()
+            .filter(|f| f.ty == FieldType::Participant)
+            .filter_map(|f| position(&f.column))
+            .collect();
+        let columns = snapshot::transaction_columns(&ws);
+        let mut live = Live {
+            year,
+            ws,
+            by_person: vec![Vec::new(); people.len()],
+            people,
+            overrides,
+            header,
+            columns,
+            id_column,
+            credit_columns,
+            lines: Vec::with_capacity(recs.rows.len()),
+            by_deal: HashMap::with_capacity(recs.rows.len()),
+            payouts: BTreeMap::new(),
+        };
+        for row in &recs.rows {
+            let text = recs.text(row).to_string();
+            live.add_line(recs.key(row).to_string(), text);
+        }
+        let all: Vec<usize> = (0..live.lines.len()).collect();
+        let everyone: BTreeSet<u32> = (0..live.people.len() as u32).collect();
+        let (payouts, _) = live.calculate(&all, &everyone)?;
+        live.payouts = payouts;
+        Ok(live)
+    }
+
+    pub fn payouts(&self) -> &BTreeMap<Key, Decimal> {
+        &self.payouts
+    }
+
+    pub fn header(&self) -> &str {
+        &self.header
+    }
+
+    fn fields(&self, line: &str) -> Vec<String> {
+        if line.contains('"') {
+            records::parse_line(line)
+        } else {
+            line.split(',').map(|f| f.trim().to_string()).collect()
+        }
+    }
+
+    /// The participants a transaction's text credits.
+    fn credited(&self, line: &str) -> Vec<u32> {
+        let fields = self.fields(line);
+        self.credit_columns
+            .iter()
+            .filter_map(|c| fields.get(*c))
+            .filter_map(|id| self.people.index.get(id.as_str()).copied())
+            .collect()
+    }
+
+    fn add_line(&mut self, deal: String, text: String) {
+        let index = match self.by_deal.get(&deal) {
+            Some(&i) => {
+                self.lines[i] = Some(text);
+                i
+            }
+            None => {
+                self.lines.push(Some(text));
+                self.by_deal.insert(deal, self.lines.len() - 1);
+                self.lines.len() - 1
+            }
+        };
+        if let Some(text) = &self.lines[index] {
+            for p in self.credited(text) {
+                let list = &mut self.by_person[p as usize];
+                if list.last() != Some(&index) {
+                    list.push(index);
+                }
+            }
+        }
+    }
+
+    /// The payouts of `keep` from the transactions at `lines`.
+    fn calculate(
+        &self,
+        lines: &[usize],
+        keep: &BTreeSet<u32>,
+    ) -> Result<(BTreeMap<Key, Decimal>, usize), Error> {
+        let mut b = CsvBuilder::new(&self.header, lines.len() * 96);
+        for &i in lines {
+            if let Some(text) = &self.lines[i] {
+                b.push(&self.header, text);
+            }
+        }
+        let txns = data::load_transactions(&self.ws, &self.people, "transactions", &b.out[..])?;
+        let calc = engine::calculate(&self.ws, &self.people, &txns, &self.overrides, self.year)
+            .map_err(engine_errors)?;
+        let mut out = BTreeMap::new();
+        for p in &calc.payouts {
+            if !keep.contains(&p.participant) {
+                continue;
+            }
+            let plan = &self.ws.plans[p.plan];
+            out.insert(
+                (
+                    self.people.ids[p.participant as usize].clone(),
+                    p.period.to_string(),
+                    plan.components[p.component].id.clone(),
+                ),
+                p.amount,
+            );
+        }
+        Ok((out, txns.len()))
+    }
+
+    /// Posts one transaction, a CSV record under [`Live::header`]: stored
+    /// as a new revision, and the payouts it moves recalculated.
+    pub fn post(&mut self, store: &mut Store, record: &str) -> Result<Posted, Error> {
+        let start = Instant::now();
+        let record = record.trim_end_matches(['\r', '\n']);
+        let text = format!("{}\n{record}\n", self.header);
+        // Checked by the engine's own reader: types, allowed values, known
+        // participants.
+        data::load_transactions(&self.ws, &self.people, "posted", text.as_bytes())?;
+        let fields = self.fields(record);
+        let deal = fields.get(self.id_column).cloned().unwrap_or_default();
+        let date_column = records::parse_line(&self.header)
+            .iter()
+            .position(|n| *n == self.ws.transactions.date_column)
+            .unwrap_or(0);
+        let date = fields.get(date_column).cloned().unwrap_or_default();
+        let header = self.header.clone();
+        let columns = self.columns.clone();
+        let revision = store.post_transaction(&header, record, &deal, &date, &columns)?;
+        if revision.is_none() {
+            return Ok(Posted {
+                deal,
+                revision,
+                moved: Vec::new(),
+                recalculated: 0,
+                transactions_read: 0,
+                elapsed: start.elapsed(),
+            });
+        }
+        let mut credited = self
+            .by_deal
+            .get(&deal)
+            .and_then(|&i| self.lines[i].as_deref())
+            .map(|old| self.credited(old))
+            .unwrap_or_default();
+        credited.extend(self.credited(record));
+        self.add_line(deal.clone(), record.to_string());
+
+        let affected = incremental::affected(&self.ws, &self.people, &credited);
+        let inputs = incremental::inputs_of(&self.ws, &self.people, &affected);
+        let mut lines: Vec<usize> = inputs
+            .iter()
+            .flat_map(|p| self.by_person[*p as usize].iter().copied())
+            .collect();
+        lines.sort_unstable();
+        lines.dedup();
+        let (fresh, read) = self.calculate(&lines, &affected)?;
+
+        let ids: BTreeSet<&str> = affected
+            .iter()
+            .map(|p| self.people.ids[*p as usize].as_str())
+            .collect();
+        let before: BTreeMap<Key, Decimal> = self
+            .payouts
+            .iter()
+            .filter(|(k, _)| ids.contains(k.0.as_str()))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        let mut moved = Vec::new();
+        let keys: BTreeSet<&Key> = before.keys().chain(fresh.keys()).collect();
+        for k in keys {
+            let was = before.get(k).copied().unwrap_or_default();
+            let is = fresh.get(k).copied().unwrap_or_default();
+            if was != is {
+                moved.push(Moved {
+                    participant: k.0.clone(),
+                    period: k.1.clone(),
+                    component: k.2.clone(),
+                    before: was,
+                    after: is,
+                });
+            }
+        }
+        for k in before.keys() {
+            self.payouts.remove(k);
+        }
+        self.payouts.extend(fresh);
+        Ok(Posted {
+            deal,
+            revision,
+            moved,
+            recalculated: affected.len(),
+            transactions_read: read,
+            elapsed: start.elapsed(),
+        })
+    }
+}
