@@ -2134,11 +2134,13 @@ fn store_a_killed_import_run_or_close_leaves_a_consistent_store() {
     let db = s.path("attain.db");
     // Kill points spread over the length of each command; whatever the
     // moment, the store is consistent and the command can be run again.
-    let commands: [&[&str]; 4] = [
+    let commands: [&[&str]; 6] = [
         &["import", "transactions", "big.csv"],
         &["import", "transactions", "bigger.csv"],
         &["run"],
         &["period", "approve", "2026-M01"],
+        &["period", "close", "2026-M01"],
+        &["run"],
     ];
     for (round, delay_ms) in [5u64, 40, 90, 160, 250, 330, 120, 200, 60, 300, 400, 700]
         .iter()
@@ -2421,5 +2423,24 @@ fn store_diff_names_a_changed_quota_and_assignments() {
              assignments of am2: the participants file's plan → retention_commission 2026-01-01..2026-06-30\n\
          \n\
          1 person changed, total difference +$1,000.00\n"
+    );
+}
+
+#[test]
+fn store_backup_is_a_consistent_copy_that_opens_as_a_store() {
+    let s = Sandbox::stored("store_backup");
+    let backup = s.store(&["backup", "copy.db"]).ok();
+    assert_eq!(backup.stdout, "backed up the store to copy.db\n");
+    // The copy is a store of its own: same periods, same audit trail.
+    let original = s.store(&["audit"]).ok();
+    let copy = s.store(&["audit", "--store", "copy.db"]).ok();
+    assert_eq!(copy.stdout, original.stdout);
+    assert_store_consistent(&s.path("copy.db"));
+    let again = s.store(&["backup", "copy.db"]).fails();
+    assert!(
+        again
+            .stderr
+            .contains("a file is already here; nothing was written"),
+        "{again:?}"
     );
 }
