@@ -470,13 +470,17 @@ pub fn parse_date(text: &str) -> Option<Date> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i32> {
-        text.get(r)
-            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
-            .parse()
-            .ok()
-    };
-    Date::new(num(0..4)? as i16, num(5..7)? as i8, num(8..10)? as i8).ok()
+    // Digits read by hand: this runs once per transaction.
+    let mut n = [0i32; 3];
+    for (k, range) in [(0, 0..4), (1, 5..7), (2, 8..10)] {
+        for &c in &b[range] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n[k] = n[k] * 10 + i32::from(c - b'0');
+        }
+    }
+    Date::new(n[0] as i16, n[1] as i8, n[2] as i8).ok()
 }
 
 /// Reads an amount in the currency's minor unit: `1234.5` → 123450 with

@@ -34,9 +34,206 @@ struct Ctx<'a> {
     people: &'a Participants,
     file: &'a str,
     layout: Layout,
+    /// How each schema field is read when its value is ordinary.
+    fast: Vec<Fast>,
+    /// The smallest amount allowed, in minor units.
+    amount_min: Bound,
+    /// Interned text that every part starts from: the allowed values of
+    /// interned fields, so their ids are known without hashing.
+    seed: Interner,
+    ids: IdTable,
+    /// Every split percent is a whole number: splits are checked in
+    /// integers.
+    integer_splits: bool,
 }
 
-impl Ctx<'_> {
+/// A lower bound on an integer column, as an integer.
+#[derive(Clone, Copy)]
+enum Bound {
+    None,
+    AtLeast(i64),
+    /// Not representable: every value goes the careful way.
+    Careful,
+}
+
+impl Bound {
+    fn new(min: Option<rust_decimal::Decimal>, scale: u32) -> Bound {
+        let Some(m) = min else {
+            return Bound::None;
+        };
+        // v >= m, for an integer v counted in 10^-scale, is v >= ceil(m × 10^scale).
+        let scaled = 10i64
+            .checked_pow(scale)
+            .and_then(|p| m.checked_mul(rust_decimal::Decimal::from(p)));
+        match scaled.map(|x| x.ceil()).and_then(|x| i64::try_from(x).ok()) {
+            Some(v) => Bound::AtLeast(v),
+            None => Bound::Careful,
+        }
+    }
+
+    fn allows(self, v: i64) -> bool {
+        match self {
+            Bound::None => true,
+            Bound::AtLeast(m) => v >= m,
+            Bound::Careful => false,
+        }
+    }
+}
+
+/// The fast path of one field; whatever it does not accept is handed to
+/// `read_field`, which accepts or explains it exactly as before.
+enum Fast {
+    /// Interned text with a list of allowed values: their ids in the seed.
+    Allowed(Vec<u32>),
+    /// Raw text, with or without a list of allowed values.
+    Raw,
+    Participant,
+    Integer(Bound),
+    Money(Bound),
+    Careful,
+}
+
+/// Participant ids up to 16 bytes, in an open-addressing table whose keys
+/// are compared as two integers: one probe per owner column per row instead
+/// of a general string-keyed map. Longer ids go through the map.
+struct IdTable {
+    slots: Vec<(u64, u64, u32)>,
+    shift: u32,
+}
+
+impl IdTable {
+    fn key(id: &[u8]) -> Option<(u64, u64)> {
+        if id.len() > 15 {
+            return None;
+        }
+        let mut b = [0u8; 16];
+        b[..id.len()].copy_from_slice(id);
+        // The length in the last byte keeps "a" and "a\0" apart.
+        b[15] = id.len() as u8;
+        let (lo, hi) = b.split_at(8);
+        Some((
+            u64::from_le_bytes(lo.try_into().unwrap_or_default()),
+            u64::from_le_bytes(hi.try_into().unwrap_or_default()),
+        ))
+    }
+
+    fn slot(&self, (a, b): (u64, u64)) -> usize {
+        let h = (a ^ b.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (h >> self.shift) as usize
+    }
+
+    fn new(people: &Participants) -> IdTable {
+        let bits = (people.len() * 2)
+            .max(16)
+            .next_power_of_two()
+            .trailing_zeros();
+        let mut t = IdTable {
+            slots: vec![(0, 0, NONE); 1 << bits],
+            shift: 64 - bits,
+        };
+        let mask = t.slots.len() - 1;
+        for (i, id) in people.ids.iter().enumerate() {
+            let Some(k) = IdTable::key(id.as_bytes()) else {
+                continue;
+            };
+            // The last row of an id wins, as in the map.
+            let mut s = t.slot(k);
+            while t.slots[s].2 != NONE && (t.slots[s].0, t.slots[s].1) != k {
+                s = (s + 1) & mask;
+            }
+            t.slots[s] = (k.0, k.1, i as u32);
+        }
+        t
+    }
+
+    fn get(&self, people: &Participants, id: &str) -> Option<u32> {
+        let Some(k) = IdTable::key(id.as_bytes()) else {
+            return people.index.get(id).copied();
+        };
+        let mask = self.slots.len() - 1;
+        let mut s = self.slot(k);
+        loop {
+            let (a, b, i) = self.slots[s];
+            if i == NONE {
+                return None;
+            }
+            if (a, b) == k {
+                return Some(i);
+            }
+            s = (s + 1) & mask;
+        }
+    }
+}
+
+/// `str::trim`, skipped when the ends are plainly not white space.
+fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    match (b.first(), b.last()) {
+        (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => s,
+        _ => s.trim(),
+    }
+}
+
+/// A whole number of plain digits with an optional `-`; `None` for anything
+/// else, which the careful parser then reads or explains.
+fn fast_integer(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i64::from(c - b'0');
+    }
+    Some(if neg { -v } else { v })
+}
+
+impl<'a> Ctx<'a> {
+    fn new(ws: &'a Workspace, people: &'a Participants, file: &'a str, layout: Layout) -> Self {
+        let mut seed = Interner::default();
+        let fast = ws
+            .transactions
+            .fields
+            .iter()
+            .map(|f| match (f.ty, &f.values) {
+                (crate::plan::FieldType::Text, Some(values)) if f.interned => {
+                    Fast::Allowed(values.iter().map(|v| seed.intern(v)).collect())
+                }
+                (crate::plan::FieldType::Text, _) if !f.interned => Fast::Raw,
+                (crate::plan::FieldType::Participant, None) => Fast::Participant,
+                (crate::plan::FieldType::Integer, None) => Fast::Integer(Bound::new(f.min, 0)),
+                (crate::plan::FieldType::Money, None) => {
+                    Fast::Money(Bound::new(f.min, ws.minor_unit))
+                }
+                _ => Fast::Careful,
+            })
+            .collect();
+        let integer_splits = ws.credit.splits.iter().all(|s| match s.percent {
+            crate::plan::SplitPercent::Field(pf) => {
+                ws.transactions.fields[pf].ty == crate::plan::FieldType::Integer
+            }
+            crate::plan::SplitPercent::Fixed(_) => true,
+        });
+        Ctx {
+            ws,
+            people,
+            file,
+            layout,
+            fast,
+            amount_min: Bound::new(ws.transactions.amount.min, ws.minor_unit),
+            seed,
+            ids: IdTable::new(people),
+            integer_splits,
+        }
+    }
+
     /// A column for each schema field, empty.
     fn empty_columns(&self) -> Vec<Column> {
         self.ws
@@ -70,7 +267,7 @@ impl Part {
             date: Vec::new(),
             amount: Vec::new(),
             fields: ctx.empty_columns(),
-            text: Interner::default(),
+            text: ctx.seed.clone(),
             line: Vec::new(),
             errors: RowErrors::new(ctx.file),
         }
@@ -110,7 +307,7 @@ impl Part {
             );
             return;
         }
-        let id = row[l.id].trim();
+        let id = trim(row[l.id]);
         if id.is_empty() {
             self.errors.push(
                 line,
@@ -123,7 +320,7 @@ impl Part {
         self.id_ends.push(self.id_text.len() as u32);
         self.id_hashes.push(id_hash(id));
         self.line.push(u32::try_from(line).unwrap_or(u32::MAX));
-        let raw_date = row[l.date].trim();
+        let raw_date = trim(row[l.date]);
         match super::parse_date(raw_date) {
             Some(d) => self.date.push(d),
             None => {
@@ -139,16 +336,9 @@ impl Part {
                 self.date.push(jiff::civil::Date::MIN);
             }
         }
-        let raw_amount = row[l.amount].trim();
+        let raw_amount = trim(row[l.amount]);
         match fast_minor_units(raw_amount, ctx.ws.minor_unit) {
-            Some(v)
-                if schema
-                    .amount
-                    .min
-                    .is_none_or(|m| rust_decimal::Decimal::new(v, ctx.ws.minor_unit) >= m) =>
-            {
-                self.amount.push(v)
-            }
+            Some(v) if ctx.amount_min.allows(v) => self.amount.push(v),
             _ => {
                 let mut col = Column::Money(Vec::new());
                 let reader = FieldReader {
@@ -173,13 +363,17 @@ impl Part {
         }
         for (i, f) in schema.fields.iter().enumerate() {
             let ci = l.fields[i];
+            let raw = row.get(ci).copied().unwrap_or("");
+            if self.fast_field(ctx, i, raw) {
+                continue;
+            }
             let reader = FieldReader {
                 field: f,
                 column_index: ci,
             };
             read_field(
                 &reader,
-                row.get(ci).copied().unwrap_or(""),
+                raw,
                 line,
                 &mut self.fields[i],
                 &mut self.text,
@@ -188,7 +382,101 @@ impl Part {
                 &mut self.errors,
             );
         }
-        self.check_splits(ctx, line);
+        if !(ctx.integer_splits && self.splits_fine(ctx)) {
+            self.check_splits(ctx, line);
+        }
+    }
+
+    /// Stores an ordinary value of field `i`; false (nothing stored) for
+    /// anything else, which `read_field` then reads or explains.
+    fn fast_field(&mut self, ctx: &Ctx, i: usize, raw: &str) -> bool {
+        let f = &ctx.ws.transactions.fields[i];
+        let raw = trim(raw);
+        match (&ctx.fast[i], &mut self.fields[i]) {
+            (Fast::Allowed(ids), Column::Text(v)) => {
+                let Some(values) = f.values.as_ref().filter(|_| !raw.is_empty()) else {
+                    return false;
+                };
+                match values.iter().position(|a| a == raw) {
+                    Some(j) => v.push(ids[j]),
+                    None => return false,
+                }
+            }
+            (Fast::Raw, Column::Raw(v)) => {
+                let ok = match &f.values {
+                    None => !raw.is_empty() || f.optional,
+                    Some(values) => values.iter().any(|a| a == raw),
+                };
+                if !ok {
+                    return false;
+                }
+                v.push(raw);
+            }
+            (Fast::Participant, Column::Participant(v)) => {
+                if raw.is_empty() {
+                    if !f.optional {
+                        return false;
+                    }
+                    v.push(NONE);
+                } else {
+                    match ctx.ids.get(ctx.people, raw) {
+                        Some(p) => v.push(p),
+                        None => return false,
+                    }
+                }
+            }
+            (Fast::Integer(min), Column::Integer(v)) => {
+                if raw.is_empty() {
+                    if !f.optional {
+                        return false;
+                    }
+                    v.push(super::MISSING);
+                } else {
+                    match fast_integer(raw) {
+                        Some(x) if min.allows(x) => v.push(x),
+                        _ => return false,
+                    }
+                }
+            }
+            (Fast::Money(min), Column::Money(v)) => {
+                if raw.is_empty() {
+                    if !f.optional {
+                        return false;
+                    }
+                    v.push(super::MISSING);
+                } else {
+                    match fast_minor_units(raw, ctx.ws.minor_unit) {
+                        Some(x) if min.allows(x) => v.push(x),
+                        _ => return false,
+                    }
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// The splits of the last row, when every percent is a whole number:
+    /// true when `check_splits` would find nothing to say.
+    fn splits_fine(&self, ctx: &Ctx) -> bool {
+        let mut total: i64 = 0;
+        for split in &ctx.ws.credit.splits {
+            let crate::plan::SplitPercent::Field(pf) = split.percent else {
+                continue;
+            };
+            let named = matches!(&self.fields[split.to], Column::Participant(v) if v.last().is_some_and(|&p| p != NONE));
+            if !named {
+                continue;
+            }
+            match &self.fields[pf] {
+                Column::Integer(v) => match v.last() {
+                    Some(&p) if (0..=100).contains(&p) => total += p,
+                    _ => return false,
+                },
+                _ => return false,
+            }
+        }
+        total <= 100
     }
 
     /// A split owner needs a percent, from 0 to 100, and all splits of a
@@ -440,12 +728,7 @@ fn load_in_blocks<R: Read + Send>(
         fields: cols[3..].iter().map(|&c| at(c)).collect(),
         width,
     };
-    let ctx = Ctx {
-        ws,
-        people,
-        file,
-        layout,
-    };
+    let ctx = Ctx::new(ws, people, file, layout);
     buf.drain(..header_end);
 
     let threads = rayon::current_num_threads().max(1);
@@ -552,6 +835,7 @@ impl Merger {
     fn new(ctx: &Ctx) -> Merger {
         let t = Transactions {
             fields: ctx.empty_columns(),
+            text: ctx.seed.clone(),
             ..Transactions::default()
         };
         Merger {
@@ -792,6 +1076,46 @@ n = { count = "credits", where = "kind == 'a'" }
             };
             assert_eq!(errors.len(), 1, "{errors:?}");
             assert_eq!(errors[0].location.line, 206);
+        }
+    }
+
+    #[test]
+    fn fast_integers_and_bounds() {
+        assert_eq!(fast_integer("42"), Some(42));
+        assert_eq!(fast_integer("-7"), Some(-7));
+        assert_eq!(fast_integer("+7"), None);
+        assert_eq!(fast_integer("-"), None);
+        assert_eq!(fast_integer("1e3"), None);
+        assert_eq!(fast_integer("9999999999999999999"), None);
+        let half = rust_decimal::Decimal::new(5, 1);
+        assert!(Bound::new(Some(half), 0).allows(1));
+        assert!(!Bound::new(Some(half), 0).allows(0));
+        assert!(Bound::new(Some(half), 2).allows(50));
+        assert!(!Bound::new(Some(half), 2).allows(49));
+        assert!(Bound::new(None, 2).allows(i64::MIN));
+    }
+
+    #[test]
+    fn id_table_finds_what_the_map_finds() {
+        let mut people = Participants::default();
+        let ids = [
+            "a",
+            "a\0",
+            "R0000790",
+            "",
+            "123456789012345",
+            "a-much-longer-participant-id",
+        ];
+        for (i, id) in ids.iter().enumerate() {
+            people.ids.push(id.to_string());
+            people.index.insert(id.to_string(), i as u32);
+        }
+        let t = IdTable::new(&people);
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(t.get(&people, id), Some(i as u32), "{id}");
+        }
+        for id in ["b", "a\0\0", "R0000791", "a-much-longer-participant-ie"] {
+            assert_eq!(t.get(&people, id), None, "{id}");
         }
     }
 
