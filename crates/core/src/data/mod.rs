@@ -136,6 +136,11 @@ impl RawText {
         self.ends.reserve(rows);
     }
 
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
     /// Appends `other`; false when the text would pass 4 GB.
     pub(crate) fn append(&mut self, other: &RawText) -> bool {
         let base = self.text.len() as u64;

@@ -273,6 +273,29 @@ impl Part {
         }
     }
 
+    /// Empties the part for the next block, keeping its memory: fresh
+    /// memory costs a page fault per 4 KB, which showed as a quarter of the
+    /// run's time.
+    fn clear(&mut self, ctx: &Ctx) {
+        self.id_text.clear();
+        self.id_ends.clear();
+        self.id_hashes.clear();
+        self.date.clear();
+        self.amount.clear();
+        self.line.clear();
+        for c in &mut self.fields {
+            match c {
+                Column::Text(v) | Column::Participant(v) => v.clear(),
+                Column::Raw(r) => r.clear(),
+                Column::Money(v) | Column::Integer(v) => v.clear(),
+                Column::Decimal(v) => v.clear(),
+                Column::Date(v) => v.clear(),
+            }
+        }
+        self.text.clone_from(&ctx.seed);
+        self.errors = RowErrors::new(ctx.file);
+    }
+
     fn reserve(&mut self, rows: usize, bytes: usize) {
         self.id_text.reserve(bytes / 4);
         self.id_ends.reserve(rows);
@@ -577,8 +600,8 @@ fn fast_minor_units(s: &str, minor_unit: u32) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64) -> Part {
-    let mut part = Part::new(ctx);
+fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64, mut part: Part) -> Part {
+    part.clear(ctx);
     part.reserve(memchr::memchr_iter(b'\n', bytes).count() + 1, bytes.len());
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
@@ -625,16 +648,36 @@ fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64) -> Part {
     part
 }
 
-/// Reads until `buf` holds `want` bytes or the input ends (then true),
-/// straight into the vector's free space.
-fn fill<R: Read>(reader: &mut R, buf: &mut Vec<u8>, want: usize) -> std::io::Result<bool> {
-    while buf.len() < want {
-        let missing = (want - buf.len()) as u64;
-        if reader.by_ref().take(missing).read_to_end(buf)? == 0 {
-            return Ok(true);
+/// Reads until `buf[..*filled]` holds `want` bytes or the input ends (then
+/// true). The buffer is initialized once and reused: reading into a
+/// vector's spare room would zero it again on every call.
+fn fill<R: Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    filled: &mut usize,
+    want: usize,
+) -> std::io::Result<bool> {
+    grow(buf, want);
+    while *filled < want {
+        match reader.read(&mut buf[*filled..want]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     Ok(false)
+}
+
+/// Makes `buf` at least `want` bytes long. A new zeroed vector comes from
+/// the allocator already zero (pages are zeroed as first touched), where
+/// `resize` would write every zero itself.
+fn grow(buf: &mut Vec<u8>, want: usize) {
+    if buf.len() < want {
+        let mut bigger = vec![0u8; want];
+        bigger[..buf.len()].copy_from_slice(buf);
+        *buf = bigger;
+    }
 }
 
 /// Splits `bytes` into about `n` pieces at line ends.
@@ -730,35 +773,41 @@ fn load_in_blocks<R: Read + Send>(
     };
     let ctx = Ctx::new(ws, people, file, layout);
     buf.drain(..header_end);
+    let mut filled = buf.len();
 
     let threads = rayon::current_num_threads().max(1);
     let mut merger = Merger::new(&ctx);
     let mut next_line: u64 = 2;
-    let mut eof = fill(&mut reader, &mut buf, block_size).map_err(read_error)?;
+    let mut eof = fill(&mut reader, &mut buf, &mut filled, block_size).map_err(read_error)?;
     let mut quoted = false;
+    // Two buffers take turns: one is parsed while the other is filled.
+    let mut spare: Vec<u8> = Vec::new();
     // Parts parsed but not merged yet: they are merged, and the next block
-    // read, while the following block is parsed.
+    // read, while the following block is parsed. Merged parts are kept for
+    // reuse.
     let mut pending: Vec<Part> = Vec::new();
+    let mut pool: Vec<Part> = Vec::new();
     loop {
-        if memchr::memchr(b'"', &buf).is_some() {
+        let data = &buf[..filled];
+        if memchr::memchr(b'"', data).is_some() {
             quoted = true;
             break;
         }
         let cut = if eof {
-            buf.len()
+            data.len()
         } else {
-            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+            memchr::memrchr(b'\n', data).map_or(0, |i| i + 1)
         };
         if cut == 0 {
             if eof {
                 break;
             }
             // A line longer than a block: read on.
-            let want = buf.len() + block_size;
-            eof = fill(&mut reader, &mut buf, want).map_err(read_error)?;
+            let want = filled + block_size;
+            eof = fill(&mut reader, &mut buf, &mut filled, want).map_err(read_error)?;
             continue;
         }
-        let (block, rest) = buf.split_at(cut);
+        let (block, rest) = data.split_at(cut);
         let pieces = split_at_lines(block, threads * 2);
         let mut firsts = Vec::with_capacity(pieces.len());
         let mut line = next_line;
@@ -767,40 +816,50 @@ fn load_in_blocks<R: Read + Send>(
             line += memchr::memchr_iter(b'\n', p).count() as u64;
         }
         next_line = line;
-        let mut next = Vec::with_capacity(block_size + block_size / 8);
-        next.extend_from_slice(rest);
-        let done = std::mem::take(&mut pending);
-        let (parsed, filled) = rayon::join(
+        grow(&mut spare, rest.len() + block_size);
+        spare[..rest.len()].copy_from_slice(rest);
+        let mut spare_filled = rest.len();
+        let parts: Vec<Part> = (0..pieces.len())
+            .map(|_| pool.pop().unwrap_or_else(|| Part::new(&ctx)))
+            .collect();
+        let mut done = std::mem::take(&mut pending);
+        let (parsed, filled_next) = rayon::join(
             || {
                 pieces
                     .par_iter()
                     .zip(firsts.par_iter())
-                    .map(|(p, &l)| parse_block(&ctx, p, l))
+                    .zip(parts)
+                    .map(|((p, &l), part)| parse_block(&ctx, p, l, part))
                     .collect::<Vec<Part>>()
             },
             || {
-                for part in done {
+                for part in &mut done {
                     merger.add(part);
                 }
                 if eof {
                     Ok(true)
                 } else {
-                    fill(&mut reader, &mut next, block_size)
+                    fill(&mut reader, &mut spare, &mut spare_filled, block_size)
                 }
             },
         );
+        pool.extend(done);
         pending = parsed;
-        eof = filled.map_err(read_error)?;
-        buf = next;
-        if eof && buf.is_empty() {
+        eof = filled_next.map_err(read_error)?;
+        std::mem::swap(&mut buf, &mut spare);
+        filled = spare_filled;
+        if eof && filled == 0 {
             break;
         }
     }
-    for part in pending {
-        merger.add(part);
+    drop(pool);
+    drop(spare);
+    for mut part in pending {
+        merger.add(&mut part);
     }
     if quoted {
         // The rest of the file, record by record.
+        buf.truncate(filled);
         let rest = std::io::Cursor::new(std::mem::take(&mut buf)).chain(reader);
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -812,7 +871,7 @@ fn load_in_blocks<R: Read + Send>(
             part.push_row(&ctx, &row, line);
         });
         part.errors.errors.extend(read_error);
-        merger.add(part);
+        merger.add(&mut part);
     }
     merger.finish(file)
 }
@@ -848,9 +907,9 @@ impl Merger {
         }
     }
 
-    fn add(&mut self, p: Part) {
+    fn add(&mut self, p: &mut Part) {
         let t = &mut self.t;
-        self.errors.extend(p.errors.errors);
+        self.errors.append(&mut p.errors.errors);
         self.more += p.errors.more;
         self.hashes.extend_from_slice(&p.id_hashes);
         let base = t.id_text.len() as u64;
@@ -864,21 +923,21 @@ impl Merger {
         t.amount.extend_from_slice(&p.amount);
         t.line.extend_from_slice(&p.line);
         let remap = t.text.absorb(&p.text);
-        for (dst, src) in t.fields.iter_mut().zip(p.fields) {
+        for (dst, src) in t.fields.iter_mut().zip(&p.fields) {
             match (dst, src) {
-                (Column::Raw(d), Column::Raw(s)) => self.too_large |= !d.append(&s),
+                (Column::Raw(d), Column::Raw(s)) => self.too_large |= !d.append(s),
                 (Column::Text(d), Column::Text(s)) => {
                     d.extend(
                         s.iter()
                             .map(|&v| if v == NONE { NONE } else { remap[v as usize] }),
                     )
                 }
-                (Column::Participant(d), Column::Participant(s)) => d.extend_from_slice(&s),
+                (Column::Participant(d), Column::Participant(s)) => d.extend_from_slice(s),
                 (Column::Money(d), Column::Money(s)) | (Column::Integer(d), Column::Integer(s)) => {
-                    d.extend_from_slice(&s)
+                    d.extend_from_slice(s)
                 }
-                (Column::Decimal(d), Column::Decimal(s)) => d.extend_from_slice(&s),
-                (Column::Date(d), Column::Date(s)) => d.extend_from_slice(&s),
+                (Column::Decimal(d), Column::Decimal(s)) => d.extend_from_slice(s),
+                (Column::Date(d), Column::Date(s)) => d.extend_from_slice(s),
                 _ => {}
             }
         }
