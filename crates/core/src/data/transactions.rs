@@ -97,7 +97,11 @@ enum Fast {
 /// are compared as two integers: one probe per owner column per row instead
 /// of a general string-keyed map. Longer ids go through the map.
 struct IdTable {
-    slots: Vec<(u64, u64, u32)>,
+    /// Participant index per slot (`NONE`: empty). Slots and keys are kept
+    /// apart so that both stay small enough for the cache: a lookup is one
+    /// probe at a random place, per owner column per row.
+    slots: Vec<u32>,
+    keys: Vec<(u64, u64)>,
     shift: u32,
 }
 
@@ -128,7 +132,12 @@ impl IdTable {
             .next_power_of_two()
             .trailing_zeros();
         let mut t = IdTable {
-            slots: vec![(0, 0, NONE); 1 << bits],
+            slots: vec![NONE; 1 << bits],
+            keys: people
+                .ids
+                .iter()
+                .map(|id| IdTable::key(id.as_bytes()).unwrap_or((u64::MAX, u64::MAX)))
+                .collect(),
             shift: 64 - bits,
         };
         let mask = t.slots.len() - 1;
@@ -138,10 +147,10 @@ impl IdTable {
             };
             // The last row of an id wins, as in the map.
             let mut s = t.slot(k);
-            while t.slots[s].2 != NONE && (t.slots[s].0, t.slots[s].1) != k {
+            while t.slots[s] != NONE && t.keys[t.slots[s] as usize] != k {
                 s = (s + 1) & mask;
             }
-            t.slots[s] = (k.0, k.1, i as u32);
+            t.slots[s] = i as u32;
         }
         t
     }
@@ -153,11 +162,11 @@ impl IdTable {
         let mask = self.slots.len() - 1;
         let mut s = self.slot(k);
         loop {
-            let (a, b, i) = self.slots[s];
+            let i = *self.slots.get(s)?;
             if i == NONE {
                 return None;
             }
-            if (a, b) == k {
+            if self.keys.get(i as usize) == Some(&k) {
                 return Some(i);
             }
             s = (s + 1) & mask;

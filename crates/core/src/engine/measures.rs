@@ -217,10 +217,33 @@ pub fn compute(
     }
 
     // Which period each credited transaction falls in.
+    // A table by day of the year, not a search per transaction.
+    let by_day: Vec<u8> = match (grid.starts.first(), grid.ends.last()) {
+        (Some(&first), Some(&last)) => (0..=days_between(first, last))
+            .map(|d| {
+                first
+                    .checked_add(jiff::Span::new().days(d))
+                    .ok()
+                    .and_then(|date| grid.index_of(date))
+                    .map_or(u8::MAX, |i| i as u8)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let first_day = grid
+        .starts
+        .first()
+        .map_or(0, |&d| crate::calendar::day_number(d));
     let period_of: Vec<u8> = txns
         .date
         .par_iter()
-        .map(|d| grid.index_of(*d).map_or(u8::MAX, |i| i as u8))
+        .map(|d| {
+            let day = crate::calendar::day_number(*d) - first_day;
+            usize::try_from(day)
+                .ok()
+                .and_then(|i| by_day.get(i).copied())
+                .unwrap_or(u8::MAX)
+        })
         .collect();
 
     let mut table = MeasureTable {
@@ -257,35 +280,116 @@ pub fn compute(
         let k = simple.len();
         let chunks = rayon::current_num_threads().max(1) * 2;
         let chunk = credits.len().div_ceil(chunks).max(1);
-        let partials: Vec<Vec<i128>> = (0..chunks)
-            .into_par_iter()
-            .map(|ci| {
-                let mut acc = vec![0i128; k * cells];
-                let end = ((ci + 1) * chunk).min(credits.len());
-                for c in (ci * chunk).min(end)..end {
-                    let t = credits.txn[c] as usize;
-                    let per = period_of[t];
-                    if per == u8::MAX {
-                        continue;
-                    }
-                    let cell = credits.participant[c] as usize * n_periods + per as usize;
-                    for (j, (_, f, is_count)) in simple.iter().enumerate() {
-                        if f.matches(&view, c) {
-                            acc[j * cells + cell] += if *is_count {
-                                1
-                            } else {
-                                i128::from(credits.amount[c])
-                            };
+        // Most plans filter on one text column and `credited_as`: each
+        // credit then finds the measures it counts in from its class, with
+        // no filter evaluated, and adds into one cache line of 64-bit
+        // accumulators (per cell, the measures side by side). An overflow
+        // of 64 bits sends the whole pass the general way.
+        let mut column = None;
+        let classed = k <= 64
+            && txns.text.len() < 1 << 12
+            && simple.iter().all(|(_, f, _)| f.by_class(&mut column));
+        let text_ids: Option<&[u32]> = match column.map(|c| &txns.fields[c]) {
+            Some(Column::Text(v)) => Some(v),
+            _ => None,
+        };
+        let fast: Option<Vec<Vec<i64>>> = if !classed || (column.is_some() && text_ids.is_none()) {
+            None
+        } else {
+            // Class = (text id + 1, NONE → 0) × 2 + split.
+            let classes = (txns.text.len() + 1) * 2;
+            let masks: Vec<u64> = (0..classes)
+                .map(|class| {
+                    let text = ((class / 2) as u32).wrapping_sub(1);
+                    let how = if class % 2 == 1 {
+                        crate::plan::CreditedAs::Split
+                    } else {
+                        crate::plan::CreditedAs::Owner
+                    };
+                    simple
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (_, f, _))| f.matches_class(text, how))
+                        .fold(0u64, |m, (j, _)| m | 1 << j)
+                })
+                .collect();
+            let counts: u64 = simple
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, _, is_count))| *is_count)
+                .fold(0u64, |m, (j, _)| m | 1 << j);
+            (0..chunks)
+                .into_par_iter()
+                .map(|ci| {
+                    let mut acc = vec![0i64; cells * k];
+                    let end = ((ci + 1) * chunk).min(credits.len());
+                    for c in (ci * chunk).min(end)..end {
+                        let t = credits.txn[c] as usize;
+                        let per = period_of[t];
+                        if per == u8::MAX {
+                            continue;
+                        }
+                        let text = text_ids.map_or(0, |v| v[t].wrapping_add(1) as usize);
+                        let split = credits.credited_as[c] == crate::plan::CreditedAs::Split;
+                        let mut mask = masks[text * 2 + usize::from(split)];
+                        let at = (credits.participant[c] as usize * n_periods + per as usize) * k;
+                        let amount = credits.amount[c];
+                        while mask != 0 {
+                            let j = mask.trailing_zeros() as usize;
+                            mask &= mask - 1;
+                            let add = if counts >> j & 1 == 1 { 1 } else { amount };
+                            acc[at + j] = acc[at + j].checked_add(add)?;
                         }
                     }
-                }
-                acc
-            })
-            .collect();
+                    Some(acc)
+                })
+                .collect()
+        };
+        // Where measure j of `cell` sits in the accumulators.
+        let cell_major = fast.is_some();
+        let slot = |j: usize, cell: usize| {
+            if cell_major {
+                cell * k + j
+            } else {
+                j * cells + cell
+            }
+        };
+        let accs: Vec<&[i64]> = fast.iter().flatten().map(Vec::as_slice).collect();
+        let partials: Vec<Vec<i128>> = if cell_major {
+            Vec::new()
+        } else {
+            (0..chunks)
+                .into_par_iter()
+                .map(|ci| {
+                    let mut acc = vec![0i128; k * cells];
+                    let end = ((ci + 1) * chunk).min(credits.len());
+                    for c in (ci * chunk).min(end)..end {
+                        let t = credits.txn[c] as usize;
+                        let per = period_of[t];
+                        if per == u8::MAX {
+                            continue;
+                        }
+                        let cell = credits.participant[c] as usize * n_periods + per as usize;
+                        for (j, (_, f, is_count)) in simple.iter().enumerate() {
+                            if f.matches(&view, c) {
+                                acc[j * cells + cell] += if *is_count {
+                                    1
+                                } else {
+                                    i128::from(credits.amount[c])
+                                };
+                            }
+                        }
+                    }
+                    acc
+                })
+                .collect()
+        };
         for (j, (mi, _, is_count)) in simple.iter().enumerate() {
             let base = mi * cells;
             for cell in 0..cells {
-                let v: i128 = partials.iter().map(|a| a[j * cells + cell]).sum();
+                let at = slot(j, cell);
+                let v: i128 = accs.iter().map(|a| i128::from(a[at])).sum::<i128>()
+                    + partials.iter().map(|a| a[at]).sum::<i128>();
                 table.values[base + cell] = if *is_count {
                     Decimal::from_i128_with_scale(v, 0)
                 } else {
