@@ -141,6 +141,15 @@ impl RawText {
         self.ends.clear();
     }
 
+    /// Keeps the first `rows` values.
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        if rows < self.ends.len() {
+            let end = rows.checked_sub(1).map_or(0, |r| self.ends[r] as usize);
+            self.text.truncate(end);
+            self.ends.truncate(rows);
+        }
+    }
+
     /// Appends `other`; false when the text would pass 4 GB.
     pub(crate) fn append(&mut self, other: &RawText) -> bool {
         let base = self.text.len() as u64;
