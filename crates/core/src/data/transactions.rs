@@ -98,8 +98,9 @@ impl Bound {
 /// The fast path of one field; whatever it does not accept is handed to
 /// `read_field`, which accepts or explains it exactly as before.
 enum Fast {
-    /// Interned text with a list of allowed values: their ids in the seed.
-    Allowed(Vec<u32>),
+    /// Interned text with a list of allowed values: their ids in the seed,
+    /// and their keys (as [`IdTable::key`]) when every value has one.
+    Allowed(Vec<u32>, Option<Vec<(u64, u64)>>),
     /// Raw text, with or without a list of allowed values.
     Raw,
     Participant,
@@ -122,18 +123,39 @@ struct IdTable {
 
 impl IdTable {
     fn key(id: &[u8]) -> Option<(u64, u64)> {
-        if id.len() > 15 {
+        let n = id.len();
+        if n > 15 {
             return None;
         }
-        let mut b = [0u8; 16];
-        b[..id.len()].copy_from_slice(id);
-        // The length in the last byte keeps "a" and "a\0" apart.
-        b[15] = id.len() as u8;
-        let (lo, hi) = b.split_at(8);
-        Some((
-            u64::from_le_bytes(lo.try_into().unwrap_or_default()),
-            u64::from_le_bytes(hi.try_into().unwrap_or_default()),
-        ))
+        // The bytes, zero-padded, read as two integers by overlapping
+        // loads (an overlap holds the same bytes twice, so OR keeps them);
+        // the length in the last byte keeps "a" and "a\0" apart.
+        let word = |at: usize| -> u64 {
+            id.get(at..at + 8)
+                .map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+        };
+        let half = |at: usize| -> u64 {
+            id.get(at..at + 4).map_or(0, |w| {
+                u64::from(u32::from_le_bytes(w.try_into().unwrap_or_default()))
+            })
+        };
+        let (lo, hi) = if n >= 8 {
+            let tail = if n == 8 {
+                0
+            } else {
+                word(n - 8) >> (8 * (16 - n))
+            };
+            (word(0), tail)
+        } else if n >= 4 {
+            (half(0) | half(n - 4) << (8 * (n - 4)), 0)
+        } else {
+            let lo = id
+                .iter()
+                .enumerate()
+                .fold(0u64, |k, (i, &c)| k | u64::from(c) << (8 * i));
+            (lo, 0)
+        };
+        Some((lo, hi | (n as u64) << 56))
     }
 
     fn slot(&self, (a, b): (u64, u64)) -> usize {
@@ -253,9 +275,10 @@ impl<'a> Ctx<'a> {
             .fields
             .iter()
             .map(|f| match (f.ty, &f.values) {
-                (crate::plan::FieldType::Text, Some(values)) if f.interned => {
-                    Fast::Allowed(values.iter().map(|v| seed.intern(v)).collect())
-                }
+                (crate::plan::FieldType::Text, Some(values)) if f.interned => Fast::Allowed(
+                    values.iter().map(|v| seed.intern(v)).collect(),
+                    values.iter().map(|v| IdTable::key(v.as_bytes())).collect(),
+                ),
                 (crate::plan::FieldType::Text, _) if !f.interned => Fast::Raw,
                 (crate::plan::FieldType::Participant, None) => Fast::Participant,
                 (crate::plan::FieldType::Integer, None) => Fast::Integer(Bound::new(f.min, 0)),
@@ -578,16 +601,24 @@ impl Part {
 
     /// Stores an ordinary value of field `i`; false (nothing stored) for
     /// anything else, which `read_field` then reads or explains.
+    #[inline(always)]
     fn fast_field(&mut self, ctx: &Ctx, i: usize, raw: &str) -> bool {
         let f = &ctx.ws.transactions.fields[i];
         let raw = trim(raw);
         match (&ctx.fast[i], &mut self.fields[i]) {
-            (Fast::Allowed(ids), Column::Text(v)) => {
+            (Fast::Allowed(ids, keys), Column::Text(v)) => {
                 let Some(values) = f.values.as_ref().filter(|_| !raw.is_empty()) else {
                     return false;
                 };
-                match values.iter().position(|a| a == raw) {
-                    Some(j) => v.push(ids[j]),
+                // Two integer compares per allowed value, not a string compare.
+                let j = match keys {
+                    Some(keys) => {
+                        IdTable::key(raw.as_bytes()).and_then(|k| keys.iter().position(|&x| x == k))
+                    }
+                    None => values.iter().position(|a| a == raw),
+                };
+                match j.and_then(|j| ids.get(j)) {
+                    Some(&id) => v.push(id),
                     None => return false,
                 }
             }
@@ -739,6 +770,32 @@ fn fast_minor_units(s: &str, minor_unit: u32) -> Option<i64> {
         b'-' => (true, &b[1..]),
         _ => (false, b),
     };
+    if digits.len() > 18 {
+        return checked_minor_units(neg, digits, minor_unit);
+    }
+    // At most 18 digits: the value cannot overflow, so no check per digit.
+    let mut value: i64 = 0;
+    let mut dot: Option<usize> = None;
+    for (i, &c) in digits.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            value = value * 10 + i64::from(d);
+        } else if c == b'.' && dot.is_none() {
+            dot = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let frac = dot.map_or(0, |i| digits.len() - i - 1);
+    if digits.len() == usize::from(dot.is_some()) || frac > minor_unit as usize {
+        return None;
+    }
+    let v = value.checked_mul(10i64.checked_pow(minor_unit - frac as u32)?)?;
+    Some(if neg { -v } else { v })
+}
+
+/// [`fast_minor_units`] for long numbers, every step checked.
+fn checked_minor_units(neg: bool, digits: &[u8], minor_unit: u32) -> Option<i64> {
     let mut value: i64 = 0;
     let mut frac_digits: Option<u32> = None;
     let mut any = false;
@@ -1224,6 +1281,34 @@ mod tests {
         assert_eq!(fast_minor_units("", 2), None);
         assert_eq!(fast_minor_units(".", 2), None);
         assert_eq!(fast_minor_units("99999999999999999999", 2), None);
+        assert_eq!(fast_minor_units(".5", 2), Some(50));
+        assert_eq!(fast_minor_units("5.", 2), Some(500));
+        assert_eq!(fast_minor_units("-", 2), None);
+        assert_eq!(fast_minor_units("1.2.3", 2), None);
+        assert_eq!(fast_minor_units("123456789012345678", 2), None);
+        assert_eq!(
+            fast_minor_units("1234567890123456.7", 2),
+            Some(123456789012345670)
+        );
+        assert_eq!(
+            fast_minor_units("-92233720368547758.07", 2),
+            Some(-9223372036854775807)
+        );
+    }
+
+    #[test]
+    fn id_keys_are_the_padded_bytes() {
+        let text = "abcdefghijklmnopq";
+        for n in 0..=15 {
+            let id = &text.as_bytes()[..n];
+            let mut b = [0u8; 16];
+            b[..n].copy_from_slice(id);
+            b[15] = n as u8;
+            let lo = u64::from_le_bytes(b[..8].try_into().unwrap_or_default());
+            let hi = u64::from_le_bytes(b[8..].try_into().unwrap_or_default());
+            assert_eq!(IdTable::key(id), Some((lo, hi)), "{n}");
+        }
+        assert_eq!(IdTable::key(text.as_bytes()), None);
     }
 
     /// Blocks of a few bytes give the same data, errors and line numbers
