@@ -445,9 +445,18 @@ pub fn compute(
                 // hash, and the text is compared within each run, so a
                 // (64-bit) collision is caught and the exact path taken.
                 let column = &txns.fields[*field];
+                let threshold = distinct_threshold(having, schema);
+                // Raw text counted by `distinct` is hashed here too, in
+                // transaction order, so that groups need not read the text
+                // at random (only hashes that repeat within a group are
+                // checked against the text).
+                let distinct_raw = match threshold.map(|(d, _, _)| &txns.fields[d]) {
+                    Some(Column::Raw(r)) => Some(r),
+                    _ => None,
+                };
                 let chunks = rayon::current_num_threads().max(1) * 2;
                 let chunk = credits.len().div_ceil(chunks).max(1);
-                let parts: Vec<Vec<(u32, u8, i128, u32)>> = (0..chunks)
+                let parts: Vec<Vec<GroupRow>> = (0..chunks)
                     .into_par_iter()
                     .map(|ci| {
                         let end = ((ci + 1) * chunk).min(credits.len());
@@ -466,21 +475,25 @@ pub fn compute(
                                 }
                                 other => group_key(other, t),
                             };
+                            let dkey = distinct_raw.and_then(|r| {
+                                let text = r.get(t);
+                                (!text.is_empty()).then(|| crate::data::text_hash(text))
+                            });
                             if let Some(key) = key {
-                                out.push((credits.participant[c], per, key, c as u32));
+                                out.push((credits.participant[c], per, key, c as u32, dkey));
                             }
                         }
                         out
                     })
                     .collect();
-                let mut rows: Vec<(u32, u8, i128, u32)> = parts.concat();
+                let mut rows: Vec<GroupRow> = parts.concat();
                 drop(parts);
+                rows.par_sort_unstable();
                 if let Column::Raw(r) = column {
-                    rows.par_sort_unstable();
-                    let text_of =
-                        |row: &(u32, u8, i128, u32)| r.get(credits.txn[row.3 as usize] as usize);
+                    let text_of = |row: &GroupRow| r.get(credits.txn[row.3 as usize] as usize);
                     let collision = rows
                         .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
+                        .filter(|run| run.len() > 1)
                         .any(|run| run.iter().any(|x| text_of(x) != text_of(&run[0])));
                     if collision {
                         let mut keys = KeyMaker::new(column);
@@ -489,22 +502,41 @@ pub fn compute(
                                 .key(credits.txn[row.3 as usize] as usize)
                                 .unwrap_or_default();
                         }
+                        rows.par_sort_unstable();
                     }
                 }
-                rows.par_sort_unstable();
                 // The common `distinct(field) >= N` is counted on keys, with
                 // no evaluation per group; anything else is evaluated.
-                if let Some((distinct_field, op, threshold)) = distinct_threshold(having, schema) {
+                if let Some((distinct_field, op, threshold)) = threshold {
                     let mut dkeys = KeyMaker::new(&txns.fields[distinct_field]);
                     let mut seen: Vec<i128> = Vec::new();
+                    let mut hashed: Vec<(u64, u32)> = Vec::new();
                     for run in rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
                         seen.clear();
-                        seen.extend(
-                            run.iter()
-                                .filter_map(|r| dkeys.key(credits.txn[r.3 as usize] as usize)),
-                        );
-                        seen.sort_unstable();
-                        seen.dedup();
+                        let mut exact = true;
+                        if let Some(r) = distinct_raw {
+                            hashed.clear();
+                            hashed.extend(run.iter().filter_map(|x| x.4.map(|h| (h, x.3))));
+                            hashed.sort_unstable();
+                            let text = |c: u32| r.get(credits.txn[c as usize] as usize);
+                            // Equal hashes must be equal texts; else this
+                            // group is counted on the texts themselves.
+                            exact = hashed
+                                .windows(2)
+                                .all(|w| w[0].0 != w[1].0 || text(w[0].1) == text(w[1].1));
+                            if exact {
+                                hashed.dedup_by_key(|x| x.0);
+                                seen.extend(hashed.iter().map(|x| i128::from(x.0)));
+                            }
+                        }
+                        if distinct_raw.is_none() || !exact {
+                            seen.extend(
+                                run.iter()
+                                    .filter_map(|r| dkeys.key(credits.txn[r.3 as usize] as usize)),
+                            );
+                            seen.sort_unstable();
+                            seen.dedup();
+                        }
                         let n = Decimal::from(seen.len());
                         let holds = match op {
                             BinaryOp::Ge => n >= threshold,
@@ -614,6 +646,10 @@ pub fn compute(
         Err(errors)
     }
 }
+
+/// A credit in a group: participant, period index, group key, credit, and
+/// the hash of the text `distinct` counts, when that is raw text.
+type GroupRow = (u32, u8, i128, u32, Option<u64>);
 
 /// The credits that fall in a period of the grid and pass `filter`, as
 /// (credit, transaction, period index).
