@@ -9,7 +9,7 @@
 
 use super::{
     bind_columns, csv_error, each_record, read_field, Column, FieldReader, Interner, Participants,
-    RowErrors, Transactions, MAX_ROW_ERRORS, NONE,
+    RawText, RowErrors, Transactions, MAX_ROW_ERRORS, NONE,
 };
 use crate::diag::{Diagnostic, Location};
 use crate::plan::Workspace;
@@ -349,8 +349,7 @@ impl<'a> Ctx<'a> {
 
 /// One block's rows, with text interned locally.
 struct Part {
-    id_text: String,
-    id_ends: Vec<u32>,
+    ids: RawText,
     id_hashes: Vec<u64>,
     date: Vec<jiff::civil::Date>,
     amount: Vec<i64>,
@@ -363,8 +362,7 @@ struct Part {
 impl Part {
     fn new(ctx: &Ctx) -> Part {
         Part {
-            id_text: String::new(),
-            id_ends: Vec::new(),
+            ids: RawText::default(),
             id_hashes: Vec::new(),
             date: Vec::new(),
             amount: Vec::new(),
@@ -379,8 +377,7 @@ impl Part {
     /// memory costs a page fault per 4 KB, which showed as a quarter of the
     /// run's time.
     fn clear(&mut self, ctx: &Ctx) {
-        self.id_text.clear();
-        self.id_ends.clear();
+        self.ids.clear();
         self.id_hashes.clear();
         self.date.clear();
         self.amount.clear();
@@ -398,10 +395,9 @@ impl Part {
         self.errors = RowErrors::new(ctx.file);
     }
 
-    /// Forgets every row from the `rows`-th on (ids text from `id_len`).
-    fn truncate(&mut self, rows: usize, id_len: usize) {
-        self.id_text.truncate(id_len);
-        self.id_ends.truncate(rows);
+    /// Forgets every row from the `rows`-th on.
+    fn truncate(&mut self, rows: usize) {
+        self.ids.truncate(rows);
         self.id_hashes.truncate(rows);
         self.date.truncate(rows);
         self.amount.truncate(rows);
@@ -423,12 +419,11 @@ impl Part {
     /// or explains it exactly as before.
     fn fast_row(&mut self, ctx: &Ctx, acts: &[Act], row: &str, line: u64) -> bool {
         let rows = self.line.len();
-        let id_len = self.id_text.len();
         if self.fast_fields(ctx, acts, row) {
             self.line.push(u32::try_from(line).unwrap_or(u32::MAX));
             return true;
         }
-        self.truncate(rows, id_len);
+        self.truncate(rows);
         false
     }
 
@@ -452,8 +447,7 @@ impl Part {
                     if trim(value).len() != value.len() || value.is_empty() {
                         return false;
                     }
-                    self.id_text.push_str(value);
-                    self.id_ends.push(self.id_text.len() as u32);
+                    self.ids.push(value);
                     self.id_hashes.push(id_hash(value));
                     true
                 }
@@ -485,9 +479,8 @@ impl Part {
         ctx.integer_splits && self.splits_fine(ctx)
     }
 
-    fn reserve(&mut self, rows: usize, bytes: usize) {
-        self.id_text.reserve(bytes / 4);
-        self.id_ends.reserve(rows);
+    fn reserve(&mut self, rows: usize) {
+        self.ids.reserve(rows);
         self.id_hashes.reserve(rows);
         self.date.reserve(rows);
         self.amount.reserve(rows);
@@ -528,8 +521,7 @@ impl Part {
                 Some("every transaction needs an id".into()),
             );
         }
-        self.id_text.push_str(id);
-        self.id_ends.push(self.id_text.len() as u32);
+        self.ids.push(id);
         self.id_hashes.push(id_hash(id));
         self.line.push(u32::try_from(line).unwrap_or(u32::MAX));
         let raw_date = trim(row[l.date]);
@@ -825,7 +817,7 @@ fn checked_minor_units(neg: bool, digits: &[u8], minor_unit: u32) -> Option<i64>
 
 fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64, mut part: Part) -> Part {
     part.clear(ctx);
-    part.reserve(memchr::memchr_iter(b'\n', bytes).count() + 1, bytes.len());
+    part.reserve(memchr::memchr_iter(b'\n', bytes).count() + 1);
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -1143,13 +1135,10 @@ impl Merger {
         self.errors.append(&mut p.errors.errors);
         self.more += p.errors.more;
         self.hashes.extend_from_slice(&p.id_hashes);
-        let base = t.id_text.len() as u64;
-        if base + p.id_text.len() as u64 > u64::from(u32::MAX) {
+        if !t.ids.append(&p.ids) {
             self.too_large = true;
             return;
         }
-        t.id_text.push_str(&p.id_text);
-        t.id_ends.extend(p.id_ends.iter().map(|e| e + base as u32));
         t.date.extend_from_slice(&p.date);
         t.amount.extend_from_slice(&p.amount);
         t.line.extend_from_slice(&p.line);
