@@ -953,8 +953,8 @@ mod tests {
             assert_eq!(short.len(), cut);
             short.push("zz");
             assert_eq!(short.get(cut), "zz");
-            for i in 0..cut {
-                assert_eq!(short.get(i), values[i]);
+            for (i, v) in values.iter().enumerate().take(cut) {
+                assert_eq!(short.get(i), *v);
             }
         }
     }
