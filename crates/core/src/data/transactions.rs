@@ -1144,9 +1144,12 @@ impl Merger {
         t.amount.extend_from_slice(&p.amount);
         t.line.extend_from_slice(&p.line);
         let remap = t.text.absorb(&p.text);
+        // Parts start from the same seed, so ids often keep their number.
+        let same_ids = remap.iter().enumerate().all(|(i, &r)| r as usize == i);
         for (dst, src) in t.fields.iter_mut().zip(&p.fields) {
             match (dst, src) {
                 (Column::Raw(d), Column::Raw(s)) => self.too_large |= !d.append(s),
+                (Column::Text(d), Column::Text(s)) if same_ids => d.extend_from_slice(s),
                 (Column::Text(d), Column::Text(s)) => {
                     d.extend(
                         s.iter()
