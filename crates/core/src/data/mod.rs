@@ -377,8 +377,8 @@ pub struct Transactions {
     pub amount: Vec<i64>,
     pub fields: Vec<Column>,
     pub text: Interner,
-    /// Line of each row in its file, to point back at it.
-    pub line: Vec<u32>,
+    /// The line of each row in its file, to point back at it.
+    pub(crate) lines: Lines,
 }
 
 impl Transactions {
@@ -392,6 +392,41 @@ impl Transactions {
 
     pub fn id(&self, i: usize) -> &str {
         self.ids.get(i)
+    }
+
+    /// The line of row `i` in its file.
+    pub fn line(&self, i: usize) -> u32 {
+        self.lines.get(i)
+    }
+}
+
+/// Line numbers of rows, kept as the places where a row is not on the line
+/// after the previous one (blank lines, quoted line ends, the first row):
+/// one number a row would be 4 bytes a row to write and keep for what
+/// usually is `row + 2`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lines {
+    /// (row, its line), rows ascending.
+    jumps: Vec<(u32, u32)>,
+    len: usize,
+    last: u32,
+}
+
+impl Lines {
+    pub(crate) fn push(&mut self, line: u32) {
+        if self.len == 0 || self.last.checked_add(1) != Some(line) {
+            self.jumps.push((self.len as u32, line));
+        }
+        self.last = line;
+        self.len += 1;
+    }
+
+    pub(crate) fn get(&self, i: usize) -> u32 {
+        let k = self.jumps.partition_point(|&(row, _)| row as usize <= i);
+        match k.checked_sub(1).and_then(|k| self.jumps.get(k)) {
+            Some(&(row, line)) => line.saturating_add((i - row as usize) as u32),
+            None => 0,
+        }
     }
 }
 
@@ -925,6 +960,19 @@ pub fn load_participants<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_kept_as_jumps() {
+        let given = [2u32, 3, 4, 6, 7, 10, 11, 11, u32::MAX, 12];
+        let mut lines = Lines::default();
+        for &l in &given {
+            lines.push(l);
+        }
+        for (i, &l) in given.iter().enumerate() {
+            assert_eq!(lines.get(i), l, "row {i}");
+        }
+        assert_eq!(lines.jumps.len(), 6);
+    }
 
     #[test]
     fn raw_text_of_one_width_or_many() {

@@ -1142,7 +1142,9 @@ impl Merger {
         }
         t.date.extend_from_slice(&p.date);
         t.amount.extend_from_slice(&p.amount);
-        t.line.extend_from_slice(&p.line);
+        for &l in &p.line {
+            t.lines.push(l);
+        }
         let remap = t.text.absorb(&p.text);
         // Parts start from the same seed, so ids often keep their number.
         let same_ids = remap.iter().enumerate().all(|(i, &r)| r as usize == i);
@@ -1226,11 +1228,11 @@ impl Merger {
             if errors.len() < MAX_ROW_ERRORS {
                 errors.push(
                     Diagnostic::error(
-                        Location::line_column(file, t.line[row as usize] as usize, id_column),
+                        Location::line_column(file, t.line(row as usize) as usize, id_column),
                         format!(
                             "transaction `{}` appears twice (first on line {})",
                             t.id(row as usize),
-                            t.line[first as usize]
+                            t.line(first as usize)
                         ),
                     )
                     .with_hint(
@@ -1318,7 +1320,7 @@ mod tests {
             assert_eq!(general.id(i), one_pass.id(i));
             assert_eq!(general.amount[i], one_pass.amount[i]);
             assert_eq!(general.date[i], one_pass.date[i]);
-            assert_eq!(general.line[i], one_pass.line[i]);
+            assert_eq!(general.line(i), one_pass.line(i));
         }
     }
 
@@ -1386,7 +1388,7 @@ n = { count = "credits", where = "kind == 'a'" }
             for i in 0..300 {
                 assert_eq!(t.id(i), whole.id(i), "block {block} row {i}");
                 assert_eq!(t.amount[i], whole.amount[i]);
-                assert_eq!(t.line[i], whole.line[i]);
+                assert_eq!(t.line(i), whole.line(i));
                 assert_eq!(t.date[i], whole.date[i]);
             }
             let note = |t: &Transactions, i: usize| match &t.fields[1] {
@@ -1395,7 +1397,7 @@ n = { count = "credits", where = "kind == 'a'" }
             };
             assert_eq!(note(&t, 250), "with, comma");
             assert_eq!(note(&t, 120).len(), 500);
-            assert_eq!(t.line[299], 301);
+            assert_eq!(t.line(299), 301);
         }
         // A bad row is reported on its own line whatever the block size.
         let bad = csv.replace("t204,2026-01-09,", "t204,2026-13-09,");
