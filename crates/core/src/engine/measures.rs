@@ -5,7 +5,7 @@
 //! checker established.
 
 use super::credit::Credits;
-use super::filter::{field_value, CreditView, Filter};
+use super::filter::{field_value, ClassMasks, CreditView, Filter};
 use super::trace::Step;
 use crate::calendar::{days_between, FiscalCalendar, Period, PeriodKind};
 use crate::data::{Column, Participants, Transactions, MISSING, NONE};
@@ -285,65 +285,41 @@ pub fn compute(
         // no filter evaluated, and adds into one cache line of 64-bit
         // accumulators (per cell, the measures side by side). An overflow
         // of 64 bits sends the whole pass the general way.
-        let mut column = None;
-        let classed = k <= 64
-            && txns.text.len() < 1 << 12
-            && simple.iter().all(|(_, f, _)| f.by_class(&mut column));
-        let text_ids: Option<&[u32]> = match column.map(|c| &txns.fields[c]) {
-            Some(Column::Text(v)) => Some(v),
-            _ => None,
-        };
-        let fast: Option<Vec<Vec<i64>>> = if !classed || (column.is_some() && text_ids.is_none()) {
-            None
-        } else {
-            // Class = (text id + 1, NONE → 0) × 2 + split.
-            let classes = (txns.text.len() + 1) * 2;
-            let masks: Vec<u64> = (0..classes)
-                .map(|class| {
-                    let text = ((class / 2) as u32).wrapping_sub(1);
-                    let how = if class % 2 == 1 {
-                        crate::plan::CreditedAs::Split
-                    } else {
-                        crate::plan::CreditedAs::Owner
-                    };
-                    simple
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (_, f, _))| f.matches_class(text, how))
-                        .fold(0u64, |m, (j, _)| m | 1 << j)
-                })
-                .collect();
-            let counts: u64 = simple
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, _, is_count))| *is_count)
-                .fold(0u64, |m, (j, _)| m | 1 << j);
-            (0..chunks)
-                .into_par_iter()
-                .map(|ci| {
-                    let mut acc = vec![0i64; cells * k];
-                    let end = ((ci + 1) * chunk).min(credits.len());
-                    for c in (ci * chunk).min(end)..end {
-                        let t = credits.txn[c] as usize;
-                        let per = period_of[t];
-                        if per == u8::MAX {
-                            continue;
+        let filters: Vec<&Filter> = simple.iter().map(|(_, f, _)| f).collect();
+        let fast: Option<Vec<Vec<i64>>> = match ClassMasks::new(&filters, txns) {
+            None => None,
+            Some(classes) => {
+                let counts: u64 = simple
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, _, is_count))| *is_count)
+                    .fold(0u64, |m, (j, _)| m | 1 << j);
+                (0..chunks)
+                    .into_par_iter()
+                    .map(|ci| {
+                        let mut acc = vec![0i64; cells * k];
+                        let end = ((ci + 1) * chunk).min(credits.len());
+                        for c in (ci * chunk).min(end)..end {
+                            let t = credits.txn[c] as usize;
+                            let per = period_of[t];
+                            if per == u8::MAX {
+                                continue;
+                            }
+                            let mut mask = classes.of(credits, c, t);
+                            let at =
+                                (credits.participant[c] as usize * n_periods + per as usize) * k;
+                            let amount = credits.amount[c];
+                            while mask != 0 {
+                                let j = mask.trailing_zeros() as usize;
+                                mask &= mask - 1;
+                                let add = if counts >> j & 1 == 1 { 1 } else { amount };
+                                acc[at + j] = acc[at + j].checked_add(add)?;
+                            }
                         }
-                        let text = text_ids.map_or(0, |v| v[t].wrapping_add(1) as usize);
-                        let split = credits.credited_as[c] == crate::plan::CreditedAs::Split;
-                        let mut mask = masks[text * 2 + usize::from(split)];
-                        let at = (credits.participant[c] as usize * n_periods + per as usize) * k;
-                        let amount = credits.amount[c];
-                        while mask != 0 {
-                            let j = mask.trailing_zeros() as usize;
-                            mask &= mask - 1;
-                            let add = if counts >> j & 1 == 1 { 1 } else { amount };
-                            acc[at + j] = acc[at + j].checked_add(add)?;
-                        }
-                    }
-                    Some(acc)
-                })
-                .collect()
+                        Some(acc)
+                    })
+                    .collect()
+            }
         };
         // Where measure j of `cell` sits in the accumulators.
         let cell_major = fast.is_some();
@@ -445,6 +421,7 @@ pub fn compute(
                 // hash, and the text is compared within each run, so a
                 // (64-bit) collision is caught and the exact path taken.
                 let column = &txns.fields[*field];
+                let classes = ClassMasks::new(&[&f], txns);
                 let threshold = distinct_threshold(having, schema);
                 // Raw text counted by `distinct` is hashed here too, in
                 // transaction order, so that groups need not read the text
@@ -464,7 +441,11 @@ pub fn compute(
                         for c in (ci * chunk).min(end)..end {
                             let t = credits.txn[c] as usize;
                             let per = period_of[t];
-                            if per == u8::MAX || !f.matches(&view, c) {
+                            let pass = match &classes {
+                                Some(m) => m.of(credits, c, t) != 0,
+                                None => f.matches(&view, c),
+                            };
+                            if per == u8::MAX || !pass {
                                 continue;
                             }
                             let key = match column {
