@@ -818,7 +818,9 @@ fn checked_minor_units(neg: bool, digits: &[u8], minor_unit: u32) -> Option<i64>
 
 fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64, mut part: Part) -> Part {
     part.clear(ctx);
-    part.reserve(memchr::memchr_iter(b'\n', bytes).count() + 1);
+    // A guess, not a count: parts are reused, so this matters only the
+    // first time, and a short guess just grows.
+    part.reserve(bytes.len() / 64);
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
