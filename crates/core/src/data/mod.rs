@@ -120,20 +120,71 @@ pub const NONE: u32 = u32::MAX;
 /// Text kept as written, for fields no filter compares: interning them
 /// would cost a hash-table probe per row for nothing (measures that group by
 /// such a field intern only the rows they read).
+///
+/// Values of one width (codes, ids) are common: while every value has the
+/// same length, no end is stored (4 bytes a row less to write and to keep).
 #[derive(Debug, Clone, Default)]
 pub struct RawText {
     text: String,
+    /// Where each value ends; empty while `width` is known.
     ends: Vec<u32>,
+    /// The length of every value, while they all have the same one.
+    width: Option<usize>,
+    len: usize,
 }
 
 impl RawText {
+    /// Writes out the end of every value, from when they stop sharing a
+    /// width.
+    fn spell_out(&mut self) {
+        if let Some(w) = self.width.take() {
+            self.ends = (1..=self.len).map(|i| (i * w) as u32).collect();
+        }
+    }
+
     pub(crate) fn push(&mut self, value: &str) {
+        match self.width {
+            Some(w) if w == value.len() => {}
+            None if self.len == 0 => self.width = Some(value.len()),
+            _ => self.spell_out(),
+        }
         self.text.push_str(value);
-        self.ends.push(self.text.len() as u32);
+        if self.width.is_none() {
+            self.ends.push(self.text.len() as u32);
+        }
+        self.len += 1;
     }
 
     pub(crate) fn reserve(&mut self, rows: usize) {
-        self.ends.reserve(rows);
+        if self.width.is_none() {
+            self.ends.reserve(rows);
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+        self.width = None;
+        self.len = 0;
+    }
+
+    /// Keeps the first `rows` values.
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        if rows >= self.len {
+            return;
+        }
+        match self.width {
+            Some(w) => self.text.truncate(rows * w),
+            None => {
+                let end = rows.checked_sub(1).map_or(0, |r| self.ends[r] as usize);
+                self.text.truncate(end);
+                self.ends.truncate(rows);
+            }
+        }
+        self.len = rows;
+        if rows == 0 {
+            self.width = None;
+        }
     }
 
     /// Appends `other`; false when the text would pass 4 GB.
@@ -142,26 +193,46 @@ impl RawText {
         if base + other.text.len() as u64 > u64::from(u32::MAX) {
             return false;
         }
-        self.text.push_str(&other.text);
-        self.ends.extend(other.ends.iter().map(|e| e + base as u32));
+        if other.len == 0 {
+            return true;
+        }
+        if self.len == 0 {
+            self.width = other.width;
+        }
+        match (self.width, other.width) {
+            (Some(a), Some(b)) if a == b => self.text.push_str(&other.text),
+            _ => {
+                self.spell_out();
+                self.text.push_str(&other.text);
+                match other.width {
+                    Some(w) => self
+                        .ends
+                        .extend((1..=other.len).map(|i| (base as usize + i * w) as u32)),
+                    None => self.ends.extend(other.ends.iter().map(|e| e + base as u32)),
+                }
+            }
+        }
+        self.len += other.len;
         true
     }
 
     pub fn get(&self, row: usize) -> &str {
-        let start = if row == 0 {
-            0
-        } else {
-            self.ends[row - 1] as usize
+        let (start, end) = match self.width {
+            Some(w) => (row * w, (row + 1) * w),
+            None => (
+                row.checked_sub(1).map_or(0, |r| self.ends[r] as usize),
+                self.ends[row] as usize,
+            ),
         };
-        self.text.get(start..self.ends[row] as usize).unwrap_or("")
+        self.text.get(start..end).unwrap_or("")
     }
 
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len == 0
     }
 }
 
@@ -299,36 +370,63 @@ impl Participants {
 /// Business events in columns.
 #[derive(Debug, Clone, Default)]
 pub struct Transactions {
-    /// Every id, one after another; `id_ends[i]` is where the i-th ends.
-    id_text: String,
-    id_ends: Vec<u32>,
+    /// Every id, as written.
+    pub(crate) ids: RawText,
     pub date: Vec<Date>,
     /// In the currency's minor unit.
     pub amount: Vec<i64>,
     pub fields: Vec<Column>,
     pub text: Interner,
-    /// Line of each row in its file, to point back at it.
-    pub line: Vec<u32>,
+    /// The line of each row in its file, to point back at it.
+    pub(crate) lines: Lines,
 }
 
 impl Transactions {
     pub fn len(&self) -> usize {
-        self.id_ends.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.id_ends.is_empty()
+        self.ids.is_empty()
     }
 
     pub fn id(&self, i: usize) -> &str {
-        let start = if i == 0 {
-            0
-        } else {
-            self.id_ends[i - 1] as usize
-        };
-        self.id_text
-            .get(start..self.id_ends[i] as usize)
-            .unwrap_or("")
+        self.ids.get(i)
+    }
+
+    /// The line of row `i` in its file.
+    pub fn line(&self, i: usize) -> u32 {
+        self.lines.get(i)
+    }
+}
+
+/// Line numbers of rows, kept as the places where a row is not on the line
+/// after the previous one (blank lines, quoted line ends, the first row):
+/// one number a row would be 4 bytes a row to write and keep for what
+/// usually is `row + 2`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lines {
+    /// (row, its line), rows ascending.
+    jumps: Vec<(u32, u32)>,
+    len: usize,
+    last: u32,
+}
+
+impl Lines {
+    pub(crate) fn push(&mut self, line: u32) {
+        if self.len == 0 || self.last.checked_add(1) != Some(line) {
+            self.jumps.push((self.len as u32, line));
+        }
+        self.last = line;
+        self.len += 1;
+    }
+
+    pub(crate) fn get(&self, i: usize) -> u32 {
+        let k = self.jumps.partition_point(|&(row, _)| row as usize <= i);
+        match k.checked_sub(1).and_then(|k| self.jumps.get(k)) {
+            Some(&(row, line)) => line.saturating_add((i - row as usize) as u32),
+            None => 0,
+        }
     }
 }
 
@@ -470,13 +568,17 @@ pub fn parse_date(text: &str) -> Option<Date> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i32> {
-        text.get(r)
-            .filter(|s| s.bytes().all(|c| c.is_ascii_digit()))?
-            .parse()
-            .ok()
-    };
-    Date::new(num(0..4)? as i16, num(5..7)? as i8, num(8..10)? as i8).ok()
+    // Digits read by hand: this runs once per transaction.
+    let mut n = [0i32; 3];
+    for (k, range) in [(0, 0..4), (1, 5..7), (2, 8..10)] {
+        for &c in &b[range] {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n[k] = n[k] * 10 + i32::from(c - b'0');
+        }
+    }
+    Date::new(n[0] as i16, n[1] as i8, n[2] as i8).ok()
 }
 
 /// Reads an amount in the currency's minor unit: `1234.5` → 123450 with
@@ -858,6 +960,52 @@ pub fn load_participants<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_kept_as_jumps() {
+        let given = [2u32, 3, 4, 6, 7, 10, 11, 11, u32::MAX, 12];
+        let mut lines = Lines::default();
+        for &l in &given {
+            lines.push(l);
+        }
+        for (i, &l) in given.iter().enumerate() {
+            assert_eq!(lines.get(i), l, "row {i}");
+        }
+        assert_eq!(lines.jumps.len(), 6);
+    }
+
+    #[test]
+    fn raw_text_of_one_width_or_many() {
+        let values = ["ab", "cd", "ef", "g", "", "hij", "kl"];
+        for cut in 0..values.len() {
+            // Pushed one by one, or in two parts appended.
+            let mut whole = RawText::default();
+            let (mut a, mut b) = (RawText::default(), RawText::default());
+            for (i, v) in values.iter().enumerate() {
+                whole.push(v);
+                if i < cut {
+                    a.push(v)
+                } else {
+                    b.push(v)
+                }
+            }
+            assert!(a.append(&b));
+            for t in [&whole, &a] {
+                assert_eq!(t.len(), values.len());
+                for (i, v) in values.iter().enumerate() {
+                    assert_eq!(t.get(i), *v, "cut {cut} row {i}");
+                }
+            }
+            let mut short = a.clone();
+            short.truncate(cut);
+            assert_eq!(short.len(), cut);
+            short.push("zz");
+            assert_eq!(short.get(cut), "zz");
+            for (i, v) in values.iter().enumerate().take(cut) {
+                assert_eq!(short.get(i), *v);
+            }
+        }
+    }
 
     #[test]
     fn minor_units_are_exact() {

@@ -84,36 +84,52 @@ pub fn credit(
     txns: &Transactions,
     include: impl Fn(usize) -> bool + Sync,
 ) -> Result<Credits, Vec<CreditError>> {
-    // Ranges of transactions are credited on every core and joined in
-    // order, so the credits are the same as one pass would make.
+    // Ranges of transactions are credited on every core, each straight
+    // into its own stretch of the output, so the credits are the same as one
+    // pass would make and are written once: the stretches are sized by a
+    // first, cheap pass counting the credits of each range.
     let chunks = rayon::current_num_threads().max(1) * 2;
     let size = txns.len().div_ceil(chunks).max(1);
-    let parts: Vec<(Credits, Vec<CreditError>)> = (0..chunks)
+    let range = |k: usize| (k * size).min(txns.len())..((k + 1) * size).min(txns.len());
+    let counts: Vec<usize> = (0..chunks)
         .into_par_iter()
-        .map(|k| {
-            credit_range(
-                ws,
-                txns,
-                &include,
-                (k * size).min(txns.len())..((k + 1) * size).min(txns.len()),
-            )
-        })
+        .map(|k| count_range(ws, txns, &include, range(k)))
         .collect();
-    let total: usize = parts.iter().map(|(c, _)| c.len()).sum();
+    let total: usize = counts.iter().sum();
     let mut out = Credits {
-        txn: Vec::with_capacity(total),
-        participant: Vec::with_capacity(total),
-        amount: Vec::with_capacity(total),
-        credited_as: Vec::with_capacity(total),
+        txn: vec![0; total],
+        participant: vec![0; total],
+        amount: vec![0; total],
+        credited_as: vec![CreditedAs::Owner; total],
     };
-    let mut errors = Vec::new();
-    for (c, e) in parts {
-        out.txn.extend_from_slice(&c.txn);
-        out.participant.extend_from_slice(&c.participant);
-        out.amount.extend_from_slice(&c.amount);
-        out.credited_as.extend_from_slice(&c.credited_as);
-        errors.extend(e);
+    let mut stretches: Vec<CreditsMut> = Vec::with_capacity(chunks);
+    {
+        let (mut txn, mut participant, mut amount, mut credited_as) = (
+            &mut out.txn[..],
+            &mut out.participant[..],
+            &mut out.amount[..],
+            &mut out.credited_as[..],
+        );
+        for &n in &counts {
+            let (a, rest_a) = txn.split_at_mut(n);
+            let (b, rest_b) = participant.split_at_mut(n);
+            let (c, rest_c) = amount.split_at_mut(n);
+            let (d, rest_d) = credited_as.split_at_mut(n);
+            stretches.push(CreditsMut {
+                txn: a,
+                participant: b,
+                amount: c,
+                credited_as: d,
+                len: 0,
+            });
+            (txn, participant, amount, credited_as) = (rest_a, rest_b, rest_c, rest_d);
+        }
     }
+    let errors: Vec<CreditError> = stretches
+        .into_par_iter()
+        .enumerate()
+        .flat_map_iter(|(k, mut stretch)| credit_range(ws, txns, &include, range(k), &mut stretch))
+        .collect();
     if errors.is_empty() {
         Ok(out)
     } else {
@@ -121,18 +137,69 @@ pub fn credit(
     }
 }
 
+/// One range's stretch of the output columns.
+struct CreditsMut<'a> {
+    txn: &'a mut [u32],
+    participant: &'a mut [u32],
+    amount: &'a mut [i64],
+    credited_as: &'a mut [CreditedAs],
+    len: usize,
+}
+
+impl CreditsMut<'_> {
+    /// Adds a credit; false when the stretch is full, which the counting
+    /// pass rules out.
+    fn push(&mut self, txn: usize, participant: u32, amount: i64, how: CreditedAs) -> bool {
+        let i = self.len;
+        if i >= self.txn.len() {
+            return false;
+        }
+        self.txn[i] = txn as u32;
+        self.participant[i] = participant;
+        self.amount[i] = amount;
+        self.credited_as[i] = how;
+        self.len += 1;
+        true
+    }
+}
+
+/// How many credits `credit_range` makes over `range`.
+fn count_range(
+    ws: &Workspace,
+    txns: &Transactions,
+    include: &(impl Fn(usize) -> bool + Sync),
+    range: std::ops::Range<usize>,
+) -> usize {
+    let Column::Participant(owner) = &txns.fields[ws.credit.to] else {
+        return 0;
+    };
+    let splits: Vec<&[u32]> = ws
+        .credit
+        .splits
+        .iter()
+        .filter_map(|s| match &txns.fields[s.to] {
+            Column::Participant(to) => Some(&to[..]),
+            _ => None,
+        })
+        .collect();
+    range
+        .filter(|&i| include(i))
+        .map(|i| usize::from(owner[i] != NONE) + splits.iter().filter(|to| to[i] != NONE).count())
+        .sum()
+}
+
 fn credit_range(
     ws: &Workspace,
     txns: &Transactions,
     include: &(impl Fn(usize) -> bool + Sync),
     range: std::ops::Range<usize>,
-) -> (Credits, Vec<CreditError>) {
+    out: &mut CreditsMut,
+) -> Vec<CreditError> {
     let rule = &ws.credit;
     let Column::Participant(owner) = &txns.fields[rule.to] else {
-        return (Credits::default(), Vec::new());
+        return Vec::new();
     };
     let unit = Decimal::new(1, ws.minor_unit);
-    let mut out = Credits::default();
     let mut errors = Vec::new();
     for i in range {
         if !include(i) {
@@ -140,12 +207,9 @@ fn credit_range(
         }
         let amount = txns.amount[i];
         let mut remaining = amount;
-        let owner_at = out.len();
+        let owner_at = out.len;
         if owner[i] != NONE {
-            out.txn.push(i as u32);
-            out.participant.push(owner[i]);
-            out.amount.push(0);
-            out.credited_as.push(CreditedAs::Owner);
+            out.push(i, owner[i], 0, CreditedAs::Owner);
         }
         for split in &rule.splits {
             let Column::Participant(to) = &txns.fields[split.to] else {
@@ -188,10 +252,7 @@ fn credit_range(
             };
             let share = i64::try_from(share).unwrap_or(i64::MAX);
             remaining -= share;
-            out.txn.push(i as u32);
-            out.participant.push(to[i]);
-            out.amount.push(share);
-            out.credited_as.push(CreditedAs::Split);
+            out.push(i, to[i], share, CreditedAs::Split);
         }
         if (amount >= 0 && remaining < 0) || (amount < 0 && remaining > 0) {
             errors.push(CreditError {
@@ -200,7 +261,9 @@ fn credit_range(
             });
         }
         if owner[i] != NONE {
-            out.amount[owner_at] = remaining;
+            if let Some(a) = out.amount.get_mut(owner_at) {
+                *a = remaining;
+            }
         } else if remaining != 0 {
             errors.push(CreditError {
                 txn: i as u32,
@@ -208,7 +271,7 @@ fn credit_range(
             });
         }
     }
-    (out, errors)
+    errors
 }
 
 #[cfg(test)]

@@ -60,6 +60,95 @@ impl Filter {
     }
 }
 
+impl Filter {
+    /// Whether the filter reads nothing but `credited_as` and one interned
+    /// text column (recorded in `column`, which must agree with the other
+    /// filters given the same `column`): its outcome is then a function of
+    /// that column's text id and `credited_as`, computed once per pair
+    /// instead of once per credit.
+    pub fn by_class(&self, column: &mut Option<usize>) -> bool {
+        match self {
+            Filter::All | Filter::CreditedAs { .. } => true,
+            Filter::TextIn { column: c, .. } => match column {
+                Some(k) => k == c,
+                None => {
+                    *column = Some(*c);
+                    true
+                }
+            },
+            Filter::And(a, b) | Filter::Or(a, b) => a.by_class(column) && b.by_class(column),
+            Filter::Not(a) => a.by_class(column),
+            Filter::General(_) => false,
+        }
+    }
+
+    /// The outcome for a credit whose text id (in the column of
+    /// [`Filter::by_class`]) is `text` and credited as `how`.
+    pub fn matches_class(&self, text: u32, how: CreditedAs) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::TextIn { ids, negate, .. } => ids.contains(&text) != *negate,
+            Filter::CreditedAs { which, negate } => (how == *which) != *negate,
+            Filter::And(a, b) => a.matches_class(text, how) && b.matches_class(text, how),
+            Filter::Or(a, b) => a.matches_class(text, how) || b.matches_class(text, how),
+            Filter::Not(a) => !a.matches_class(text, how),
+            Filter::General(_) => false,
+        }
+    }
+}
+
+/// Filters that read only `credited_as` and one interned text column, as a
+/// table: each credit's class (its text id in that column and whether it is
+/// a split) says at once which of the filters it passes.
+pub struct ClassMasks<'a> {
+    text_ids: Option<&'a [u32]>,
+    /// Bit j set: filter j passes. Class = (text id + 1, NONE → 0) × 2 + split.
+    masks: Vec<u64>,
+}
+
+impl<'a> ClassMasks<'a> {
+    /// `None` when some filter reads anything else, or there are more than
+    /// 64 filters or too many text values for a table.
+    pub fn new(filters: &[&Filter], txns: &'a Transactions) -> Option<ClassMasks<'a>> {
+        let mut column = None;
+        if filters.len() > 64
+            || txns.text.len() >= 1 << 12
+            || !filters.iter().all(|f| f.by_class(&mut column))
+        {
+            return None;
+        }
+        let text_ids: Option<&[u32]> = match column.map(|c| &txns.fields[c]) {
+            Some(Column::Text(v)) => Some(v),
+            Some(_) => return None,
+            None => None,
+        };
+        let masks = (0..(txns.text.len() + 1) * 2)
+            .map(|class| {
+                let text = ((class / 2) as u32).wrapping_sub(1);
+                let how = if class % 2 == 1 {
+                    CreditedAs::Split
+                } else {
+                    CreditedAs::Owner
+                };
+                filters
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.matches_class(text, how))
+                    .fold(0u64, |m, (j, _)| m | 1 << j)
+            })
+            .collect();
+        Some(ClassMasks { text_ids, masks })
+    }
+
+    /// Which filters credit `c` of transaction `t` passes.
+    #[inline]
+    pub fn of(&self, credits: &Credits, c: usize, t: usize) -> u64 {
+        let text = self.text_ids.map_or(0, |v| v[t].wrapping_add(1) as usize);
+        let split = credits.credited_as[c] == CreditedAs::Split;
+        self.masks[text * 2 + usize::from(split)]
+    }
+}
+
 /// Credits with the transactions they come from: what filters and group
 /// functions read.
 #[derive(Clone, Copy)]

@@ -5,7 +5,7 @@
 //! checker established.
 
 use super::credit::Credits;
-use super::filter::{field_value, CreditView, Filter};
+use super::filter::{field_value, ClassMasks, CreditView, Filter};
 use super::trace::Step;
 use crate::calendar::{days_between, FiscalCalendar, Period, PeriodKind};
 use crate::data::{Column, Participants, Transactions, MISSING, NONE};
@@ -217,10 +217,33 @@ pub fn compute(
     }
 
     // Which period each credited transaction falls in.
+    // A table by day of the year, not a search per transaction.
+    let by_day: Vec<u8> = match (grid.starts.first(), grid.ends.last()) {
+        (Some(&first), Some(&last)) => (0..=days_between(first, last))
+            .map(|d| {
+                first
+                    .checked_add(jiff::Span::new().days(d))
+                    .ok()
+                    .and_then(|date| grid.index_of(date))
+                    .map_or(u8::MAX, |i| i as u8)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let first_day = grid
+        .starts
+        .first()
+        .map_or(0, |&d| crate::calendar::day_number(d));
     let period_of: Vec<u8> = txns
         .date
         .par_iter()
-        .map(|d| grid.index_of(*d).map_or(u8::MAX, |i| i as u8))
+        .map(|d| {
+            let day = crate::calendar::day_number(*d) - first_day;
+            usize::try_from(day)
+                .ok()
+                .and_then(|i| by_day.get(i).copied())
+                .unwrap_or(u8::MAX)
+        })
         .collect();
 
     let mut table = MeasureTable {
@@ -257,35 +280,92 @@ pub fn compute(
         let k = simple.len();
         let chunks = rayon::current_num_threads().max(1) * 2;
         let chunk = credits.len().div_ceil(chunks).max(1);
-        let partials: Vec<Vec<i128>> = (0..chunks)
-            .into_par_iter()
-            .map(|ci| {
-                let mut acc = vec![0i128; k * cells];
-                let end = ((ci + 1) * chunk).min(credits.len());
-                for c in (ci * chunk).min(end)..end {
-                    let t = credits.txn[c] as usize;
-                    let per = period_of[t];
-                    if per == u8::MAX {
-                        continue;
-                    }
-                    let cell = credits.participant[c] as usize * n_periods + per as usize;
-                    for (j, (_, f, is_count)) in simple.iter().enumerate() {
-                        if f.matches(&view, c) {
-                            acc[j * cells + cell] += if *is_count {
-                                1
-                            } else {
-                                i128::from(credits.amount[c])
-                            };
+        // Most plans filter on one text column and `credited_as`: each
+        // credit then finds the measures it counts in from its class, with
+        // no filter evaluated, and adds into one cache line of 64-bit
+        // accumulators (per cell, the measures side by side). An overflow
+        // of 64 bits sends the whole pass the general way.
+        let filters: Vec<&Filter> = simple.iter().map(|(_, f, _)| f).collect();
+        let fast: Option<Vec<Vec<i64>>> = match ClassMasks::new(&filters, txns) {
+            None => None,
+            Some(classes) => {
+                let counts: u64 = simple
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, _, is_count))| *is_count)
+                    .fold(0u64, |m, (j, _)| m | 1 << j);
+                (0..chunks)
+                    .into_par_iter()
+                    .map(|ci| {
+                        let mut acc = vec![0i64; cells * k];
+                        let end = ((ci + 1) * chunk).min(credits.len());
+                        for c in (ci * chunk).min(end)..end {
+                            let t = credits.txn[c] as usize;
+                            let per = period_of[t];
+                            if per == u8::MAX {
+                                continue;
+                            }
+                            let mut mask = classes.of(credits, c, t);
+                            let at =
+                                (credits.participant[c] as usize * n_periods + per as usize) * k;
+                            let amount = credits.amount[c];
+                            while mask != 0 {
+                                let j = mask.trailing_zeros() as usize;
+                                mask &= mask - 1;
+                                let add = if counts >> j & 1 == 1 { 1 } else { amount };
+                                acc[at + j] = acc[at + j].checked_add(add)?;
+                            }
+                        }
+                        Some(acc)
+                    })
+                    .collect()
+            }
+        };
+        // Where measure j of `cell` sits in the accumulators.
+        let cell_major = fast.is_some();
+        let slot = |j: usize, cell: usize| {
+            if cell_major {
+                cell * k + j
+            } else {
+                j * cells + cell
+            }
+        };
+        let accs: Vec<&[i64]> = fast.iter().flatten().map(Vec::as_slice).collect();
+        let partials: Vec<Vec<i128>> = if cell_major {
+            Vec::new()
+        } else {
+            (0..chunks)
+                .into_par_iter()
+                .map(|ci| {
+                    let mut acc = vec![0i128; k * cells];
+                    let end = ((ci + 1) * chunk).min(credits.len());
+                    for c in (ci * chunk).min(end)..end {
+                        let t = credits.txn[c] as usize;
+                        let per = period_of[t];
+                        if per == u8::MAX {
+                            continue;
+                        }
+                        let cell = credits.participant[c] as usize * n_periods + per as usize;
+                        for (j, (_, f, is_count)) in simple.iter().enumerate() {
+                            if f.matches(&view, c) {
+                                acc[j * cells + cell] += if *is_count {
+                                    1
+                                } else {
+                                    i128::from(credits.amount[c])
+                                };
+                            }
                         }
                     }
-                }
-                acc
-            })
-            .collect();
+                    acc
+                })
+                .collect()
+        };
         for (j, (mi, _, is_count)) in simple.iter().enumerate() {
             let base = mi * cells;
             for cell in 0..cells {
-                let v: i128 = partials.iter().map(|a| a[j * cells + cell]).sum();
+                let at = slot(j, cell);
+                let v: i128 = accs.iter().map(|a| i128::from(a[at])).sum::<i128>()
+                    + partials.iter().map(|a| a[at]).sum::<i128>();
                 table.values[base + cell] = if *is_count {
                     Decimal::from_i128_with_scale(v, 0)
                 } else {
@@ -341,9 +421,19 @@ pub fn compute(
                 // hash, and the text is compared within each run, so a
                 // (64-bit) collision is caught and the exact path taken.
                 let column = &txns.fields[*field];
+                let classes = ClassMasks::new(&[&f], txns);
+                let threshold = distinct_threshold(having, schema);
+                // Raw text counted by `distinct` is hashed here too, in
+                // transaction order, so that groups need not read the text
+                // at random (only hashes that repeat within a group are
+                // checked against the text).
+                let distinct_raw = match threshold.map(|(d, _, _)| &txns.fields[d]) {
+                    Some(Column::Raw(r)) => Some(r),
+                    _ => None,
+                };
                 let chunks = rayon::current_num_threads().max(1) * 2;
                 let chunk = credits.len().div_ceil(chunks).max(1);
-                let parts: Vec<Vec<(u32, u8, i128, u32)>> = (0..chunks)
+                let parts: Vec<Vec<GroupRow>> = (0..chunks)
                     .into_par_iter()
                     .map(|ci| {
                         let end = ((ci + 1) * chunk).min(credits.len());
@@ -351,7 +441,11 @@ pub fn compute(
                         for c in (ci * chunk).min(end)..end {
                             let t = credits.txn[c] as usize;
                             let per = period_of[t];
-                            if per == u8::MAX || !f.matches(&view, c) {
+                            let pass = match &classes {
+                                Some(m) => m.of(credits, c, t) != 0,
+                                None => f.matches(&view, c),
+                            };
+                            if per == u8::MAX || !pass {
                                 continue;
                             }
                             let key = match column {
@@ -362,21 +456,25 @@ pub fn compute(
                                 }
                                 other => group_key(other, t),
                             };
+                            let dkey = distinct_raw.and_then(|r| {
+                                let text = r.get(t);
+                                (!text.is_empty()).then(|| crate::data::text_hash(text))
+                            });
                             if let Some(key) = key {
-                                out.push((credits.participant[c], per, key, c as u32));
+                                out.push((credits.participant[c], per, key, c as u32, dkey));
                             }
                         }
                         out
                     })
                     .collect();
-                let mut rows: Vec<(u32, u8, i128, u32)> = parts.concat();
+                let mut rows: Vec<GroupRow> = parts.concat();
                 drop(parts);
+                rows.par_sort_unstable();
                 if let Column::Raw(r) = column {
-                    rows.par_sort_unstable();
-                    let text_of =
-                        |row: &(u32, u8, i128, u32)| r.get(credits.txn[row.3 as usize] as usize);
+                    let text_of = |row: &GroupRow| r.get(credits.txn[row.3 as usize] as usize);
                     let collision = rows
                         .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
+                        .filter(|run| run.len() > 1)
                         .any(|run| run.iter().any(|x| text_of(x) != text_of(&run[0])));
                     if collision {
                         let mut keys = KeyMaker::new(column);
@@ -385,22 +483,41 @@ pub fn compute(
                                 .key(credits.txn[row.3 as usize] as usize)
                                 .unwrap_or_default();
                         }
+                        rows.par_sort_unstable();
                     }
                 }
-                rows.par_sort_unstable();
                 // The common `distinct(field) >= N` is counted on keys, with
                 // no evaluation per group; anything else is evaluated.
-                if let Some((distinct_field, op, threshold)) = distinct_threshold(having, schema) {
+                if let Some((distinct_field, op, threshold)) = threshold {
                     let mut dkeys = KeyMaker::new(&txns.fields[distinct_field]);
                     let mut seen: Vec<i128> = Vec::new();
+                    let mut hashed: Vec<(u64, u32)> = Vec::new();
                     for run in rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
                         seen.clear();
-                        seen.extend(
-                            run.iter()
-                                .filter_map(|r| dkeys.key(credits.txn[r.3 as usize] as usize)),
-                        );
-                        seen.sort_unstable();
-                        seen.dedup();
+                        let mut exact = true;
+                        if let Some(r) = distinct_raw {
+                            hashed.clear();
+                            hashed.extend(run.iter().filter_map(|x| x.4.map(|h| (h, x.3))));
+                            hashed.sort_unstable();
+                            let text = |c: u32| r.get(credits.txn[c as usize] as usize);
+                            // Equal hashes must be equal texts; else this
+                            // group is counted on the texts themselves.
+                            exact = hashed
+                                .windows(2)
+                                .all(|w| w[0].0 != w[1].0 || text(w[0].1) == text(w[1].1));
+                            if exact {
+                                hashed.dedup_by_key(|x| x.0);
+                                seen.extend(hashed.iter().map(|x| i128::from(x.0)));
+                            }
+                        }
+                        if distinct_raw.is_none() || !exact {
+                            seen.extend(
+                                run.iter()
+                                    .filter_map(|r| dkeys.key(credits.txn[r.3 as usize] as usize)),
+                            );
+                            seen.sort_unstable();
+                            seen.dedup();
+                        }
                         let n = Decimal::from(seen.len());
                         let holds = match op {
                             BinaryOp::Ge => n >= threshold,
@@ -510,6 +627,10 @@ pub fn compute(
         Err(errors)
     }
 }
+
+/// A credit in a group: participant, period index, group key, credit, and
+/// the hash of the text `distinct` counts, when that is raw text.
+type GroupRow = (u32, u8, i128, u32, Option<u64>);
 
 /// The credits that fall in a period of the grid and pass `filter`, as
 /// (credit, transaction, period index).

@@ -75,7 +75,7 @@ pub fn calculate(
                 message: format!(
                     "transaction `{}` (line {}): {}",
                     txns.id(e.txn as usize),
-                    txns.line[e.txn as usize],
+                    txns.line(e.txn as usize),
                     e.message
                 ),
             })
