@@ -247,10 +247,18 @@ fn record_run(
     stretches.push((from, date_text(last)));
 
     laps.lap("plans read");
-    let mut txn_csv = Some(snapshot::transactions_csv(db)?);
-    laps.lap("transactions read from the store");
+    // One stretch (the usual case): the store is scanned while the engine
+    // parses. Several: the text is read once and parsed per stretch.
+    let mut txn_digest = xxhash_rust::xxh3::Xxh3::new();
+    let mut txn_csv = if stretches.len() > 1 {
+        let text = snapshot::transactions_csv(db)?;
+        txn_digest.update(&text);
+        laps.lap("transactions read from the store");
+        Some(text)
+    } else {
+        None
+    };
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    hasher.update(txn_csv.as_deref().unwrap_or_default());
     // The last stretch (it holds the year's last day, so it always has
     // periods ending in it) takes the text and drops it once parsed: at 10M
     // transactions it is most of a gigabyte.
@@ -284,11 +292,13 @@ fn record_run(
         hasher.update(&quotas);
         hasher.update(&assignments);
         laps.lap("participants, quotas and assignments read");
-        let txns = if stretch == last_stretch {
-            let text = txn_csv.take().unwrap_or_default();
-            snapshot::transactions(&at.ws, &people, &text)?
-        } else {
-            snapshot::transactions(&at.ws, &people, txn_csv.as_deref().unwrap_or_default())?
+        let txns = match txn_csv.as_deref() {
+            None => snapshot::transactions_streamed(db, &at.ws, &people, &mut txn_digest)?,
+            Some(_) if stretch == last_stretch => {
+                let text = txn_csv.take().unwrap_or_default();
+                snapshot::transactions(&at.ws, &people, &text)?
+            }
+            Some(text) => snapshot::transactions(&at.ws, &people, text)?,
         };
         laps.lap("transactions parsed");
         progress(&format!("calculating {from} to {until}"));
@@ -330,7 +340,11 @@ fn record_run(
             &b.component,
         ))
     });
-    let inputs_digest = format!("{:032x}", hasher.digest128());
+    // The transactions' digest first, then plans and people per stretch.
+    let mut inputs = xxhash_rust::xxh3::Xxh3::new();
+    inputs.update(&txn_digest.digest128().to_le_bytes());
+    inputs.update(&hasher.digest128().to_le_bytes());
+    let inputs_digest = format!("{:032x}", inputs.digest128());
     let total: Decimal = computed.iter().map(|c| c.amount).sum();
     let through_import = db
         .query_one("SELECT max(id) FROM imports", &[])?

@@ -176,6 +176,27 @@ pub fn overrides(
 /// The current revision of every transaction not cancelled, as CSV, in the
 /// order they were first stored.
 pub fn transactions_csv(db: &mut dyn Driver) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    stream_transactions(db, usize::MAX, &mut |chunk| {
+        if out.is_empty() {
+            out = chunk;
+        } else {
+            out.extend_from_slice(&chunk);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// The same text as [`transactions_csv`], handed to `sink` in chunks of
+/// about `chunk` bytes as the store is scanned, so that a reader can parse
+/// while the scan goes on. Nothing is sent when the store holds no
+/// transaction.
+pub fn stream_transactions(
+    db: &mut dyn Driver,
+    chunk: usize,
+    sink: &mut dyn FnMut(Vec<u8>) -> Result<(), Error>,
+) -> Result<(), Error> {
     let layouts = db.query("SELECT id, header FROM layouts ORDER BY id", &[])?;
     let newest = db
         .query_one(
@@ -184,7 +205,7 @@ pub fn transactions_csv(db: &mut dyn Driver) -> Result<Vec<u8>, Error> {
         )?
         .map(|r| driver::int(&r, 0));
     let Some(newest) = newest else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let header_of = |id: i64| {
         layouts
@@ -194,23 +215,27 @@ pub fn transactions_csv(db: &mut dyn Driver) -> Result<Vec<u8>, Error> {
             .unwrap_or_default()
     };
     let header = header_of(newest);
-    // Room for every row up front (from the length of the latest thousand
-    // and the number stored), so the buffer is not copied as it grows;
-    // reserved pages that stay unused cost nothing.
-    let sample = db.query_one(
-        "SELECT sum(length(record)), count(*) FROM (SELECT record FROM transactions ORDER BY seq DESC LIMIT 1000) s",
-        &[],
-    )?;
-    let rows = db
-        .query_one("SELECT max(seq) FROM transactions", &[])?
-        .map_or(0, |r| driver::int(&r, 0).max(0) as usize);
-    let capacity = sample.map_or(0, |r| {
-        let (bytes, n) = (
-            driver::int(&r, 0).max(0) as usize,
-            driver::int(&r, 1).max(1) as usize,
-        );
-        rows.saturating_mul(bytes / n + 2)
-    });
+    let capacity = if chunk == usize::MAX {
+        // Room for every row up front (from the length of the latest
+        // thousand and the number stored), so the buffer is not copied as
+        // it grows; reserved pages that stay unused cost nothing.
+        let sample = db.query_one(
+            "SELECT sum(length(record)), count(*) FROM (SELECT record FROM transactions ORDER BY seq DESC LIMIT 1000) s",
+            &[],
+        )?;
+        let rows = db
+            .query_one("SELECT max(seq) FROM transactions", &[])?
+            .map_or(0, |r| driver::int(&r, 0).max(0) as usize);
+        sample.map_or(0, |r| {
+            let (bytes, n) = (
+                driver::int(&r, 0).max(0) as usize,
+                driver::int(&r, 1).max(1) as usize,
+            );
+            rows.saturating_mul(bytes / n + 2)
+        })
+    } else {
+        chunk + (chunk >> 4)
+    };
     let mut b = CsvBuilder::new(&header, capacity);
     let mut layout_text: Vec<(i64, String)> = Vec::new();
     db.scan(
@@ -231,10 +256,97 @@ pub fn transactions_csv(db: &mut dyn Driver) -> Result<Vec<u8>, Error> {
                 };
                 b.push(&text, row[1].text());
             }
+            if b.out.len() >= chunk {
+                let full = std::mem::replace(&mut b.out, Vec::with_capacity(capacity));
+                sink(full)?;
+            }
             Ok(())
         },
     )?;
-    Ok(b.out)
+    if !b.out.is_empty() {
+        sink(std::mem::take(&mut b.out))?;
+    }
+    Ok(())
+}
+
+/// Reads the chunks a scan sends, in order, as one stream.
+pub struct ChunkReader {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    current: Vec<u8>,
+    at: usize,
+}
+
+impl ChunkReader {
+    pub fn new(chunks: std::sync::mpsc::Receiver<Vec<u8>>) -> ChunkReader {
+        ChunkReader {
+            chunks,
+            current: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at >= self.current.len() {
+            match self.chunks.recv() {
+                Ok(next) => {
+                    self.current = next;
+                    self.at = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.at);
+        buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Parses transactions from a scan running on this thread while the
+/// engine's reader parses on others: the two overlap. `digest` sees every
+/// byte, in order.
+pub fn transactions_streamed(
+    db: &mut dyn Driver,
+    ws: &Workspace,
+    people: &Participants,
+    digest: &mut xxhash_rust::xxh3::Xxh3,
+) -> Result<Transactions, Error> {
+    const CHUNK: usize = 4 << 20;
+    std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let parser = scope.spawn(move || {
+            data::load_transactions(
+                ws,
+                people,
+                "transactions in the store",
+                ChunkReader::new(receive),
+            )
+        });
+        let mut any = false;
+        let scanned = stream_transactions(db, CHUNK, &mut |chunk| {
+            any = true;
+            digest.update(&chunk);
+            // A parser that stopped (bad data) drops its end: stop scanning
+            // and report its error below.
+            send.send(chunk)
+                .map_err(|_| Error::new("the transactions reader stopped"))
+        });
+        drop(send);
+        let parsed = parser
+            .join()
+            .map_err(|_| Error::new("the transactions reader failed"))?;
+        if !any && scanned.is_ok() {
+            // No transaction at all: the reader saw no header either.
+            return transactions(ws, people, &[]);
+        }
+        match (parsed, scanned) {
+            (Err(d), _) => Err(Error(d)),
+            (Ok(_), Err(e)) => Err(e),
+            (Ok(t), Ok(())) => Ok(t),
+        }
+    })
 }
 
 pub fn transactions(
