@@ -298,8 +298,15 @@ impl Live {
             }
         }
         let txns = data::load_transactions(&self.ws, &self.people, "transactions", &b.out[..])?;
-        let calc = engine::calculate(&self.ws, &self.people, &txns, &self.overrides, self.year)
-            .map_err(engine_errors)?;
+        let calc = engine::calculate_for(
+            &self.ws,
+            &self.people,
+            &txns,
+            &self.overrides,
+            self.year,
+            Some(keep),
+        )
+        .map_err(engine_errors)?;
         let mut out = BTreeMap::new();
         for p in &calc.payouts {
             if !keep.contains(&p.participant) {

@@ -62,6 +62,21 @@ pub fn calculate(
     overrides: &QuotaOverrides,
     year: i16,
 ) -> Result<Calculation, Vec<RunError>> {
+    calculate_for(ws, people, txns, overrides, year, None)
+}
+
+/// [`calculate`], evaluating the payouts of `only` (when given) and of
+/// nobody else: measures are still computed for everyone, since roll-ups
+/// read them, but a live update that moves three people's payouts does not
+/// evaluate a thousand.
+pub fn calculate_for(
+    ws: &Workspace,
+    people: &Participants,
+    txns: &Transactions,
+    overrides: &QuotaOverrides,
+    year: i16,
+    only: Option<&std::collections::BTreeSet<u32>>,
+) -> Result<Calculation, Vec<RunError>> {
     let year_grid = PeriodGrid::new(&ws.calendar, year, PeriodKind::Year);
     let (first, last) = (year_grid.starts[0], year_grid.ends[0]);
     let credits = credit::credit(ws, people, txns, |i| {
@@ -110,6 +125,9 @@ pub fn calculate(
     let mut payouts = Vec::new();
     let mut errors = Vec::new();
     for &p in &order {
+        if only.is_some_and(|set| !set.contains(&p)) {
+            continue;
+        }
         // Periods in time order across kinds: a year sorts after its quarters.
         let mut cells: Vec<(Period, usize, usize)> = Vec::new();
         for (ti, table) in tables.iter().enumerate() {
