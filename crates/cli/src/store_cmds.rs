@@ -162,7 +162,7 @@ pub fn import(
             format!("`{kind}` is not something to import"),
         )
         .with_hint(
-            "import participants, transactions, quotas or assignments",
+            "import participants, transactions, quotas, assignments, draws or caps",
         )]));
     };
     if let Some(d) = effective {
