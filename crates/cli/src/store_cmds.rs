@@ -886,8 +886,9 @@ pub fn live(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
     spinner.finish_and_clear();
     let mut live = live.map_err(failed)?;
     eprintln!(
-        "live: {} payouts loaded in {} ms; post one transaction per line under\n  {}\n\
-         (each posting is stored at once; the payouts it moves are kept here until `attain run` records a run)",
+        "live: run {} records the year ({} payouts, {} ms); each posting stores its transaction and\n\
+         updates that run. Post one transaction per line under\n  {}",
+        live.run(),
         attain_core::money::group_thousands(&live.payouts().len().to_string()),
         started.elapsed().as_millis(),
         live.header()

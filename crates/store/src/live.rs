@@ -9,15 +9,22 @@
 //! [`attain_core::engine::incremental::inputs_of`]), with the same engine
 //! as a full run, so the result is the full run's for them.
 //!
-//! The session's payouts live in memory; `attain run` records them as a
-//! run, as before.
+//! A session starts by recording a run (the year as it stands); each
+//! posting then updates that run in the same transaction that stores the
+//! transaction: the moved people's rows are replaced, prior-period
+//! adjustments for them recomputed, the pay periods marked, and the audit
+//! log told. What `attain payouts`, `statement` and `ledger` read is
+//! current after every posting.
 
 use crate::records::{self, CsvBuilder};
+use crate::runs::{adjustment_row, Computed, RESULT_COLUMNS};
 use crate::snapshot::{self, LATEST};
 use crate::{audit, digest, driver, Error, Store};
+use attain_core::calendar::FiscalCalendar;
 use attain_core::data::{self, Participants};
 use attain_core::engine::{self, incremental, measures::QuotaOverrides};
 use attain_core::plan::{FieldType, Workspace};
+use attain_core::report::step_line;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -27,6 +34,8 @@ type Key = (String, String, String);
 /// A year's payouts held in memory, kept current as transactions arrive.
 pub struct Live {
     year: i16,
+    /// The run this session keeps current.
+    run: i64,
     ws: Workspace,
     people: Participants,
     overrides: QuotaOverrides,
@@ -83,10 +92,11 @@ fn engine_errors(errors: Vec<engine::RunError>) -> Error {
 }
 
 impl Store {
-    /// Loads fiscal `year` for live updates. Needs one version of the plans
-    /// and people in force over the whole year.
+    /// Loads fiscal `year` for live updates, recording a run of the year
+    /// as it stands that the postings then keep current. Needs one version
+    /// of the plans and people in force over the whole year.
     pub fn live(&mut self, year: Option<i16>) -> Result<Live, Error> {
-        self.read(|db| {
+        let checked = self.read(|db| {
             let at = snapshot::workspace_at(db, LATEST)?;
             let ws = at.ws;
             let Some(year) = year.or(ws.default_year) else {
@@ -107,6 +117,12 @@ impl Store {
                 )
                 .with_hint("use `attain run`, which calculates each stretch of the year"));
             }
+            Ok(year)
+        })?;
+        let run = self.record_run(Some(checked))?;
+        self.read(|db| {
+            let ws = snapshot::workspace_at(db, LATEST)?.ws;
+            let year = run.year;
             let (mut people, _) = snapshot::participants_at(db, &ws, LATEST)?;
             let (overrides, _, _) = snapshot::overrides(db, &ws, &mut people)?;
             let csv = snapshot::transactions_csv(db)?;
@@ -115,33 +131,35 @@ impl Store {
             } else {
                 csv
             };
-            Live::new(year, ws, people, overrides, csv)
+            Live::new(year, run.id, ws, people, overrides, csv)
         })
     }
 
-    /// Stores one transaction (a CSV record under `header`) as a new
-    /// revision, unless it is stored exactly so already: `None` then.
-    fn post_transaction(
-        &mut self,
-        header: &str,
-        record: &str,
-        deal: &str,
-        date: &str,
-        columns: &[String],
-    ) -> Result<Option<i64>, Error> {
+    /// Whether `record` is stored exactly so already as `deal`'s current,
+    /// uncancelled revision.
+    fn is_stored(&mut self, deal: &str, canonical: &str) -> Result<bool, Error> {
+        self.read(|db| {
+            Ok(db
+                .query_one(
+                    "SELECT digest, cancelled FROM transactions WHERE deal_id = $1 AND is_current = 1",
+                    &[deal.into()],
+                )?
+                .is_some_and(|r| driver::text(&r, 0) == canonical && driver::int(&r, 1) == 0))
+        })
+    }
+
+    /// In one transaction: stores `p.record` as a new revision of its
+    /// deal, replaces the moved people's rows in the session's run, records
+    /// their prior-period adjustments and marks the pay periods. Returns the
+    /// revision.
+    fn record_posting(&mut self, p: &Posting<'_>) -> Result<i64, Error> {
         self.write(|db, cx| {
-            let canonical = crate::imports::canonical_digest(header, columns, record);
             let current = db.query_one(
-                "SELECT revision, digest, cancelled FROM transactions WHERE deal_id = $1 AND is_current = 1",
-                &[deal.into()],
+                "SELECT revision FROM transactions WHERE deal_id = $1 AND is_current = 1",
+                &[p.deal.into()],
             )?;
-            if let Some(r) = &current {
-                if driver::text(r, 1) == canonical && driver::int(r, 2) == 0 {
-                    return Ok(None);
-                }
-            }
             let revision = current.as_ref().map_or(1, |r| driver::int(r, 0) + 1);
-            let layout = crate::imports::layout_id(db, header)?;
+            let layout = crate::imports::layout_id(db, p.header)?;
             let import = db
                 .query_one(
                     "INSERT INTO imports (kind, source, recorded_at, actor, effective, row_count, added, revised, unchanged, digest) \
@@ -151,44 +169,99 @@ impl Store {
                         cx.actor.as_str().into(),
                         driver::Value::Int(i64::from(current.is_none())),
                         driver::Value::Int(i64::from(current.is_some())),
-                        digest(record.as_bytes()).into(),
+                        digest(p.record.as_bytes()).into(),
                     ],
                 )?
                 .map_or(0, |r| driver::int(&r, 0));
             if current.is_some() {
                 db.execute(
                     "UPDATE transactions SET is_current = 0 WHERE deal_id = $1 AND is_current = 1",
-                    &[deal.into()],
+                    &[p.deal.into()],
                 )?;
             }
             db.execute(
                 "INSERT INTO transactions (deal_id, revision, deal_date, layout, record, digest, cancelled, is_current, import_id) \
                  VALUES ($1, $2, $3, $4, $5, $6, 0, 1, $7)",
                 &[
-                    deal.into(),
+                    p.deal.into(),
                     driver::Value::Int(revision),
-                    date.into(),
+                    p.date.into(),
                     driver::Value::Int(layout),
-                    record.into(),
-                    canonical.as_str().into(),
+                    p.record.into(),
+                    p.canonical.into(),
                     driver::Value::Int(import),
                 ],
             )?;
+            for who in p.people {
+                db.execute(
+                    "DELETE FROM results WHERE run_id = $1 AND participant_id = $2",
+                    &[driver::Value::Int(p.run), who.as_str().into()],
+                )?;
+            }
+            let mut rows = p.computed.iter().map(|c| c.row(p.run, p.cal));
+            db.append("results", RESULT_COLUMNS, &mut rows)?;
+            let adjustments =
+                crate::runs::adjustments(db, p.ws, p.cal, p.year, p.computed, Some(p.people))?;
+            let mut rows = adjustments.iter().map(|a| adjustment_row(a, p.run));
+            db.append("results", RESULT_COLUMNS, &mut rows)?;
+            db.execute(
+                "UPDATE runs SET through_import = $1, payouts = $2, total = $3 WHERE id = $4",
+                &[
+                    driver::Value::Int(import),
+                    driver::Value::Int(p.payouts as i64),
+                    p.total.to_string().into(),
+                    driver::Value::Int(p.run),
+                ],
+            )?;
+            crate::periods::mark_calculated(db, p.cal, p.year, p.run)?;
             audit(
                 db,
                 cx,
                 "post",
                 "transactions",
-                &format!("{deal} revision {revision}"),
+                &format!(
+                    "{} revision {revision}: run {} updated for {} (total {})",
+                    p.deal,
+                    p.run,
+                    p.people.iter().cloned().collect::<Vec<_>>().join(", "),
+                    p.total
+                ),
             )?;
-            Ok(Some(revision))
+            Ok(revision)
         })
     }
+}
+
+/// Payouts recalculated from a slice of the transactions.
+struct Slice {
+    payouts: BTreeMap<Key, Decimal>,
+    /// With their explanations, when only some people were recalculated.
+    computed: Vec<Computed>,
+    /// How many transactions were read.
+    read: usize,
+}
+
+/// What one posting writes.
+struct Posting<'a> {
+    header: &'a str,
+    record: &'a str,
+    canonical: &'a str,
+    deal: &'a str,
+    date: &'a str,
+    run: i64,
+    ws: &'a Workspace,
+    cal: &'a FiscalCalendar,
+    year: i16,
+    people: &'a BTreeSet<String>,
+    computed: &'a [Computed],
+    payouts: usize,
+    total: Decimal,
 }
 
 impl Live {
     fn new(
         year: i16,
+        run: i64,
         ws: Workspace,
         people: Participants,
         overrides: QuotaOverrides,
@@ -214,6 +287,7 @@ impl Live {
         let columns = snapshot::transaction_columns(&ws);
         let mut live = Live {
             year,
+            run,
             ws,
             by_person: vec![Vec::new(); people.len()],
             people,
@@ -232,8 +306,7 @@ impl Live {
         }
         let all: Vec<usize> = (0..live.lines.len()).collect();
         let everyone: BTreeSet<u32> = (0..live.people.len() as u32).collect();
-        let (payouts, _) = live.calculate(&all, &everyone)?;
-        live.payouts = payouts;
+        live.payouts = live.calculate(&all, &everyone)?.payouts;
         Ok(live)
     }
 
@@ -243,6 +316,11 @@ impl Live {
 
     pub fn header(&self) -> &str {
         &self.header
+    }
+
+    /// The run this session keeps current.
+    pub fn run(&self) -> i64 {
+        self.run
     }
 
     fn fields(&self, line: &str) -> Vec<String> {
@@ -286,11 +364,7 @@ impl Live {
     }
 
     /// The payouts of `keep` from the transactions at `lines`.
-    fn calculate(
-        &self,
-        lines: &[usize],
-        keep: &BTreeSet<u32>,
-    ) -> Result<(BTreeMap<Key, Decimal>, usize), Error> {
+    fn calculate(&self, lines: &[usize], keep: &BTreeSet<u32>) -> Result<Slice, Error> {
         let mut b = CsvBuilder::new(&self.header, lines.len() * 96);
         for &i in lines {
             if let Some(text) = &self.lines[i] {
@@ -308,21 +382,34 @@ impl Live {
         )
         .map_err(engine_errors)?;
         let mut out = BTreeMap::new();
+        let mut computed = Vec::new();
         for p in &calc.payouts {
             if !keep.contains(&p.participant) {
                 continue;
             }
             let plan = &self.ws.plans[p.plan];
+            let who = self.people.ids[p.participant as usize].clone();
+            let component = plan.components[p.component].id.clone();
             out.insert(
-                (
-                    self.people.ids[p.participant as usize].clone(),
-                    p.period.to_string(),
-                    plan.components[p.component].id.clone(),
-                ),
+                (who.clone(), p.period.to_string(), component.clone()),
                 p.amount,
             );
+            if keep.len() < self.people.len() {
+                computed.push(Computed {
+                    participant: who,
+                    period: p.period,
+                    plan: plan.id.clone(),
+                    component,
+                    amount: p.amount,
+                    steps: p.trace.steps.iter().map(step_line).collect(),
+                });
+            }
         }
-        Ok((out, txns.len()))
+        Ok(Slice {
+            payouts: out,
+            computed,
+            read: txns.len(),
+        })
     }
 
     /// Posts one transaction, a CSV record under [`Live::header`]: stored
@@ -341,25 +428,19 @@ impl Live {
             .position(|n| *n == self.ws.transactions.date_column)
             .unwrap_or(0);
         let date = fields.get(date_column).cloned().unwrap_or_default();
-        let header = self.header.clone();
-        let columns = self.columns.clone();
-        let revision = store.post_transaction(&header, record, &deal, &date, &columns)?;
-        if revision.is_none() {
+        let canonical = crate::imports::canonical_digest(&self.header, &self.columns, record);
+        if store.is_stored(&deal, &canonical)? {
             return Ok(Posted {
                 deal,
-                revision,
+                revision: None,
                 moved: Vec::new(),
                 recalculated: 0,
                 transactions_read: 0,
                 elapsed: start.elapsed(),
             });
         }
-        let mut credited = self
-            .by_deal
-            .get(&deal)
-            .and_then(|&i| self.lines[i].as_deref())
-            .map(|old| self.credited(old))
-            .unwrap_or_default();
+        let old = self.by_deal.get(&deal).and_then(|&i| self.lines[i].clone());
+        let mut credited = old.as_deref().map(|o| self.credited(o)).unwrap_or_default();
         credited.extend(self.credited(record));
         self.add_line(deal.clone(), record.to_string());
 
@@ -371,20 +452,63 @@ impl Live {
             .collect();
         lines.sort_unstable();
         lines.dedup();
-        let (fresh, read) = self.calculate(&lines, &affected)?;
-
-        let ids: BTreeSet<&str> = affected
+        let calculated = self.calculate(&lines, &affected);
+        let ids: BTreeSet<String> = affected
             .iter()
-            .map(|p| self.people.ids[*p as usize].as_str())
+            .map(|p| self.people.ids[*p as usize].clone())
             .collect();
-        let before: BTreeMap<Key, Decimal> = self
+        let written = calculated.and_then(|slice| {
+            let Slice {
+                payouts: fresh,
+                computed,
+                read,
+            } = slice;
+            let mut payouts = self.payouts.clone();
+            payouts.retain(|k, _| !ids.contains(&k.0));
+            payouts.extend(fresh.iter().map(|(k, v)| (k.clone(), *v)));
+            let total: Decimal = payouts.values().copied().sum();
+            let cal = self.ws.calendar;
+            let revision = store.record_posting(&Posting {
+                header: &self.header,
+                record,
+                canonical: &canonical,
+                deal: &deal,
+                date: &date,
+                run: self.run,
+                ws: &self.ws,
+                cal: &cal,
+                year: self.year,
+                people: &ids,
+                computed: &computed,
+                payouts: payouts.len(),
+                total,
+            })?;
+            Ok((revision, fresh, payouts, read))
+        });
+        let (revision, fresh, payouts, read) = match written {
+            Ok(w) => w,
+            Err(e) => {
+                // Nothing was stored: the session forgets the posting too.
+                match old {
+                    Some(text) => self.add_line(deal.clone(), text),
+                    None => {
+                        if let Some(i) = self.by_deal.remove(&deal) {
+                            self.lines[i] = None;
+                        }
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let revision = Some(revision);
+        let mut moved = Vec::new();
+        let before: BTreeMap<&Key, Decimal> = self
             .payouts
             .iter()
-            .filter(|(k, _)| ids.contains(k.0.as_str()))
-            .map(|(k, v)| (k.clone(), *v))
+            .filter(|(k, _)| ids.contains(&k.0))
+            .map(|(k, v)| (k, *v))
             .collect();
-        let mut moved = Vec::new();
-        let keys: BTreeSet<&Key> = before.keys().chain(fresh.keys()).collect();
+        let keys: BTreeSet<&Key> = before.keys().copied().chain(fresh.keys()).collect();
         for k in keys {
             let was = before.get(k).copied().unwrap_or_default();
             let is = fresh.get(k).copied().unwrap_or_default();
@@ -398,15 +522,12 @@ impl Live {
                 });
             }
         }
-        for k in before.keys() {
-            self.payouts.remove(k);
-        }
-        self.payouts.extend(fresh);
+        self.payouts = payouts;
         Ok(Posted {
             deal,
             revision,
             moved,
-            recalculated: affected.len(),
+            recalculated: ids.len(),
             transactions_read: read,
             elapsed: start.elapsed(),
         })

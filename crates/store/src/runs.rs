@@ -80,17 +80,53 @@ pub struct RunRow {
 }
 
 #[derive(Serialize, Deserialize)]
-struct EarningTrace {
-    steps: Vec<String>,
+pub(crate) struct EarningTrace {
+    pub steps: Vec<String>,
 }
 
-struct Computed {
-    participant: String,
-    period: Period,
-    plan: String,
-    component: String,
-    amount: Decimal,
-    steps: Vec<String>,
+/// One payout as calculated, before it is recorded.
+pub(crate) struct Computed {
+    pub participant: String,
+    pub period: Period,
+    pub plan: String,
+    pub component: String,
+    pub amount: Decimal,
+    pub steps: Vec<String>,
+}
+
+impl Computed {
+    /// Its row in `results` (an earning) for run `run`.
+    pub(crate) fn row(&self, run: i64, cal: &FiscalCalendar) -> Vec<Value> {
+        let trace = EarningTrace {
+            steps: self.steps.clone(),
+        };
+        vec![
+            Value::Int(run),
+            self.participant.as_str().into(),
+            self.period.to_string().into(),
+            self.component.as_str().into(),
+            "earning".into(),
+            self.plan.as_str().into(),
+            pay_period(cal, self.period).to_string().into(),
+            self.amount.to_string().into(),
+            serde_json::to_string(&trace).unwrap_or_default().into(),
+        ]
+    }
+}
+
+/// An adjustment's row in `results` for run `run`.
+pub(crate) fn adjustment_row(a: &AdjustmentLine, run: i64) -> Vec<Value> {
+    vec![
+        Value::Int(run),
+        a.participant.as_str().into(),
+        a.period.as_str().into(),
+        a.component.as_str().into(),
+        "adjustment".into(),
+        a.plan.as_str().into(),
+        a.pay_period.as_str().into(),
+        a.difference.to_string().into(),
+        serde_json::to_string(a).unwrap_or_default().into(),
+    ]
 }
 
 fn date_text(d: Date) -> String {
@@ -373,39 +409,12 @@ fn record_run(
         "recording {}",
         attain_core::report::count(computed.len(), "payout", "payouts")
     ));
-    let mut rows = computed.iter().map(|c| {
-        let trace = EarningTrace {
-            steps: c.steps.clone(),
-        };
-        vec![
-            Value::Int(run_id),
-            c.participant.as_str().into(),
-            c.period.to_string().into(),
-            c.component.as_str().into(),
-            "earning".into(),
-            c.plan.as_str().into(),
-            pay_period(&cal, c.period).to_string().into(),
-            c.amount.to_string().into(),
-            serde_json::to_string(&trace).unwrap_or_default().into(),
-        ]
-    });
+    let mut rows = computed.iter().map(|c| c.row(run_id, &cal));
     db.append("results", RESULT_COLUMNS, &mut rows)?;
 
     laps.lap("results recorded");
-    let adjustments = adjustments(db, &latest.ws, &cal, year, run_id, &computed)?;
-    let mut rows = adjustments.iter().map(|a| {
-        vec![
-            Value::Int(run_id),
-            a.participant.as_str().into(),
-            a.period.as_str().into(),
-            a.component.as_str().into(),
-            "adjustment".into(),
-            a.plan.as_str().into(),
-            a.pay_period.as_str().into(),
-            a.difference.to_string().into(),
-            serde_json::to_string(a).unwrap_or_default().into(),
-        ]
-    });
+    let adjustments = adjustments(db, &latest.ws, &cal, year, &computed, None)?;
+    let mut rows = adjustments.iter().map(|a| adjustment_row(a, run_id));
     db.append("results", RESULT_COLUMNS, &mut rows)?;
 
     laps.lap("adjustments");
@@ -434,7 +443,7 @@ fn record_run(
     })
 }
 
-const RESULT_COLUMNS: &[&str] = &[
+pub(crate) const RESULT_COLUMNS: &[&str] = &[
     "run_id",
     "participant_id",
     "period",
@@ -449,13 +458,15 @@ const RESULT_COLUMNS: &[&str] = &[
 /// For every payout of a closed pay period: what was paid (the approved
 /// results of every closed period, adjustments included) against what the
 /// run finds now. A difference is paid in the first open pay period.
-fn adjustments(
+/// `only`: the participants `computed` covers (a live update); others are
+/// left alone.
+pub(crate) fn adjustments(
     db: &mut dyn Driver,
     ws: &Workspace,
     cal: &FiscalCalendar,
     year: i16,
-    run_id: i64,
     computed: &[Computed],
+    only: Option<&BTreeSet<String>>,
 ) -> Result<Vec<AdjustmentLine>, Error> {
     let closed = crate::periods::closed_in_year(db, cal, year)?;
     if closed.is_empty() {
@@ -468,7 +479,7 @@ fn adjustments(
         .find(|p| !closed.iter().any(|c| c.period == *p))
     else {
         // Every pay period is closed: the differences have nowhere to go.
-        let changed = compare(db, computed, cal, &closed)?;
+        let changed = compare(db, computed, cal, &closed, only)?;
         if changed.is_empty() {
             return Ok(Vec::new());
         }
@@ -480,8 +491,7 @@ fn adjustments(
             "nothing was recorded; the changes will be paid once the next year's periods are open",
         ));
     };
-    let changed = compare(db, computed, cal, &closed)?;
-    let _ = run_id;
+    let changed = compare(db, computed, cal, &closed, only)?;
     let latest_people = snapshot::participants_at(db, ws, LATEST)?.0;
     let mut out = Vec::new();
     for (key, paid, now, plan) in changed {
@@ -525,6 +535,7 @@ fn compare(
     computed: &[Computed],
     cal: &FiscalCalendar,
     closed: &[crate::periods::Closed],
+    only: Option<&BTreeSet<String>>,
 ) -> Result<Vec<(Key, Decimal, Decimal, String)>, Error> {
     let mut paid: BTreeMap<Key, (Decimal, String)> = BTreeMap::new();
     for c in closed {
@@ -533,6 +544,9 @@ fn compare(
              WHERE run_id = $1 AND pay_period = $2",
             &[Value::Int(c.approved_run), c.period.as_str().into()],
             &mut |r| {
+                if only.is_some_and(|o| !o.contains(r[0].text())) {
+                    return Ok(());
+                }
                 let key = (
                     r[0].text().to_string(),
                     r[1].text().to_string(),

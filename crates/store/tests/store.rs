@@ -1212,11 +1212,49 @@ R1,M1,rep\nR2,M1,rep\nR3,M2,rep\nR4,M2,rep\nR5,,rep\n";
                     .map(|r| ((r.participant, r.period, r.component), r.amount))
                     .collect();
             assert_eq!(live.payouts(), &full, "{backend}: after posting {record}");
+            // The session's run in the store says the same.
+            let stored: std::collections::BTreeMap<(String, String, String), Decimal> =
+                ok(s.run_results(live.run(), None))
+                    .into_iter()
+                    .filter(|r| r.kind == "earning")
+                    .map(|r| ((r.participant, r.period, r.component), r.amount))
+                    .collect();
+            assert_eq!(
+                stored,
+                full,
+                "{backend}: run {} after posting {record}",
+                live.run()
+            );
             assert!(
                 posted.recalculated < 8 || step > 100,
                 "{backend}: {posted:?}"
             );
         }
+        // A posting into a closed month is paid as an adjustment in the
+        // open one, in the session's run as in a full run.
+        ok(s.approve_period("2026-M01"));
+        ok(s.close_period("2026-M01"));
+        ok(live.post(&mut s, "J1,2026-01-20,1234.56,R1"));
+        let full = ok(s.record_run(None));
+        let adjustments = |s: &mut TestStore, run: i64| -> Vec<String> {
+            ok(s.run_results(run, None))
+                .into_iter()
+                .filter(|r| r.kind == "adjustment")
+                .map(|r| {
+                    format!(
+                        "{} {} {} {} {}",
+                        r.participant, r.period, r.component, r.pay_period, r.amount
+                    )
+                })
+                .collect()
+        };
+        let from_live = adjustments(&mut s, live.run());
+        assert!(
+            from_live.contains(&"R1 2026-M01 commission 2026-M02 123.46".to_string()),
+            "{backend}: {from_live:?}"
+        );
+        assert_eq!(from_live, adjustments(&mut s, full.id), "{backend}");
+
         // Posting what is stored already changes nothing.
         let again = ok(live.post(&mut s, "D0,2026-01-01,1.00,R1"));
         let same = ok(live.post(&mut s, "D0,2026-01-01,1.00,R1"));
