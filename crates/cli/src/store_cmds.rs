@@ -333,7 +333,7 @@ pub fn payouts(period: &str, at: &StoreArg) -> Result<(), Failed> {
     for r in rows {
         say!(
             "{},{},{},{},{}",
-            r.participant,
+            csv_field(&r.participant),
             r.period,
             r.component,
             r.kind,
@@ -508,7 +508,7 @@ pub fn payroll(period: &str, out: Option<&Path>, at: &StoreArg) -> Result<(), Fa
         total += l.payment;
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{}\n",
-            l.participant,
+            csv_field(&l.participant),
             l.pay_period,
             l.earned,
             l.manual,
@@ -808,17 +808,9 @@ pub fn statement(
             }
         }
     }
-    // The ledger's part: what turns this period's earnings into its payment
-    // (manual adjustments, holdbacks, draws, caps, carried balances). A
-    // statement of another run than the one paid shows earnings only.
-    let year = attain_core::calendar::Period::parse(period).map(|p| p.year);
-    let ledger = match (run, year) {
-        (None, Some(y)) => store.ledger(y, Some(participant)).map_err(failed)?,
-        _ => Vec::new(),
-    };
-    let line = ledger.iter().find(|l| l.pay_period == s.pay_period);
+    // The ledger's part: what turns this period's earnings into its payment.
     let mut due = s.total_due;
-    if let Some(l) = line {
+    if let Some(l) = &s.ledger {
         let zero = rust_decimal::Decimal::ZERO;
         let parts = [
             l.manual,
@@ -859,17 +851,7 @@ pub fn statement(
         [one] => format!("closed pay period {one}"),
         [first, .., last] => format!("closed pay periods {first} to {last}"),
     };
-    // Paid means paid: the ledger's payments of closed periods when there
-    // is a ledger, the closed periods' earnings otherwise.
-    let paid = if ledger.is_empty() {
-        ytd.paid
-    } else {
-        ledger
-            .iter()
-            .filter(|l| ytd.periods.contains(&l.pay_period))
-            .map(|l| l.payment)
-            .sum()
-    };
+    let paid = ytd.paid_out.unwrap_or(ytd.paid);
     say!("paid year to date: {} ({counted})", format_money(paid));
     Ok(())
 }

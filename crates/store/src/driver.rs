@@ -35,6 +35,12 @@ impl From<String> for Value {
     }
 }
 
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Value {
+        v.map_or(Value::Null, |s| Value::Text(s.to_string()))
+    }
+}
+
 impl From<Option<String>> for Value {
     fn from(v: Option<String>) -> Value {
         v.map_or(Value::Null, Value::Text)
@@ -142,6 +148,11 @@ pub trait Driver: Send {
         columns: &[&str],
         rows: &mut dyn Iterator<Item = Row>,
     ) -> Result<u64, Error>;
+
+    /// A migration's text in this backend's dialect: `{id}` (an
+    /// auto-assigned 64-bit key) and `{append_only audit_log}` (a trigger
+    /// refusing `UPDATE` and `DELETE`) written out.
+    fn ddl(&self, portable: &str) -> String;
 
     /// Whether `table` exists (the migration runner's first question).
     fn has_table(&mut self, table: &str) -> Result<bool, Error>;

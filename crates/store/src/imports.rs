@@ -144,23 +144,19 @@ impl Store {
                 if driver::int(&row, 5) == 1 {
                     continue;
                 }
-                db.execute(
-                    "UPDATE transactions SET is_current = 0 WHERE deal_id = $1 AND is_current = 1",
-                    &[deal.as_str().into()],
-                )?;
-                db.execute(
-                    "INSERT INTO transactions (deal_id, revision, deal_date, layout, record, digest, \
-                     cancelled, is_current, import_id, reason) VALUES ($1, $2, $3, $4, $5, $6, 1, 1, $7, $8)",
-                    &[
-                        deal.as_str().into(),
-                        Value::Int(driver::int(&row, 0) + 1),
-                        row[1].clone(),
-                        row[2].clone(),
-                        row[3].clone(),
-                        row[4].clone(),
-                        Value::Int(id),
-                        reason.into(),
-                    ],
+                add_revision(
+                    db,
+                    &Revision {
+                        deal,
+                        previous: Some(driver::int(&row, 0)),
+                        date: row[1].clone(),
+                        layout: row[2].clone(),
+                        record: row[3].clone(),
+                        digest: row[4].clone(),
+                        cancelled: true,
+                        import: id,
+                        reason: Some(reason),
+                    },
                 )?;
             }
             if !missing.is_empty() {
@@ -213,7 +209,51 @@ impl Store {
     }
 }
 
-fn begin_import(
+/// One new revision of one deal.
+pub(crate) struct Revision<'a> {
+    pub deal: &'a str,
+    /// The deal's current revision, superseded by this one.
+    pub previous: Option<i64>,
+    pub date: Value,
+    pub layout: Value,
+    pub record: Value,
+    pub digest: Value,
+    pub cancelled: bool,
+    pub import: i64,
+    pub reason: Option<&'a str>,
+}
+
+/// Stores `r` as its deal's current revision, keeping the one it replaces;
+/// returns its number.
+pub(crate) fn add_revision(db: &mut dyn Driver, r: &Revision<'_>) -> Result<i64, Error> {
+    if r.previous.is_some() {
+        db.execute(
+            "UPDATE transactions SET is_current = 0 WHERE deal_id = $1 AND is_current = 1",
+            &[r.deal.into()],
+        )?;
+    }
+    let revision = r.previous.map_or(1, |p| p + 1);
+    db.execute(
+        "INSERT INTO transactions (deal_id, revision, deal_date, layout, record, digest, \
+         cancelled, is_current, import_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9)",
+        &[
+            r.deal.into(),
+            Value::Int(revision),
+            r.date.clone(),
+            r.layout.clone(),
+            r.record.clone(),
+            r.digest.clone(),
+            Value::Int(i64::from(r.cancelled)),
+            Value::Int(r.import),
+            r.reason.into(),
+        ],
+    )?;
+    Ok(revision)
+}
+
+/// Records an import (its counts filled in when it is done) and returns
+/// its id.
+pub(crate) fn begin_import(
     db: &mut dyn Driver,
     cx: &Context,
     kind: ImportKind,
@@ -229,7 +269,7 @@ fn begin_import(
             source.into(),
             cx.now.as_str().into(),
             cx.actor.as_str().into(),
-            crate::value_opt(effective),
+            effective.into(),
             file_digest.into(),
         ],
     )?;
@@ -345,13 +385,7 @@ fn participants(
     let layout = layout_id(db, &records.header)?;
     let canonical = Canonical::new(&records.header, &columns);
     // What is in force on the effective date, to compare with.
-    let current = db.query(
-        "SELECT v.participant_id, l.header, v.record FROM participant_versions v JOIN layouts l ON l.id = v.layout \
-         WHERE v.effective <= $1 AND NOT EXISTS (SELECT 1 FROM participant_versions w \
-           WHERE w.participant_id = v.participant_id AND w.effective <= $1 \
-           AND (w.effective > v.effective OR (w.effective = v.effective AND w.import_id > v.import_id)))",
-        &[effective.into()],
-    )?;
+    let current = db.query(snapshot::PARTICIPANTS_IN_FORCE, &[effective.into()])?;
     let known: std::collections::HashSet<String> = db
         .query(
             "SELECT DISTINCT participant_id FROM participant_versions",
@@ -561,12 +595,7 @@ fn quotas(
         data::load_quotas(ws, &people, source, csv).map(|_| ())
     })?;
     let latest: HashMap<(String, String, String), String> = db
-        .query(
-            "SELECT participant_id, quota, period, amount FROM quota_values q WHERE NOT EXISTS \
-             (SELECT 1 FROM quota_values r WHERE r.participant_id = q.participant_id \
-              AND r.quota = q.quota AND r.period = q.period AND r.import_id > q.import_id)",
-            &[],
-        )?
+        .query(snapshot::LATEST_QUOTAS, &[])?
         .iter()
         .map(|r| {
             (
@@ -626,11 +655,7 @@ fn assignments(
     for f in &rows {
         by_person.entry(f[0].as_str()).or_default().push(f);
     }
-    let stored = db.query(
-        "SELECT participant_id, plan, start_date, end_date FROM assignments a WHERE NOT EXISTS \
-         (SELECT 1 FROM assignments b WHERE b.participant_id = a.participant_id AND b.import_id > a.import_id)",
-        &[],
-    )?;
+    let stored = db.query(snapshot::LATEST_ASSIGNMENTS, &[])?;
     let mut old: HashMap<String, Vec<Vec<String>>> = HashMap::new();
     for r in &stored {
         old.entry(driver::text(r, 0)).or_default().push(

@@ -71,13 +71,16 @@ pub struct LedgerTotals {
     pub owed_by_person: Decimal,
 }
 
+/// A term of pay in force for some pay periods: a draw (a floor) or a
+/// payment cap (a ceiling).
 #[derive(Debug, Clone)]
-struct Draw {
+struct Term {
     import: i64,
     amount: Decimal,
     start: String,
     end: Option<String>,
-    recoverable: bool,
+    /// A draw: recoverable. A cap: the excess is carried.
+    carries: bool,
 }
 
 fn money(text: &str) -> Decimal {
@@ -110,7 +113,7 @@ impl Store {
                     &[pay_period.into()],
                 )?
                 .map_or(PeriodStatus::Open, |r| {
-                    crate::periods::status_of(&driver::text(&r, 0))
+                    PeriodStatus::parse(&driver::text(&r, 0))
                 });
             if !matches!(status, PeriodStatus::Approved | PeriodStatus::Closed) {
                 return Err(Error::new(format!(
@@ -248,7 +251,7 @@ pub(crate) fn ledger(
         )?
         .iter()
         .map(|r| {
-            let status = crate::periods::status_of(&driver::text(r, 1));
+            let status = PeriodStatus::parse(&driver::text(r, 1));
             let run = match status {
                 PeriodStatus::Approved | PeriodStatus::Closed => driver::int(r, 3),
                 _ => driver::int(r, 2),
@@ -374,34 +377,29 @@ pub(crate) fn ledger(
             let net = earned_here + manual_here - held + released + carried_in;
             let draw = draws
                 .get(person)
-                .and_then(|list| draw_for(list, &period, *through));
+                .and_then(|list| term_for(list, &period, *through));
             let (payment, carried_out, topped) = match draw {
                 Some(d) if net < d.amount => {
                     let shortfall = d.amount - net;
-                    notes.push(if d.recoverable {
+                    notes.push(if d.carries {
                         format!("recoverable draw of {}: {shortfall} to earn back", d.amount)
                     } else {
                         format!("non-recoverable draw of {}: {shortfall} forgiven", d.amount)
                     });
-                    let carried = if d.recoverable {
-                        -shortfall
-                    } else {
-                        Decimal::ZERO
-                    };
+                    let carried = if d.carries { -shortfall } else { Decimal::ZERO };
                     (d.amount, carried, shortfall)
                 }
                 _ if net < Decimal::ZERO => (Decimal::ZERO, net, Decimal::ZERO),
                 _ => (net, Decimal::ZERO, Decimal::ZERO),
             };
-            // A cap is a ceiling on the payment; `recoverable` here means
-            // the excess is carried into later periods.
+            // A cap is a ceiling on the payment.
             let cap = caps
                 .get(person)
-                .and_then(|list| draw_for(list, &period, *through));
+                .and_then(|list| term_for(list, &period, *through));
             let (payment, carried_out) = match cap {
                 Some(c) if payment > c.amount => {
                     let excess = payment - c.amount;
-                    if c.recoverable {
+                    if c.carries {
                         notes.push(format!(
                             "capped at {}: {excess} carried into later periods",
                             c.amount
@@ -459,7 +457,7 @@ fn is_last_of(cal: &FiscalCalendar, m: Period, kind: PeriodKind) -> bool {
     cal.end(m) == cal.end(cal.period_of(cal.end(m), kind))
 }
 
-fn in_force(d: &Draw, period: &str) -> bool {
+fn in_force(d: &Term, period: &str) -> bool {
     d.start.as_str() <= period && d.end.as_deref().is_none_or(|e| period <= e)
 }
 
@@ -469,8 +467,8 @@ fn terms(
     db: &mut dyn Driver,
     table: &str,
     flag: &str,
-) -> Result<BTreeMap<String, Vec<Draw>>, Error> {
-    let mut out: BTreeMap<String, Vec<Draw>> = BTreeMap::new();
+) -> Result<BTreeMap<String, Vec<Term>>, Error> {
+    let mut out: BTreeMap<String, Vec<Term>> = BTreeMap::new();
     for r in db.query(
         &format!(
             "SELECT participant_id, amount, start_period, end_period, {flag}, import_id FROM {table} \
@@ -478,12 +476,12 @@ fn terms(
         ),
         &[],
     )? {
-        out.entry(driver::text(&r, 0)).or_default().push(Draw {
+        out.entry(driver::text(&r, 0)).or_default().push(Term {
             import: driver::int(&r, 5),
             amount: money(&driver::text(&r, 1)),
             start: driver::text(&r, 2),
             end: driver::opt_text(&r, 3),
-            recoverable: driver::int(&r, 4) != 0,
+            carries: driver::int(&r, 4) != 0,
         });
     }
     Ok(out)
@@ -491,7 +489,7 @@ fn terms(
 
 /// The draw in force for `period` among the draws known by import
 /// `through`: a closed period keeps the draws it was closed with.
-fn draw_for<'a>(list: &'a [Draw], period: &str, through: i64) -> Option<&'a Draw> {
+fn term_for<'a>(list: &'a [Term], period: &str, through: i64) -> Option<&'a Term> {
     let latest = list
         .iter()
         .filter(|d| d.import <= through)

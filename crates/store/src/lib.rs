@@ -9,8 +9,8 @@
 //!
 //! [`Store`] speaks the domain (`import_transactions`, `record_run`,
 //! `close_period`). Underneath, the two backends (SQLite, the default, and
-//! PostgreSQL) differ only in a small [`driver::Driver`] and their
-//! migrations: every query is shared, so both behave the same, and one test
+//! PostgreSQL) differ only in a small [`driver::Driver`]: every query and
+//! every migration is shared, so both behave the same, and one test
 //! suite proves it on both.
 //!
 //! **Architecture Invariant:** every write happens inside one transaction
@@ -41,7 +41,7 @@ pub use runs::{AdjustmentLine, RunReport, RunRow};
 pub use statement::{Statement, YearToDate};
 
 use attain_core::diag::{Diagnostic, Location};
-use driver::{Driver, Value};
+use driver::Driver;
 
 /// Why a store operation did not happen. Nothing was written.
 #[derive(Debug, Clone)]
@@ -70,6 +70,18 @@ impl Error {
 impl From<Vec<Diagnostic>> for Error {
     fn from(d: Vec<Diagnostic>) -> Error {
         Error(d)
+    }
+}
+
+/// Why the engine stopped: each message under `calculation`.
+impl From<Vec<attain_core::engine::RunError>> for Error {
+    fn from(errors: Vec<attain_core::engine::RunError>) -> Error {
+        Error(
+            errors
+                .into_iter()
+                .map(|e| Diagnostic::error(Location::file("calculation"), e.message))
+                .collect(),
+        )
     }
 }
 
@@ -127,12 +139,8 @@ impl Store {
 
     /// Wraps an opened driver and brings its schema up to date.
     pub fn with_driver(mut db: Box<dyn Driver>, actor: &str) -> Result<Store, Error> {
-        let migrations = match db.backend() {
-            "postgres" => postgres::MIGRATIONS,
-            _ => sqlite::MIGRATIONS,
-        };
         let now = jiff::Timestamp::now().to_string();
-        migrate::migrate(db.as_mut(), migrations, &now)?;
+        migrate::migrate(db.as_mut(), migrate::MIGRATIONS, &now)?;
         Ok(Store {
             db,
             actor: actor.to_string(),
@@ -269,8 +277,4 @@ pub(crate) fn audit(
 /// attain versions.
 pub(crate) fn digest(bytes: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
-}
-
-pub(crate) fn value_opt(v: Option<&str>) -> Value {
-    v.map_or(Value::Null, |s| Value::Text(s.to_string()))
 }

@@ -77,20 +77,6 @@ pub struct Posted {
     pub elapsed: Duration,
 }
 
-fn engine_errors(errors: Vec<engine::RunError>) -> Error {
-    Error(
-        errors
-            .into_iter()
-            .map(|e| {
-                attain_core::diag::Diagnostic::error(
-                    attain_core::diag::Location::file("calculation"),
-                    e.message,
-                )
-            })
-            .collect(),
-    )
-}
-
 impl Store {
     /// Loads fiscal `year` for live updates, recording a run of the year
     /// as it stands that the postings then keep current. Needs one version
@@ -154,43 +140,42 @@ impl Store {
     /// revision.
     fn record_posting(&mut self, p: &Posting<'_>) -> Result<i64, Error> {
         self.write(|db, cx| {
-            let current = db.query_one(
-                "SELECT revision FROM transactions WHERE deal_id = $1 AND is_current = 1",
-                &[p.deal.into()],
-            )?;
-            let revision = current.as_ref().map_or(1, |r| driver::int(r, 0) + 1);
-            let layout = crate::imports::layout_id(db, p.header)?;
-            let import = db
+            let previous = db
                 .query_one(
-                    "INSERT INTO imports (kind, source, recorded_at, actor, effective, row_count, added, revised, unchanged, digest) \
-                     VALUES ('transactions', 'posted', $1, $2, NULL, 1, $3, $4, 0, $5) RETURNING id",
-                    &[
-                        cx.now.as_str().into(),
-                        cx.actor.as_str().into(),
-                        driver::Value::Int(i64::from(current.is_none())),
-                        driver::Value::Int(i64::from(current.is_some())),
-                        digest(p.record.as_bytes()).into(),
-                    ],
-                )?
-                .map_or(0, |r| driver::int(&r, 0));
-            if current.is_some() {
-                db.execute(
-                    "UPDATE transactions SET is_current = 0 WHERE deal_id = $1 AND is_current = 1",
+                    "SELECT revision FROM transactions WHERE deal_id = $1 AND is_current = 1",
                     &[p.deal.into()],
-                )?;
-            }
+                )?
+                .map(|r| driver::int(&r, 0));
+            let import = crate::imports::begin_import(
+                db,
+                cx,
+                crate::ImportKind::Transactions,
+                "posted",
+                None,
+                &digest(p.record.as_bytes()),
+            )?;
             db.execute(
-                "INSERT INTO transactions (deal_id, revision, deal_date, layout, record, digest, cancelled, is_current, import_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 0, 1, $7)",
+                "UPDATE imports SET row_count = 1, added = $1, revised = $2 WHERE id = $3",
                 &[
-                    p.deal.into(),
-                    driver::Value::Int(revision),
-                    p.date.into(),
-                    driver::Value::Int(layout),
-                    p.record.into(),
-                    p.canonical.into(),
+                    driver::Value::Int(i64::from(previous.is_none())),
+                    driver::Value::Int(i64::from(previous.is_some())),
                     driver::Value::Int(import),
                 ],
+            )?;
+            let layout = crate::imports::layout_id(db, p.header)?;
+            let revision = crate::imports::add_revision(
+                db,
+                &crate::imports::Revision {
+                    deal: p.deal,
+                    previous,
+                    date: p.date.into(),
+                    layout: driver::Value::Int(layout),
+                    record: p.record.into(),
+                    digest: p.canonical.into(),
+                    cancelled: false,
+                    import,
+                    reason: None,
+                },
             )?;
             for who in p.people {
                 db.execute(
@@ -379,8 +364,7 @@ impl Live {
             &self.overrides,
             self.year,
             Some(keep),
-        )
-        .map_err(engine_errors)?;
+        )?;
         let mut out = BTreeMap::new();
         let mut computed = Vec::new();
         for p in &calc.payouts {

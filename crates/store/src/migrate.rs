@@ -1,5 +1,7 @@
-//! Schema migrations: numbered SQL scripts per backend, applied in order,
-//! each recorded in `schema_migrations`.
+//! Schema migrations: numbered SQL scripts, one text for both backends
+//! (each driver writes out the few placeholders its dialect spells its own
+//! way, [`Driver::ddl`]), applied in order, each recorded in
+//! `schema_migrations`.
 //!
 //! Hand-written rather than `refinery`: one runner over [`Driver`] serves
 //! both backends through the same code path, where refinery would need one
@@ -13,6 +15,20 @@ pub struct Migration {
     pub name: &'static str,
     pub sql: &'static str,
 }
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "ledger",
+        sql: include_str!("../migrations/0002_ledger.sql"),
+    },
+];
 
 /// Brings the store's schema up to date. Runs in one exclusive
 /// transaction, so two processes opening a new store at once do not both
@@ -48,7 +64,8 @@ fn apply(db: &mut dyn Driver, migrations: &[Migration], now: &str) -> Result<(),
         .with_hint("upgrade attain to open it"));
     }
     for m in migrations.iter().filter(|m| m.version > applied) {
-        db.execute(m.sql, &[])?;
+        let sql = db.ddl(m.sql);
+        db.execute(&sql, &[])?;
         db.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             &[Value::Int(m.version), m.name.into(), now.into()],

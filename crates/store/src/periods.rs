@@ -57,10 +57,6 @@ pub struct PeriodRow {
     pub closed_at: Option<String>,
 }
 
-pub(crate) fn status_of(s: &str) -> PeriodStatus {
-    PeriodStatus::parse(s)
-}
-
 pub(crate) struct Closed {
     pub period: String,
     pub approved_run: i64,

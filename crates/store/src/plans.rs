@@ -98,7 +98,7 @@ impl Store {
                         path.as_str().into(),
                         Value::Int(version),
                         effective.as_str().into(),
-                        crate::value_opt(body),
+                        body.into(),
                         digest(body.unwrap_or("").as_bytes()).into(),
                         cx.now.as_str().into(),
                         cx.actor.as_str().into(),

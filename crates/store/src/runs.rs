@@ -338,20 +338,7 @@ fn record_run(
         };
         laps.lap("transactions parsed");
         progress(&format!("calculating {from} to {until}"));
-        let calc =
-            engine::calculate(&at.ws, &people, &txns, &overrides, year).map_err(|errors| {
-                Error(
-                    errors
-                        .into_iter()
-                        .map(|e| {
-                            attain_core::diag::Diagnostic::error(
-                                attain_core::diag::Location::file("calculation"),
-                                e.message,
-                            )
-                        })
-                        .collect(),
-                )
-            })?;
+        let calc = engine::calculate(&at.ws, &people, &txns, &overrides, year)?;
         laps.lap("calculated");
         versions_used.insert(from.clone(), at.versions.clone());
         for p in calc.payouts {

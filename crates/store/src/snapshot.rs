@@ -70,33 +70,31 @@ pub fn workspace_at(db: &mut dyn Driver, date: &str) -> Result<WorkspaceAt, Erro
     })
 }
 
-/// The participants in force on `date` as CSV: per participant, the
-/// version with the latest effective date on or before it (the latest
-/// import breaking ties).
-pub fn participants_csv(db: &mut dyn Driver, date: &str) -> Result<Vec<u8>, Error> {
-    let rows = db.query(
-        "SELECT l.header, v.record, v.layout FROM participant_versions v JOIN layouts l ON l.id = v.layout \
-         WHERE v.effective <= $1 AND NOT EXISTS (SELECT 1 FROM participant_versions w \
-           WHERE w.participant_id = v.participant_id AND w.effective <= $1 \
-           AND (w.effective > v.effective OR (w.effective = v.effective AND w.import_id > v.import_id))) \
-         ORDER BY v.participant_id",
-        &[date.into()],
-    )?;
-    Ok(rebuild(&rows))
-}
+/// The participant versions in force on `$1` (a date): per participant,
+/// the version with the latest effective date on or before it, the latest
+/// import breaking ties. Columns: id, layout header, record, layout id.
+pub const PARTICIPANTS_IN_FORCE: &str =
+    "SELECT v.participant_id, l.header, v.record, v.layout \
+     FROM participant_versions v JOIN layouts l ON l.id = v.layout \
+     WHERE v.effective <= $1 AND NOT EXISTS (SELECT 1 FROM participant_versions w \
+       WHERE w.participant_id = v.participant_id AND w.effective <= $1 \
+       AND (w.effective > v.effective OR (w.effective = v.effective AND w.import_id > v.import_id))) \
+     ORDER BY v.participant_id";
 
-fn rebuild(rows: &[driver::Row]) -> Vec<u8> {
-    // The newest layout is the header: the latest import's columns.
+/// The participants in force on `date`, as one CSV under the newest
+/// layout (the latest import's columns).
+pub fn participants_csv(db: &mut dyn Driver, date: &str) -> Result<Vec<u8>, Error> {
+    let rows = db.query(PARTICIPANTS_IN_FORCE, &[date.into()])?;
     let header = rows
         .iter()
-        .max_by_key(|r| driver::int(r, 2))
-        .map(|r| driver::text(r, 0))
+        .max_by_key(|r| driver::int(r, 3))
+        .map(|r| driver::text(r, 1))
         .unwrap_or_default();
     let mut b = CsvBuilder::new(&header, 0);
-    for r in rows {
-        b.push(&driver::text(r, 0), &driver::text(r, 1));
+    for r in &rows {
+        b.push(&driver::text(r, 1), &driver::text(r, 2));
     }
-    b.out
+    Ok(b.out)
 }
 
 pub fn participants_at(
@@ -113,45 +111,48 @@ pub fn participants_at(
     Ok((people, csv))
 }
 
-/// Quota overrides as CSV: per participant, quota and period, the amount
-/// of the latest import.
+/// The quota values in force: per participant, quota and period, the
+/// amount of the latest import.
+pub const LATEST_QUOTAS: &str =
+    "SELECT participant_id, quota, period, amount FROM quota_values q WHERE NOT EXISTS \
+     (SELECT 1 FROM quota_values r WHERE r.participant_id = q.participant_id \
+      AND r.quota = q.quota AND r.period = q.period AND r.import_id > q.import_id) \
+     ORDER BY participant_id, quota, period";
+
+/// The assignments in force: per participant, the rows of their latest
+/// assignments import.
+pub const LATEST_ASSIGNMENTS: &str =
+    "SELECT participant_id, plan, start_date, end_date FROM assignments a WHERE NOT EXISTS \
+     (SELECT 1 FROM assignments b WHERE b.participant_id = a.participant_id \
+      AND b.import_id > a.import_id) \
+     ORDER BY participant_id, start_date, plan";
+
+/// Quota overrides as the CSV `attain calc --quotas` reads.
 pub fn quotas_csv(db: &mut dyn Driver) -> Result<Vec<u8>, Error> {
-    let rows = db.query(
-        "SELECT participant_id, quota, period, amount FROM quota_values q WHERE NOT EXISTS \
-         (SELECT 1 FROM quota_values r WHERE r.participant_id = q.participant_id \
-          AND r.quota = q.quota AND r.period = q.period AND r.import_id > q.import_id) \
-         ORDER BY participant_id, quota, period",
-        &[],
-    )?;
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .from_writer(Vec::new());
-    let io = |e: csv::Error| Error::new(e.to_string());
-    w.write_record(["participant_id", "quota", "period", "amount"])
-        .map_err(io)?;
-    for r in &rows {
-        w.write_record((0..4).map(|i| driver::text(r, i)))
-            .map_err(io)?;
-    }
-    w.into_inner().map_err(|e| Error::new(e.to_string()))
+    query_csv(
+        db,
+        LATEST_QUOTAS,
+        ["participant_id", "quota", "period", "amount"],
+    )
 }
 
-/// Assignments as CSV: per participant, the rows of their latest
-/// assignments import.
+/// Assignments as the CSV `attain calc --assignments` reads.
 pub fn assignments_csv(db: &mut dyn Driver) -> Result<Vec<u8>, Error> {
-    let rows = db.query(
-        "SELECT participant_id, plan, start_date, end_date FROM assignments a WHERE NOT EXISTS \
-         (SELECT 1 FROM assignments b WHERE b.participant_id = a.participant_id \
-          AND b.import_id > a.import_id) \
-         ORDER BY participant_id, start_date, plan",
-        &[],
-    )?;
+    query_csv(
+        db,
+        LATEST_ASSIGNMENTS,
+        ["participant_id", "plan", "start", "end"],
+    )
+}
+
+/// A four-column query's rows as CSV under `header`.
+fn query_csv(db: &mut dyn Driver, sql: &str, header: [&str; 4]) -> Result<Vec<u8>, Error> {
+    let rows = db.query(sql, &[])?;
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
     let io = |e: csv::Error| Error::new(e.to_string());
-    w.write_record(["participant_id", "plan", "start", "end"])
-        .map_err(io)?;
+    w.write_record(header).map_err(io)?;
     for r in &rows {
         w.write_record((0..4).map(|i| driver::text(r, i)))
             .map_err(io)?;

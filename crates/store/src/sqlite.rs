@@ -1,24 +1,17 @@
 //! The embedded backend: one SQLite file, created on first use.
 
 use crate::driver::{Driver, Row, Value, ValueRef};
-use crate::migrate::Migration;
 use crate::Error;
 use rusqlite::types::{ToSqlOutput, ValueRef as SqlRef};
 use rusqlite::{Connection, OpenFlags};
 use std::time::Duration;
 
-pub const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/sqlite/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "ledger",
-        sql: include_str!("../migrations/sqlite/0002_ledger.sql"),
-    },
-];
+/// The trigger that keeps the audit log append-only, for the migrations.
+const APPEND_ONLY_AUDIT_LOG: &str = "\
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END";
 
 pub struct Sqlite {
     conn: Connection,
@@ -162,6 +155,12 @@ impl Driver for Sqlite {
             n += 1;
         }
         Ok(n)
+    }
+
+    fn ddl(&self, portable: &str) -> String {
+        portable
+            .replace("{id}", "INTEGER PRIMARY KEY")
+            .replace("{append_only audit_log}", APPEND_ONLY_AUDIT_LOG)
     }
 
     fn has_table(&mut self, table: &str) -> Result<bool, Error> {

@@ -8,7 +8,6 @@ use crate::periods::{closed_in_year, PeriodStatus, PAY_PERIOD};
 use crate::runs::{result_row, RunRow};
 use crate::snapshot::{self, LATEST};
 use crate::{Error, Store};
-use attain_core::calendar::Period;
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
@@ -32,11 +31,12 @@ pub struct Statement {
     /// Prior-period adjustments paid in it, explained by the deals that
     /// changed.
     pub adjustments: Vec<RunRow>,
-    // Draws, holdbacks and their recoveries will sit here, between the
-    // adjustments and the amount due, once the ledger records them; until
-    // then the amount due is earnings plus adjustments.
     /// Earnings plus adjustments.
     pub total_due: Decimal,
+    /// The ledger's line for the pay period (manual adjustments, holdbacks,
+    /// draws, caps, carried balances), for the run the period pays; `None`
+    /// for a statement of another run.
+    pub ledger: Option<crate::LedgerLine>,
     pub year_to_date: YearToDate,
 }
 
@@ -45,6 +45,9 @@ pub struct Statement {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YearToDate {
     pub paid: Decimal,
+    /// What the ledger paid out in those periods (after holdbacks, draws and
+    /// caps), when it has lines for them.
+    pub paid_out: Option<Decimal>,
     /// The closed pay periods counted, in order.
     pub periods: Vec<String>,
 }
@@ -58,7 +61,7 @@ impl Store {
         pay_period: &str,
         run: Option<i64>,
     ) -> Result<Statement, Error> {
-        let period = parse_pay_period(pay_period)?;
+        let period = crate::periods::parse_pay_period(pay_period)?;
         self.read(|db| {
             check_participant(db, participant)?;
             let row = db.query_one(
@@ -67,7 +70,7 @@ impl Store {
             )?;
             let (status, pays) = match &row {
                 Some(r) => {
-                    let status = status_of(&driver::text(r, 0));
+                    let status = PeriodStatus::parse(&driver::text(r, 0));
                     let pays = match status {
                         PeriodStatus::Approved | PeriodStatus::Closed => driver::opt_int(r, 2),
                         _ => driver::opt_int(r, 1),
@@ -142,6 +145,7 @@ impl Store {
 
             let mut ytd = YearToDate {
                 paid: Decimal::ZERO,
+                paid_out: None,
                 periods: Vec::new(),
             };
             let cal = ws.calendar;
@@ -151,9 +155,21 @@ impl Store {
                 .filter(|p| p.index <= period.index)
                 .map(|p| p.to_string())
                 .collect();
+            // What the ledger paid out (earnings after holdbacks, draws and
+            // caps), beside the earnings the closed periods paid.
+            let ledger_lines = crate::ledger::ledger(db, period.year, Some(participant))?;
+            let paid_by_ledger = |p: &str| {
+                ledger_lines
+                    .iter()
+                    .find(|l| l.pay_period == p)
+                    .map(|l| l.payment)
+            };
             for closed in closed_in_year(db, &cal, period.year)? {
                 if !months.contains(&closed.period) {
                     continue;
+                }
+                if let Some(paid) = paid_by_ledger(&closed.period) {
+                    *ytd.paid_out.get_or_insert(Decimal::ZERO) += paid;
                 }
                 db.scan(
                     "SELECT amount FROM results WHERE run_id = $1 AND pay_period = $2 AND participant_id = $3",
@@ -181,26 +197,16 @@ impl Store {
                 earnings,
                 adjustments,
                 total_due,
+                ledger: match pays {
+                    Some(p) if p != run => None,
+                    _ => ledger_lines
+                        .iter()
+                        .find(|l| l.pay_period == pay_period)
+                        .cloned(),
+                },
                 year_to_date: ytd,
             })
         })
-    }
-}
-
-fn status_of(text: &str) -> PeriodStatus {
-    match text {
-        "calculated" => PeriodStatus::Calculated,
-        "approved" => PeriodStatus::Approved,
-        "closed" => PeriodStatus::Closed,
-        _ => PeriodStatus::Open,
-    }
-}
-
-fn parse_pay_period(text: &str) -> Result<Period, Error> {
-    match Period::parse(text) {
-        Some(p) if p.kind == PAY_PERIOD => Ok(p),
-        _ => Err(Error::new(format!("`{text}` is not a pay period"))
-            .with_hint("pay periods are fiscal months, written like 2026-M03")),
     }
 }
 

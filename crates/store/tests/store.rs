@@ -769,11 +769,7 @@ fn an_older_store_is_upgraded_and_a_newer_one_refused() {
         ));
     }
     for (backend, mut db, reopen) in backends {
-        let all = if backend == "postgres" {
-            attain_store::postgres::MIGRATIONS
-        } else {
-            attain_store::sqlite::MIGRATIONS
-        };
+        let all = attain_store::migrate::MIGRATIONS;
         // A store written by an attain that knew only the first migration.
         migrate(db.as_mut(), &all[..1], "2026-01-01T00:00:00Z").unwrap();
         assert!(!db.has_table("draws").unwrap(), "{backend}");

@@ -1,48 +1,46 @@
--- The first schema of an attain store (SQLite). PostgreSQL's twin is
--- migrations/postgres/0001_init.sql: same tables, same columns, same meaning.
--- Amounts are exact decimal text; dates are ISO `YYYY-MM-DD`; times RFC 3339.
+-- The first schema of an attain store, one text for both backends: the
+-- auto-assigned keys and the append-only trigger are placeholders that each
+-- backend's `Driver::ddl` writes out. Every other integer is BIGINT; amounts
+-- are exact decimal text, dates ISO `YYYY-MM-DD`, times RFC 3339.
 
 -- Append-only: every import, plan version, run, approval, close and
 -- adjustment, with who and when.
 CREATE TABLE audit_log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq {id},
     recorded_at TEXT NOT NULL,
     actor TEXT NOT NULL,
     action TEXT NOT NULL,
     subject TEXT NOT NULL,
     detail TEXT NOT NULL
 );
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+{append_only audit_log};
 
 CREATE TABLE imports (
-    id INTEGER PRIMARY KEY,
+    id {id},
     kind TEXT NOT NULL,
     source TEXT NOT NULL,
     recorded_at TEXT NOT NULL,
     actor TEXT NOT NULL,
     effective TEXT,
-    row_count INTEGER NOT NULL,
-    added INTEGER NOT NULL,
-    revised INTEGER NOT NULL,
-    unchanged INTEGER NOT NULL,
+    row_count BIGINT NOT NULL,
+    added BIGINT NOT NULL,
+    revised BIGINT NOT NULL,
+    unchanged BIGINT NOT NULL,
     digest TEXT NOT NULL
 );
 
 -- A CSV header line; stored records are CSV lines under one of these.
 CREATE TABLE layouts (
-    id INTEGER PRIMARY KEY,
+    id {id},
     header TEXT NOT NULL UNIQUE
 );
 
 -- Workspace files (attain.toml, plans/*.toml) as versioned documents.
 -- `body` NULL: the file is removed from `effective` on.
 CREATE TABLE plan_versions (
-    id INTEGER PRIMARY KEY,
+    id {id},
     path TEXT NOT NULL,
-    version INTEGER NOT NULL,
+    version BIGINT NOT NULL,
     effective TEXT NOT NULL,
     body TEXT,
     digest TEXT NOT NULL,
@@ -53,12 +51,12 @@ CREATE TABLE plan_versions (
 );
 
 CREATE TABLE participant_versions (
-    id INTEGER PRIMARY KEY,
+    id {id},
     participant_id TEXT NOT NULL,
     effective TEXT NOT NULL,
-    layout INTEGER NOT NULL REFERENCES layouts (id),
+    layout BIGINT NOT NULL REFERENCES layouts (id),
     record TEXT NOT NULL,
-    import_id INTEGER NOT NULL REFERENCES imports (id)
+    import_id BIGINT NOT NULL REFERENCES imports (id)
 );
 CREATE INDEX participant_versions_by_id
     ON participant_versions (participant_id, effective, import_id);
@@ -68,7 +66,7 @@ CREATE TABLE quota_values (
     quota TEXT NOT NULL,
     period TEXT NOT NULL,
     amount TEXT NOT NULL,
-    import_id INTEGER NOT NULL REFERENCES imports (id),
+    import_id BIGINT NOT NULL REFERENCES imports (id),
     PRIMARY KEY (participant_id, quota, period, import_id)
 );
 
@@ -77,35 +75,35 @@ CREATE TABLE assignments (
     plan TEXT NOT NULL,
     start_date TEXT,
     end_date TEXT,
-    import_id INTEGER NOT NULL REFERENCES imports (id)
+    import_id BIGINT NOT NULL REFERENCES imports (id)
 );
 CREATE INDEX assignments_by_participant ON assignments (participant_id, import_id);
 
 -- Every revision of every transaction; `is_current` marks the latest.
 CREATE TABLE transactions (
-    seq INTEGER PRIMARY KEY,
+    seq {id},
     deal_id TEXT NOT NULL,
-    revision INTEGER NOT NULL,
+    revision BIGINT NOT NULL,
     deal_date TEXT NOT NULL,
-    layout INTEGER NOT NULL REFERENCES layouts (id),
+    layout BIGINT NOT NULL REFERENCES layouts (id),
     record TEXT NOT NULL,
     digest TEXT NOT NULL,
-    cancelled INTEGER NOT NULL,
-    is_current INTEGER NOT NULL,
-    import_id INTEGER NOT NULL REFERENCES imports (id),
+    cancelled BIGINT NOT NULL,
+    is_current BIGINT NOT NULL,
+    import_id BIGINT NOT NULL REFERENCES imports (id),
     reason TEXT
 );
 CREATE UNIQUE INDEX transactions_by_revision ON transactions (deal_id, revision);
 
 CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
+    id {id},
     recorded_at TEXT NOT NULL,
     actor TEXT NOT NULL,
-    fiscal_year INTEGER NOT NULL,
+    fiscal_year BIGINT NOT NULL,
     inputs_digest TEXT NOT NULL,
     plan_versions TEXT NOT NULL,
-    through_import INTEGER NOT NULL,
-    payouts INTEGER NOT NULL,
+    through_import BIGINT NOT NULL,
+    payouts BIGINT NOT NULL,
     total TEXT NOT NULL
 );
 
@@ -114,7 +112,7 @@ CREATE TABLE runs (
 -- `pay_period` the open one they are paid in). `trace` is the explanation,
 -- as JSON.
 CREATE TABLE results (
-    run_id INTEGER NOT NULL REFERENCES runs (id),
+    run_id BIGINT NOT NULL REFERENCES runs (id),
     participant_id TEXT NOT NULL,
     period TEXT NOT NULL,
     component TEXT NOT NULL,
@@ -131,8 +129,8 @@ CREATE INDEX results_by_pay_period ON results (run_id, pay_period);
 CREATE TABLE periods (
     period TEXT PRIMARY KEY,
     status TEXT NOT NULL,
-    run_id INTEGER,
-    approved_run INTEGER,
-    closed_through_import INTEGER,
+    run_id BIGINT,
+    approved_run BIGINT,
+    closed_through_import BIGINT,
     closed_at TEXT
 );
