@@ -375,10 +375,7 @@ pub fn backup(to: &Path, at: &StoreArg) -> Result<(), Failed> {
 
 pub fn ledger(participant: Option<&str>, year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
     let mut store = open(at)?;
-    let year = match year {
-        Some(y) => y,
-        None => default_year(&mut store)?,
-    };
+    let year = store.fiscal_year(year).map_err(failed)?;
     let lines = store.ledger(year, participant).map_err(failed)?;
     if lines.is_empty() {
         say!("nothing earned or paid in {year} yet: run `attain run`");
@@ -434,28 +431,6 @@ pub fn ledger(participant: Option<&str>, year: Option<i16>, at: &StoreArg) -> Re
         );
     }
     Ok(())
-}
-
-fn default_year(store: &mut Store) -> Result<i16, Failed> {
-    let files = store.plan_files_at("9999-12-31").map_err(failed)?;
-    let ws = files
-        .iter()
-        .find(|f| f.path == "attain.toml")
-        .and_then(|f| {
-            toml::from_str::<toml::Table>(&f.text)
-                .ok()?
-                .get("calendar")?
-                .get("year")?
-                .as_integer()
-        })
-        .and_then(|y| i16::try_from(y).ok());
-    ws.ok_or_else(|| {
-        Failed(vec![Diagnostic::error(
-            Location::file("--year"),
-            "no fiscal year given",
-        )
-        .with_hint("pass `--year 2026`, or set `year` in [calendar]")])
-    })
 }
 
 pub fn adjust(

@@ -92,6 +92,11 @@ fn cents(v: Decimal) -> Decimal {
 }
 
 impl Store {
+    /// `year`, or the stored workspace's `calendar.year` when not given.
+    pub fn fiscal_year(&mut self, year: Option<i16>) -> Result<i16, Error> {
+        self.read(|db| snapshot::fiscal_year(&snapshot::workspace_at(db, LATEST)?.ws, year))
+    }
+
     /// Every participant's ledger for the pay periods of fiscal `year` that
     /// a run has calculated, by participant then period.
     pub fn ledger(

@@ -85,10 +85,7 @@ impl Store {
         let checked = self.read(|db| {
             let at = snapshot::workspace_at(db, LATEST)?;
             let ws = at.ws;
-            let Some(year) = year.or(ws.default_year) else {
-                return Err(Error::new("no fiscal year to calculate")
-                    .with_hint("pass `--year 2026`, or set `year` in [calendar]"));
-            };
+            let year = snapshot::fiscal_year(&ws, year)?;
             let changes = db
                 .query_one(
                     "SELECT count(*) FROM (SELECT DISTINCT effective FROM plan_versions \

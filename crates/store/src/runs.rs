@@ -247,10 +247,7 @@ fn record_run(
     let laps = Laps::new();
     progress("reading the store");
     let latest = snapshot::workspace_at(db, LATEST)?;
-    let Some(year) = year.or(latest.ws.default_year) else {
-        return Err(Error::new("no fiscal year to calculate")
-            .with_hint("pass `--year 2026`, or set `year` in [calendar]"));
-    };
+    let year = snapshot::fiscal_year(&latest.ws, year)?;
     let cal = latest.ws.calendar;
     let year_period = Period {
         year,

@@ -25,6 +25,14 @@ pub struct WorkspaceAt {
     pub files: Vec<SourceFile>,
 }
 
+/// `year`, or the workspace's `calendar.year` when not given.
+pub fn fiscal_year(ws: &Workspace, year: Option<i16>) -> Result<i16, Error> {
+    year.or(ws.default_year).ok_or_else(|| {
+        Error::new("no fiscal year to calculate")
+            .with_hint("pass `--year 2026`, or set `year` in [calendar]")
+    })
+}
+
 /// The text of each workspace file in force on `date`: per path, the
 /// latest version effective on or before it (a removed file has no text).
 pub fn files_at(db: &mut dyn Driver, date: &str) -> Result<Vec<(i64, String, String)>, Error> {

@@ -180,6 +180,30 @@ fn stores(test: &str) -> Vec<(String, TestStore)> {
     out
 }
 
+/// The error of what must fail, as text.
+fn fails<T: std::fmt::Debug>(r: Result<T, attain_store::Error>, backend: &str) -> String {
+    match r {
+        Ok(v) => panic!("{backend}: expected an error, got {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Imports `text` as `source`: JSON lines when its name ends in `.jsonl`,
+/// CSV otherwise.
+fn import(
+    s: &mut Store,
+    kind: ImportKind,
+    source: &str,
+    text: &str,
+) -> Result<attain_store::ImportReport, attain_store::Error> {
+    let format = if source.ends_with(".jsonl") {
+        ImportFormat::JsonLines
+    } else {
+        ImportFormat::Csv
+    };
+    s.import(kind, source, text.as_bytes().to_vec(), format, None)
+}
+
 fn ok<T>(r: Result<T, attain_store::Error>) -> T {
     r.unwrap_or_else(|e| panic!("{e}"))
 }
@@ -188,20 +212,8 @@ fn seeded(test: &str) -> Vec<(String, TestStore)> {
     let mut out = stores(test);
     for (_, s) in &mut out {
         ok(s.apply_plans(&workspace(), None));
-        ok(s.import(
-            ImportKind::Participants,
-            "people.csv",
-            PEOPLE.into(),
-            ImportFormat::Csv,
-            None,
-        ));
-        ok(s.import(
-            ImportKind::Transactions,
-            "deals.csv",
-            DEALS.into(),
-            ImportFormat::Csv,
-            None,
-        ));
+        ok(import(s, ImportKind::Participants, "people.csv", PEOPLE));
+        ok(import(s, ImportKind::Transactions, "deals.csv", DEALS));
     }
     out
 }
@@ -227,13 +239,7 @@ fn pays(s: &mut Store, period: &str) -> Vec<String> {
 #[test]
 fn reimporting_the_same_file_changes_nothing_and_a_changed_row_is_a_new_revision() {
     for (backend, mut s) in seeded("reimport") {
-        let again = ok(s.import(
-            ImportKind::Transactions,
-            "deals.csv",
-            DEALS.into(),
-            ImportFormat::Csv,
-            None,
-        ));
+        let again = ok(import(&mut s, ImportKind::Transactions, "deals.csv", DEALS));
         assert_eq!(
             (again.rows, again.added, again.revised, again.unchanged),
             (3, 0, 0, 3),
@@ -242,21 +248,19 @@ fn reimporting_the_same_file_changes_nothing_and_a_changed_row_is_a_new_revision
         // Columns reordered and an extra column: the same values, no change.
         let reordered = "owner_id,deal_id,note,amount,close_date\n\
 R1,D1,x,1000.00,2026-01-10\nR2,D2,y,500.00,2026-01-20\nR1,D3,z,2000.00,2026-02-05\n";
-        let r = ok(s.import(
+        let r = ok(import(
+            &mut s,
             ImportKind::Transactions,
             "crm.csv",
-            reordered.into(),
-            ImportFormat::Csv,
-            None,
+            reordered,
         ));
         assert_eq!((r.added, r.revised, r.unchanged), (0, 0, 3), "{backend}");
         let changed = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1200.00,R1\nD4,2026-03-01,100.00,R2\n";
-        let r = ok(s.import(
+        let r = ok(import(
+            &mut s,
             ImportKind::Transactions,
             "deals2.csv",
-            changed.into(),
-            ImportFormat::Csv,
-            None,
+            changed,
         ));
         assert_eq!((r.added, r.revised, r.unchanged), (1, 1, 0), "{backend}");
         let run = ok(s.record_run(None));
@@ -286,16 +290,10 @@ R1,D1,x,1000.00,2026-01-10\nR2,D2,y,500.00,2026-01-20\nR1,D3,z,2000.00,2026-02-0
 fn a_bad_row_fails_the_whole_import_and_names_line_column_and_value() {
     for (backend, mut s) in seeded("bad_row") {
         let bad = "deal_id,close_date,amount,owner_id\nD9,2026-01-10,12.00,R1\nD10,2026-13-01,5.00,R1\nD11,2026-01-02,7.00,NOBODY\n";
-        let e = match s.import(
-            ImportKind::Transactions,
-            "bad.csv",
-            bad.into(),
-            ImportFormat::Csv,
-            None,
-        ) {
-            Ok(r) => panic!("{backend}: imported {r:?}"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(
+            import(&mut s, ImportKind::Transactions, "bad.csv", bad),
+            &backend,
+        );
         assert!(e.contains("bad.csv:3:2"), "{backend}: {e}");
         assert!(e.contains("`2026-13-01`"), "{backend}: {e}");
         assert!(e.contains("bad.csv:4:4"), "{backend}: {e}");
@@ -316,25 +314,18 @@ fn json_lines_import_like_csv_and_point_at_their_own_lines() {
     for (backend, mut s) in seeded("jsonl") {
         let lines = "{\"deal_id\": \"D1\", \"close_date\": \"2026-01-10\", \"amount\": 1000.00, \"owner_id\": \"R1\"}\n\
 {\"deal_id\": \"D5\", \"close_date\": \"2026-02-11\", \"amount\": 0.10, \"owner_id\": \"R2\"}\n";
-        let r = ok(s.import(
+        let r = ok(import(
+            &mut s,
             ImportKind::Transactions,
             "deals.jsonl",
-            lines.into(),
-            ImportFormat::JsonLines,
-            None,
+            lines,
         ));
         assert_eq!((r.added, r.revised, r.unchanged), (1, 0, 1), "{backend}");
         let bad = "{\"deal_id\": \"D6\", \"close_date\": \"2026-02-11\", \"amount\": 5, \"owner_id\": \"R2\"}\n\n{\"deal_id\": \"D7\", \"close_date\": \"soon\", \"amount\": 5, \"owner_id\": \"R2\"}\n";
-        let e = match s.import(
-            ImportKind::Transactions,
-            "more.jsonl",
-            bad.into(),
-            ImportFormat::JsonLines,
-            None,
-        ) {
-            Ok(r) => panic!("{backend}: imported {r:?}"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(
+            import(&mut s, ImportKind::Transactions, "more.jsonl", bad),
+            &backend,
+        );
         assert!(e.contains("more.jsonl:3:"), "{backend}: {e}");
         assert!(e.contains("`soon`"), "{backend}: {e}");
     }
@@ -375,10 +366,7 @@ fn plan_versions_are_kept_and_a_mid_year_change_applies_from_its_date() {
         // A workspace with an error stores nothing.
         let mut broken = workspace();
         broken[2].text = REP_PLAN.replace("bookings", "bokings");
-        let e = match s.apply_plans(&broken, Some("2026-03-01")) {
-            Ok(v) => panic!("{backend}: applied {v:?}"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(s.apply_plans(&broken, Some("2026-03-01")), &backend);
         assert!(e.contains("plans/rep.toml"), "{backend}: {e}");
         assert_eq!(ok(s.plan_history()).len(), 4, "{backend}");
     }
@@ -389,30 +377,23 @@ fn a_closed_period_is_never_rewritten_and_later_changes_become_adjustments() {
     for (backend, mut s) in seeded("close") {
         let first = ok(s.record_run(None));
         assert_eq!(first.total, dec("420.00"), "{backend}");
-        let e = match s.close_period("2026-M01") {
-            Ok(r) => panic!("{backend}: closed {r:?}"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(s.close_period("2026-M01"), &backend);
         assert!(
             e.contains("2026-M01 is calculated, not approved"),
             "{backend}: {e}"
         );
         ok(s.approve_period("2026-M01"));
         ok(s.close_period("2026-M01"));
-        let e = match s.approve_period("2026-M01") {
-            Ok(r) => panic!("{backend}: approved {r:?}"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(s.approve_period("2026-M01"), &backend);
         assert!(e.contains("2026-M01 is closed"), "{backend}: {e}");
 
         // After the close: D1 grows, D2 is cancelled.
         let revised = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1500.00,R1\n";
-        ok(s.import(
+        ok(import(
+            &mut s,
             ImportKind::Transactions,
             "late.csv",
-            revised.into(),
-            ImportFormat::Csv,
-            None,
+            revised,
         ));
         assert_eq!(
             ok(s.cancel_transactions(&["D2".into()], "customer refunded")),
@@ -473,13 +454,7 @@ fn a_closed_period_is_never_rewritten_and_later_changes_become_adjustments() {
         // An approved period whose results change loses its approval.
         ok(s.approve_period("2026-M03"));
         let grown = "deal_id,close_date,amount,owner_id\nD3,2026-02-05,2100.00,R1\n";
-        ok(s.import(
-            ImportKind::Transactions,
-            "later.csv",
-            grown.into(),
-            ImportFormat::Csv,
-            None,
-        ));
+        ok(import(&mut s, ImportKind::Transactions, "later.csv", grown));
         let fourth = ok(s.record_run(None));
         assert_eq!(fourth.unapproved, vec!["2026-M03".to_string()], "{backend}");
         assert_eq!(
@@ -505,10 +480,7 @@ fn a_closed_period_is_never_rewritten_and_later_changes_become_adjustments() {
             ],
             "{backend}"
         );
-        let e = match s.close_period("2026-M04") {
-            Ok(r) => panic!("{backend}: closed {r:?}"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(s.close_period("2026-M04"), &backend);
         assert!(e.contains("not approved"), "{backend}: {e}");
     }
 }
@@ -599,13 +571,7 @@ fn the_ledger_pays_draws_holdbacks_and_manual_adjustments() {
         let draws = "participant_id,amount,start,end,recoverable\n\
 R2,100.00,2026-M01,2026-M03,yes\n\
 M1,50.00,2026-M01,2026-M02,no\n";
-        ok(s.import(
-            ImportKind::Draws,
-            "draws.csv",
-            draws.into(),
-            ImportFormat::Csv,
-            None,
-        ));
+        ok(import(&mut s, ImportKind::Draws, "draws.csv", draws));
         ok(s.record_run(None));
         ok(s.adjust("R1", "2026-M04", dec("25.00"), "SPIFF missed in March"));
         // R1 earns 100 in January and 200 in February; 20% is withheld
@@ -658,13 +624,7 @@ M1,50.00,2026-M01,2026-M02,no\n";
         // A cap of 150 a month on R1, the excess carried: February pays
         // 150 and carries 10 into March.
         let caps = "participant_id,amount,start,end,carry\nR1,150.00,2026-M01,,yes\n";
-        ok(s.import(
-            ImportKind::Caps,
-            "caps.csv",
-            caps.into(),
-            ImportFormat::Csv,
-            None,
-        ));
+        ok(import(&mut s, ImportKind::Caps, "caps.csv", caps));
         assert_eq!(
             ledger_lines(&mut s, "R1")[1..3].to_vec(),
             vec![
@@ -675,10 +635,7 @@ M1,50.00,2026-M01,2026-M02,no\n";
         );
 
         // Payroll: only from an approved period; its total is the ledger's.
-        let e = match s.payroll("2026-M03") {
-            Ok(p) => panic!("{backend}: exported {p:?}"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(s.payroll("2026-M03"), &backend);
         assert!(e.contains("2026-M03 is calculated"), "{backend}: {e}");
         ok(s.approve_period("2026-M03"));
         let payroll = ok(s.payroll("2026-M03"));
@@ -697,10 +654,7 @@ M1,50.00,2026-M01,2026-M02,no\n";
         // A closed period takes no manual adjustment.
         ok(s.approve_period("2026-M01"));
         ok(s.close_period("2026-M01"));
-        let e = match s.adjust("R1", "2026-M01", dec("1"), "late") {
-            Ok(()) => panic!("{backend}: adjusted a closed period"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(s.adjust("R1", "2026-M01", dec("1"), "late"), &backend);
         assert!(e.contains("2026-M01 is closed"), "{backend}: {e}");
     }
 }
@@ -711,16 +665,10 @@ fn a_bad_draws_file_names_each_problem() {
         let draws = "participant_id,amount,start,end,recoverable\n\
 R9,100.00,2026-M01,,yes\n\
 R2,-5,2026-Q1,,maybe\n";
-        let e = match s.import(
-            ImportKind::Draws,
-            "draws.csv",
-            draws.into(),
-            ImportFormat::Csv,
-            None,
-        ) {
-            Ok(r) => panic!("{backend}: imported {r:?}"),
-            Err(e) => e.to_string(),
-        };
+        let e = fails(
+            import(&mut s, ImportKind::Draws, "draws.csv", draws),
+            &backend,
+        );
         for expected in [
             "draws.csv:2:1",
             "`R9`, which is not a participant",
@@ -860,12 +808,11 @@ fn a_diff_after_a_revised_deal_names_the_deal_the_field_and_the_amounts() {
     for (backend, mut s) in seeded("diff_revised") {
         ok(s.record_run(None));
         let revised = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1500.00,R1\n";
-        ok(s.import(
+        ok(import(
+            &mut s,
             ImportKind::Transactions,
             "late.csv",
-            revised.into(),
-            ImportFormat::Csv,
-            None,
+            revised,
         ));
         ok(s.record_run(None));
         let d = ok(s.diff_runs(None, None, None));
@@ -1000,12 +947,11 @@ fn a_statement_of_a_closed_month_shows_earnings_adjustments_and_the_year_to_date
         ok(s.approve_period("2026-M01"));
         ok(s.close_period("2026-M01"));
         let revised = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1500.00,R1\n";
-        ok(s.import(
+        ok(import(
+            &mut s,
             ImportKind::Transactions,
             "late.csv",
-            revised.into(),
-            ImportFormat::Csv,
-            None,
+            revised,
         ));
         ok(s.cancel_transactions(&["D2".into()], "customer refunded"));
         ok(s.record_run(None));
@@ -1174,19 +1120,17 @@ R1,M1,rep\nR2,M1,rep\nR3,M2,rep\nR4,M2,rep\nR5,,rep\n";
             text: "[plan]\nid = \"director\"\nname = \"Director\"\n\n[[components]]\nid = \"org\"\nperiod = \"year\"\nmeasure = \"org\"\nrate = \"0.5%\"\n".into(),
         });
         ok(s.apply_plans(&files, None));
-        ok(s.import(
+        ok(import(
+            &mut s,
             ImportKind::Participants,
             "people.csv",
-            people.into(),
-            ImportFormat::Csv,
-            None,
+            people,
         ));
-        ok(s.import(
+        ok(import(
+            &mut s,
             ImportKind::Transactions,
             "deals.csv",
-            deals.clone().into(),
-            ImportFormat::Csv,
-            None,
+            &deals.clone(),
         ));
         let mut live = ok(s.live(None));
         for step in 0..20 {
