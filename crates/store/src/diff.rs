@@ -648,6 +648,16 @@ struct Revision {
     values: BTreeMap<String, String>,
 }
 
+/// The imports one run saw and the other did not: `(lo, hi]`, whichever
+/// run is older; `None` when both saw the same.
+fn imports_between(a: &RunInfo, b: &RunInfo) -> Option<(i64, i64)> {
+    let (lo, hi) = (
+        a.through_import.min(b.through_import),
+        a.through_import.max(b.through_import),
+    );
+    (lo != hi).then_some((lo, hi))
+}
+
 /// Deals whose revision differs between the runs' inputs.
 fn transaction_changes(
     db: &mut dyn Driver,
@@ -655,13 +665,9 @@ fn transaction_changes(
     a: &RunInfo,
     b: &RunInfo,
 ) -> Result<Vec<Dated>, Error> {
-    let (lo, hi) = (
-        a.through_import.min(b.through_import),
-        a.through_import.max(b.through_import),
-    );
-    if lo == hi {
+    let Some((lo, hi)) = imports_between(a, b) else {
         return Ok(Vec::new());
-    }
+    };
     let rows = db.query(
         "SELECT t.deal_id, t.import_id, t.deal_date, l.header, t.record, t.cancelled, t.reason \
          FROM transactions t JOIN layouts l ON l.id = t.layout \
@@ -856,13 +862,9 @@ fn plan_changes(
 }
 
 fn quota_changes(db: &mut dyn Driver, a: &RunInfo, b: &RunInfo) -> Result<Vec<QuotaChange>, Error> {
-    let (lo, hi) = (
-        a.through_import.min(b.through_import),
-        a.through_import.max(b.through_import),
-    );
-    if lo == hi {
+    let Some((lo, hi)) = imports_between(a, b) else {
         return Ok(Vec::new());
-    }
+    };
     let rows = db.query(
         "SELECT participant_id, quota, period, amount, import_id FROM quota_values \
          WHERE import_id <= $1 ORDER BY participant_id, quota, period, import_id",
@@ -917,13 +919,9 @@ fn assignment_changes(
     a: &RunInfo,
     b: &RunInfo,
 ) -> Result<Vec<AssignmentChange>, Error> {
-    let (lo, hi) = (
-        a.through_import.min(b.through_import),
-        a.through_import.max(b.through_import),
-    );
-    if lo == hi {
+    let Some((lo, hi)) = imports_between(a, b) else {
         return Ok(Vec::new());
-    }
+    };
     let rows = db.query(
         "SELECT participant_id, import_id, plan, start_date, end_date FROM assignments \
          WHERE import_id <= $1 ORDER BY participant_id, import_id",
@@ -979,13 +977,9 @@ fn person_changes(
     a: &RunInfo,
     b: &RunInfo,
 ) -> Result<Vec<PersonChange>, Error> {
-    let (lo, hi) = (
-        a.through_import.min(b.through_import),
-        a.through_import.max(b.through_import),
-    );
-    if lo == hi {
+    let Some((lo, hi)) = imports_between(a, b) else {
         return Ok(Vec::new());
-    }
+    };
     let rows = db.query(
         "SELECT v.participant_id, v.effective, v.import_id, l.header, v.record \
          FROM participant_versions v JOIN layouts l ON l.id = v.layout \

@@ -253,6 +253,27 @@ pub enum Column {
 }
 
 impl Column {
+    /// Keeps the first `rows` values.
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        match self {
+            Column::Text(v) | Column::Participant(v) => v.truncate(rows),
+            Column::Raw(r) => r.truncate(rows),
+            Column::Money(v) | Column::Integer(v) => v.truncate(rows),
+            Column::Decimal(v) => v.truncate(rows),
+            Column::Date(v) => v.truncate(rows),
+        }
+    }
+
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        match self {
+            Column::Text(v) | Column::Participant(v) => v.reserve(rows),
+            Column::Raw(r) => r.reserve(rows),
+            Column::Money(v) | Column::Integer(v) => v.reserve(rows),
+            Column::Decimal(v) => v.reserve(rows),
+            Column::Date(v) => v.reserve(rows),
+        }
+    }
+
     /// The column for a field: text that filters compare is interned,
     /// other text is kept raw.
     pub(crate) fn for_field(field: &Field) -> Column {

@@ -384,13 +384,7 @@ impl Part {
         self.amount.clear();
         self.line.clear();
         for c in &mut self.fields {
-            match c {
-                Column::Text(v) | Column::Participant(v) => v.clear(),
-                Column::Raw(r) => r.clear(),
-                Column::Money(v) | Column::Integer(v) => v.clear(),
-                Column::Decimal(v) => v.clear(),
-                Column::Date(v) => v.clear(),
-            }
+            c.truncate(0);
         }
         self.text.clone_from(&ctx.seed);
         self.errors = RowErrors::new(ctx.file);
@@ -404,13 +398,7 @@ impl Part {
         self.amount.truncate(rows);
         self.line.truncate(rows);
         for c in &mut self.fields {
-            match c {
-                Column::Text(v) | Column::Participant(v) => v.truncate(rows),
-                Column::Raw(r) => r.truncate(rows),
-                Column::Money(v) | Column::Integer(v) => v.truncate(rows),
-                Column::Decimal(v) => v.truncate(rows),
-                Column::Date(v) => v.truncate(rows),
-            }
+            c.truncate(rows);
         }
     }
 
@@ -487,13 +475,7 @@ impl Part {
         self.amount.reserve(rows);
         self.line.reserve(rows);
         for c in &mut self.fields {
-            match c {
-                Column::Text(v) | Column::Participant(v) => v.reserve(rows),
-                Column::Raw(r) => r.reserve(rows),
-                Column::Money(v) | Column::Integer(v) => v.reserve(rows),
-                Column::Decimal(v) => v.reserve(rows),
-                Column::Date(v) => v.reserve(rows),
-            }
+            c.reserve(rows);
         }
     }
 
