@@ -2,8 +2,8 @@
 //! nobody else's.
 //!
 //! A [`Live`] session loads the store once (as a run does) and keeps the
-//! year's payouts in memory. Posting a transaction stores it as a new
-//! revision, then recalculates only the people it can move
+//! year's payouts in memory. Posting a transaction recalculates only the
+//! people it can move
 //! ([`attain_core::engine::incremental::affected`]) from only the
 //! transactions their payouts read (those crediting
 //! [`attain_core::engine::incremental::inputs_of`]), with the same engine
