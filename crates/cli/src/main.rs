@@ -13,6 +13,7 @@ macro_rules! say_raw {
 
 mod demo_data;
 mod embedded;
+mod modeling_cmds;
 mod store_cmds;
 mod workspace;
 
@@ -228,6 +229,34 @@ enum Command {
     Audit {
         #[command(flatten)]
         at: store_cmds::StoreArg,
+    },
+    /// What-if: candidate plans paid instead of the plans they replace, on
+    /// the actual data (CSV files, or the store's current data), compared
+    /// with the plans in force. Nothing is recorded.
+    Whatif {
+        /// A candidate plan of the workspace: `NEW` (replacing the plan it
+        /// was cloned from) or `NEW=REPLACED`; several joined by commas form
+        /// one scenario; repeat for several scenarios.
+        #[arg(long = "candidate", required = true)]
+        candidates: Vec<String>,
+        /// The participant field to group people by (default: `role` when
+        /// the schema has it).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        data: modeling_cmds::ModelData,
+    },
+    /// Parameter sweep: a rate, a band edge or a quota varied over a grid
+    /// (`--vary 'plan.component.rate=10%..15%/0.5%'`), each point's cost and
+    /// payout distribution. Nothing is recorded.
+    Sweep {
+        /// PATH=FROM..TO/STEP or PATH=A,B,C; PATH is `quota.NAME` or
+        /// `PLAN.COMPONENT.FIELD` (rate, amount, cap, bands[N].from,
+        /// bands[N].rate, bands[N].pay). Several: every combination.
+        #[arg(long, required = true)]
+        vary: Vec<String>,
+        #[command(flatten)]
+        data: modeling_cmds::ModelData,
     },
     /// Copy a live SQLite store consistently to a new file.
     Backup {
@@ -528,6 +557,12 @@ fn run(command: Command) -> Result<(), Failed> {
             store_cmds::payroll(&period, out.as_deref(), &at)
         }
         Command::Backup { to, at } => store_cmds::backup(&to, &at),
+        Command::Whatif {
+            candidates,
+            by,
+            data,
+        } => modeling_cmds::whatif(&data, &candidates, by.as_deref()),
+        Command::Sweep { vary, data } => modeling_cmds::sweep(&data, &vary),
     }
 }
 

@@ -30,6 +30,19 @@ pub enum PlanCommand {
         #[arg(long)]
         effective: Option<String>,
     },
+    /// Copy a plan into a new plan file (plans/NEW_ID.toml) that records
+    /// where it came from; edit it, then compare with `attain whatif`.
+    Clone {
+        /// The plan to copy.
+        source: String,
+        /// The new plan's id.
+        new_id: String,
+        /// The new plan's name.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        at: StoreArg,
+    },
     /// List every stored version of every workspace file.
     History {
         #[command(flatten)]
@@ -131,17 +144,26 @@ pub fn plan(command: PlanCommand) -> Result<(), Failed> {
             }
             Ok(())
         }
+        PlanCommand::Clone {
+            source,
+            new_id,
+            name,
+            at,
+        } => crate::modeling_cmds::clone_plan(&at, &source, &new_id, name.as_deref()),
         PlanCommand::History { at } => {
             let mut store = open(&at)?;
             for v in store.plan_history().map_err(failed)? {
                 say!(
-                    "{:<40} v{:<3} effective {:<20} {}{} by {}",
+                    "{:<40} v{:<3} effective {:<20} {}{} by {}{}",
                     v.path,
                     v.version,
                     attain_store::show_effective(&v.effective),
                     v.at,
                     if v.removed { " (removed)" } else { "" },
-                    v.actor
+                    v.actor,
+                    v.origin
+                        .as_deref()
+                        .map_or(String::new(), |o| format!(", {o}"))
                 );
             }
             Ok(())

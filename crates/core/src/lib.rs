@@ -7,6 +7,7 @@ pub mod data;
 pub mod diag;
 pub mod engine;
 pub mod expr;
+pub mod model;
 pub mod money;
 pub mod plan;
 pub mod report;

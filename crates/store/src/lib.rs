@@ -23,6 +23,7 @@ mod imports;
 pub mod ledger;
 pub mod live;
 pub mod migrate;
+pub mod modeling;
 mod periods;
 mod plans;
 pub mod postgres;
@@ -275,6 +276,12 @@ pub(crate) fn audit(
 /// A 128-bit digest, as hex: row contents and run inputs. xxh3 is a
 /// published, stable algorithm, so stored digests stay comparable across
 /// attain versions.
+/// The digest the store keeps of a file's text (a clone records it when
+/// there is no store version to name).
+pub fn file_digest(text: &str) -> String {
+    digest(text.as_bytes())
+}
+
 pub(crate) fn digest(bytes: &[u8]) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
 }

@@ -50,9 +50,17 @@ impl Store {
             .map(|f| SourceFile::new(f.path.clone(), f.text.clone()))
             .collect();
         let checked = check_workspace(&ws_src, &plans);
-        if checked.workspace.is_none() {
+        let Some(ws) = checked.workspace else {
             return Err(Error(checked.diagnostics));
-        }
+        };
+        // A cloned plan's version records where it came from.
+        let origin_of = |path: &str| {
+            ws.plans
+                .iter()
+                .find(|p| p.file == path)
+                .and_then(|p| p.cloned_from.as_ref())
+                .map(|c| format!("cloned from {}", c.describe()))
+        };
         self.write(|db, cx| {
             let closed = db
                 .query_one("SELECT count(*) FROM periods WHERE status = 'closed'", &[])?
@@ -91,9 +99,10 @@ impl Store {
             };
             let mut out = Vec::new();
             for (path, version, body) in changes {
+                let origin = body.and(origin_of(&path));
                 let row = db.query_one(
-                    "INSERT INTO plan_versions (path, version, effective, body, digest, recorded_at, actor) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    "INSERT INTO plan_versions (path, version, effective, body, digest, recorded_at, actor, origin) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
                     &[
                         path.as_str().into(),
                         Value::Int(version),
@@ -102,15 +111,17 @@ impl Store {
                         digest(body.unwrap_or("").as_bytes()).into(),
                         cx.now.as_str().into(),
                         cx.actor.as_str().into(),
+                        origin.as_deref().into(),
                     ],
                 )?;
                 let what = if body.is_some() { "version" } else { "removed in version" };
+                let from = origin.as_deref().map_or(String::new(), |o| format!(", {o}"));
                 audit(
                     db,
                     cx,
                     "plan apply",
                     &path,
-                    &format!("{what} {version}, effective {}", show_date(&effective)),
+                    &format!("{what} {version}, effective {}{from}", show_date(&effective)),
                 )?;
                 out.push(PlanVersion {
                     id: row.map_or(0, |r| driver::int(&r, 0)),
@@ -120,7 +131,7 @@ impl Store {
                     removed: body.is_none(),
                     at: cx.now.clone(),
                     actor: cx.actor.clone(),
-                    origin: None,
+                    origin,
                 });
             }
             Ok(out)

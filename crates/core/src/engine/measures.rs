@@ -200,20 +200,9 @@ pub fn compute(
     let cells = n_people * n_periods;
     let active = active_days(people, &grid);
 
-    // Quotas.
     let mut quotas = Vec::with_capacity(ws.quotas.len() * cells);
-    for (qi, q) in ws.quotas.iter().enumerate() {
-        for p in 0..n_people {
-            for (i, period) in grid.periods.iter().enumerate() {
-                let days = active[p * n_periods + i];
-                let period_days = grid.days(i);
-                let (full, overridden) = match overrides.get(&(qi, p as u32, *period)) {
-                    Some(v) => (*v, true),
-                    None => (q.amount, false),
-                };
-                quotas.push(QuotaValue::new(q, full, overridden, days, period_days));
-            }
-        }
+    for qi in 0..ws.quotas.len() {
+        quotas.extend(quota_values(ws, qi, &grid, &active, n_people, overrides));
     }
 
     // Which period each credited transaction falls in.
@@ -562,67 +551,168 @@ pub fn compute(
                 }
             }
             MeasureKind::Rollup { scope, of, filter } => {
-                for p in 0..n_people as u32 {
-                    let reports = match scope {
-                        RollupScope::DirectReports => people.direct_reports[p as usize].clone(),
-                        RollupScope::AllReports => people.all_reports(p),
-                        RollupScope::Team => match people.manager[p as usize] {
-                            Some(m) => people.direct_reports[m as usize].clone(),
-                            None => vec![p],
-                        },
-                    };
-                    let reports: Vec<u32> = match filter {
-                        None => reports,
-                        Some(f) => reports
-                            .into_iter()
-                            .filter(|&r| {
-                                let scope = |name: &str| participant_value(ws, people, r, name);
-                                matches!(eval(f, &scope), Ok(Value::Bool(true)))
-                            })
-                            .collect(),
-                    };
-                    for i in 0..n_periods {
-                        let mut sum = Decimal::ZERO;
-                        for &r in &reports {
-                            if table.active_days(r, i) == 0 {
-                                continue;
-                            }
-                            sum += match of {
-                                ValueRef::Measure(om) => table.value(*om, r, i),
-                                ValueRef::Quota(q) => table.quota(*q, r, i).value,
-                            };
-                        }
-                        table.values[base + p as usize * n_periods + i] = sum;
-                    }
-                }
+                roll_up(&mut table, ws, people, mi, *scope, *of, filter.as_ref())
             }
-            MeasureKind::Derived(expr) => {
-                for p in 0..n_people as u32 {
-                    for i in 0..n_periods {
-                        let scope = |name: &str| table.named(ws, name, p, i).map(Value::Num);
-                        match eval(expr, &scope) {
-                            Ok(Value::Num(v)) => {
-                                table.values[base + p as usize * n_periods + i] = v
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                if errors.len() < 20 {
-                                    errors.push(MeasureError {
-                                        participant: p,
-                                        period: table.grid.periods[i],
-                                        measure: m.name.clone(),
-                                        message: e.message,
-                                    });
-                                }
-                            }
-                        }
+            MeasureKind::Derived(expr) => derive(&mut table, ws, mi, expr, &mut errors),
+        }
+    }
+    if errors.is_empty() {
+        Ok(table)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Quota `qi` of every participant and period of `grid`, participant by
+/// participant.
+fn quota_values<'a>(
+    ws: &'a Workspace,
+    qi: usize,
+    grid: &'a PeriodGrid,
+    active: &'a [i32],
+    n_people: usize,
+    overrides: &'a QuotaOverrides,
+) -> impl Iterator<Item = QuotaValue> + 'a {
+    let q = &ws.quotas[qi];
+    let n_periods = grid.len();
+    (0..n_people).flat_map(move |p| {
+        grid.periods.iter().enumerate().map(move |(i, period)| {
+            let days = active[p * n_periods + i];
+            let (full, overridden) = match overrides.get(&(qi, p as u32, *period)) {
+                Some(v) => (*v, true),
+                None => (q.amount, false),
+            };
+            QuotaValue::new(q, full, overridden, days, grid.days(i))
+        })
+    })
+}
+
+/// Measure `mi`, a roll-up: the value of each active report in `scope`
+/// (those passing `filter`), summed.
+fn roll_up(
+    table: &mut MeasureTable,
+    ws: &Workspace,
+    people: &Participants,
+    mi: usize,
+    scope: RollupScope,
+    of: ValueRef,
+    filter: Option<&crate::expr::Expr>,
+) {
+    let n_periods = table.grid.len();
+    let base = mi * table.n_people * n_periods;
+    for p in 0..table.n_people as u32 {
+        let reports = match scope {
+            RollupScope::DirectReports => people.direct_reports[p as usize].clone(),
+            RollupScope::AllReports => people.all_reports(p),
+            RollupScope::Team => match people.manager[p as usize] {
+                Some(m) => people.direct_reports[m as usize].clone(),
+                None => vec![p],
+            },
+        };
+        let reports: Vec<u32> = match filter {
+            None => reports,
+            Some(f) => reports
+                .into_iter()
+                .filter(|&r| {
+                    let scope = |name: &str| participant_value(ws, people, r, name);
+                    matches!(eval(f, &scope), Ok(Value::Bool(true)))
+                })
+                .collect(),
+        };
+        for i in 0..n_periods {
+            let mut sum = Decimal::ZERO;
+            for &r in &reports {
+                if table.active_days(r, i) == 0 {
+                    continue;
+                }
+                sum += match of {
+                    ValueRef::Measure(om) => table.value(om, r, i),
+                    ValueRef::Quota(q) => table.quota(q, r, i).value,
+                };
+            }
+            table.values[base + p as usize * n_periods + i] = sum;
+        }
+    }
+}
+
+/// Measure `mi`, a formula over other measures and quotas.
+fn derive(
+    table: &mut MeasureTable,
+    ws: &Workspace,
+    mi: usize,
+    expr: &crate::expr::Expr,
+    errors: &mut Vec<MeasureError>,
+) {
+    let n_periods = table.grid.len();
+    let base = mi * table.n_people * n_periods;
+    for p in 0..table.n_people as u32 {
+        for i in 0..n_periods {
+            let scope = |name: &str| table.named(ws, name, p, i).map(Value::Num);
+            match eval(expr, &scope) {
+                Ok(Value::Num(v)) => table.values[base + p as usize * n_periods + i] = v,
+                Ok(_) => {}
+                Err(e) => {
+                    if errors.len() < 20 {
+                        errors.push(MeasureError {
+                            participant: p,
+                            period: table.grid.periods[i],
+                            measure: ws.measures[mi].name.clone(),
+                            message: e.message,
+                        });
                     }
                 }
             }
         }
     }
+}
+
+/// `table` with the quotas in `changed` recomputed from `ws` (where their
+/// amounts differ from those the table was computed with), and the
+/// measures that read them, directly or through other measures. Credits
+/// and the aggregates over them are kept: a quota never changes them.
+pub fn with_quotas(
+    table: &MeasureTable,
+    ws: &Workspace,
+    people: &Participants,
+    overrides: &QuotaOverrides,
+    changed: &[usize],
+) -> Result<MeasureTable, Vec<MeasureError>> {
+    let mut out = table.clone();
+    let cells = out.n_people * out.grid.len();
+    for &qi in changed {
+        let fresh: Vec<QuotaValue> =
+            quota_values(ws, qi, &out.grid, &out.active, out.n_people, overrides).collect();
+        out.quotas[qi * cells..(qi + 1) * cells].clone_from_slice(&fresh);
+    }
+    let mut dirty = vec![false; ws.measures.len()];
+    let mut errors = Vec::new();
+    // Measures are in dependency order: whatever a measure reads is
+    // settled before it.
+    for (mi, m) in ws.measures.iter().enumerate() {
+        let reads = |name: &str| {
+            ws.quota(name).is_some_and(|q| changed.contains(&q))
+                || ws.measure(name).is_some_and(|d| dirty[d])
+        };
+        match &m.kind {
+            MeasureKind::Rollup { scope, of, filter } => {
+                let stale = match of {
+                    ValueRef::Quota(q) => changed.contains(q),
+                    ValueRef::Measure(d) => dirty[*d],
+                };
+                if stale {
+                    dirty[mi] = true;
+                    roll_up(&mut out, ws, people, mi, *scope, *of, filter.as_ref());
+                }
+            }
+            MeasureKind::Derived(expr) if expr.references().into_iter().any(reads) => {
+                dirty[mi] = true;
+                derive(&mut out, ws, mi, expr, &mut errors);
+            }
+            _ => {}
+        }
+    }
     if errors.is_empty() {
-        Ok(table)
+        Ok(out)
     } else {
         Err(errors)
     }

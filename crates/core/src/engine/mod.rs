@@ -77,6 +77,46 @@ pub fn calculate_for(
     year: i16,
     only: Option<&std::collections::BTreeSet<u32>>,
 ) -> Result<Calculation, Vec<RunError>> {
+    let (credits, tables) = prepare(ws, people, txns, overrides, year)?;
+    let mut order: Vec<u32> = (0..people.len() as u32).collect();
+    order.sort_by(|a, b| people.ids[*a as usize].cmp(&people.ids[*b as usize]));
+    let mut payouts = Vec::new();
+    let mut errors = Vec::new();
+    for &p in &order {
+        if only.is_some_and(|set| !set.contains(&p)) {
+            continue;
+        }
+        payouts_of(
+            ws,
+            people,
+            &tables,
+            p,
+            &|plan| plan,
+            &mut payouts,
+            &mut errors,
+        );
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Calculation {
+        year,
+        credits,
+        tables,
+        payouts,
+    })
+}
+
+/// What every payout of fiscal `year` reads: the credits, and the measure
+/// and quota tables of each period kind the plans use. Modeling computes
+/// these once and evaluates several plans on them.
+pub fn prepare(
+    ws: &Workspace,
+    people: &Participants,
+    txns: &Transactions,
+    overrides: &QuotaOverrides,
+    year: i16,
+) -> Result<(Credits, Vec<MeasureTable>), Vec<RunError>> {
     let year_grid = PeriodGrid::new(&ws.calendar, year, PeriodKind::Year);
     let (first, last) = (year_grid.starts[0], year_grid.ends[0]);
     let credits = credit::credit(ws, people, txns, |i| {
@@ -120,73 +160,71 @@ pub fn calculate_for(
         tables.push(table);
     }
 
-    let mut order: Vec<u32> = (0..people.len() as u32).collect();
-    order.sort_by(|a, b| people.ids[*a as usize].cmp(&people.ids[*b as usize]));
-    let mut payouts = Vec::new();
-    let mut errors = Vec::new();
-    for &p in &order {
-        if only.is_some_and(|set| !set.contains(&p)) {
-            continue;
-        }
-        // Periods in time order across kinds: a year sorts after its quarters.
-        let mut cells: Vec<(Period, usize, usize)> = Vec::new();
-        for (ti, table) in tables.iter().enumerate() {
-            for (i, period) in table.grid.periods.iter().enumerate() {
-                if table.active_days(p, i) > 0 {
-                    cells.push((*period, ti, i));
-                }
+    Ok((credits, tables))
+}
+
+/// Appends the payouts of participant `p`, in period then component order,
+/// paid by the plan `plan_for` gives for the plan they are on (the plan
+/// itself in a run; a candidate in a what-if).
+pub fn payouts_of(
+    ws: &Workspace,
+    people: &Participants,
+    tables: &[MeasureTable],
+    p: u32,
+    plan_for: &dyn Fn(usize) -> usize,
+    payouts: &mut Vec<Payout>,
+    errors: &mut Vec<RunError>,
+) {
+    // Periods in time order across kinds: a year sorts after its quarters.
+    let mut cells: Vec<(Period, usize, usize)> = Vec::new();
+    for (ti, table) in tables.iter().enumerate() {
+        for (i, period) in table.grid.periods.iter().enumerate() {
+            if table.active_days(p, i) > 0 {
+                cells.push((*period, ti, i));
             }
         }
-        cells.sort_by_key(|(period, _, _)| period.to_string());
-        for (period, ti, i) in cells {
-            let table = &tables[ti];
-            let Some(plan_index) = people.plan_at(p, table.grid.starts[i], table.grid.ends[i])
-            else {
+    }
+    cells.sort_by_key(|(period, _, _)| period.to_string());
+    for (period, ti, i) in cells {
+        let table = &tables[ti];
+        let Some(plan_index) = people.plan_at(p, table.grid.starts[i], table.grid.ends[i]) else {
+            continue;
+        };
+        let plan_index = plan_for(plan_index);
+        let plan = &ws.plans[plan_index];
+        let mut component_order: Vec<usize> = (0..plan.components.len()).collect();
+        component_order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
+        for &ci in &component_order {
+            let c = &plan.components[ci];
+            if c.period != period.kind {
                 continue;
-            };
-            let plan = &ws.plans[plan_index];
-            let mut component_order: Vec<usize> = (0..plan.components.len()).collect();
-            component_order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
-            for &ci in &component_order {
-                let c = &plan.components[ci];
-                if c.period != period.kind {
-                    continue;
-                }
-                match evaluate_one(ws, table, c, p, i) {
-                    Ok(e) => payouts.push(Payout {
-                        participant: p,
-                        period,
-                        plan: plan_index,
-                        component: ci,
-                        amount: e.amount,
-                        trace: e.trace,
-                    }),
-                    Err(message) => {
-                        if errors.len() < 50 {
-                            errors.push(RunError {
-                                message: format!(
-                                    "`{}`, {}, component `{}`: {message}",
-                                    people.ids[p as usize], period, c.id
-                                ),
-                            });
-                        }
+            }
+            match evaluate_one(ws, table, c, p, i) {
+                Ok(e) => payouts.push(Payout {
+                    participant: p,
+                    period,
+                    plan: plan_index,
+                    component: ci,
+                    amount: e.amount,
+                    trace: e.trace,
+                }),
+                Err(message) => {
+                    if errors.len() < 50 {
+                        errors.push(RunError {
+                            message: format!(
+                                "`{}`, {}, component `{}`: {message}",
+                                people.ids[p as usize], period, c.id
+                            ),
+                        });
                     }
                 }
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(Calculation {
-        year,
-        credits,
-        tables,
-        payouts,
-    })
 }
 
-fn evaluate_one(
+/// One component of one participant in period `i` of `table`'s grid.
+pub fn evaluate_one(
     ws: &Workspace,
     table: &MeasureTable,
     c: &crate::plan::Component,

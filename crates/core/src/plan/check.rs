@@ -1254,6 +1254,12 @@ fn check_plans(
             components,
             tests: Vec::new(),
             file: src.path.clone(),
+            cloned_from: file.plan.cloned_from.as_ref().map(|c| ClonedFrom {
+                plan: c.plan.clone(),
+                file: c.file.clone(),
+                version: c.version,
+                digest: c.digest.clone(),
+            }),
         };
         parsed.push(Parsed {
             plan,

@@ -304,6 +304,40 @@ pub struct Plan {
     pub components: Vec<Component>,
     pub tests: Vec<PlanTest>,
     pub file: String,
+    /// The plan it was cloned from, as its file records it.
+    pub cloned_from: Option<ClonedFrom>,
+}
+
+/// A cloned plan's origin (`cloned_from` in its file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClonedFrom {
+    pub plan: String,
+    /// The source's file, and its version in the store or the digest of
+    /// its text when it was cloned.
+    pub file: Option<String>,
+    pub version: Option<i64>,
+    pub digest: Option<String>,
+}
+
+impl ClonedFrom {
+    /// `retention_commission (plans/retention.toml v3)`
+    pub fn describe(&self) -> String {
+        let mut at = Vec::new();
+        if let Some(f) = &self.file {
+            at.push(f.clone());
+        }
+        if let Some(v) = self.version {
+            at.push(format!("v{v}"));
+        }
+        if let Some(d) = &self.digest {
+            at.push(format!("digest {d}"));
+        }
+        if at.is_empty() {
+            self.plan.clone()
+        } else {
+            format!("{} ({})", self.plan, at.join(" "))
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -200,6 +200,19 @@ pub struct PlanHeader {
     /// Plans whose components this plan also pays.
     #[serde(default)]
     pub includes: Vec<Text>,
+    /// The plan this one was copied from (`attain plan clone`).
+    pub cloned_from: Option<ClonedFromDef>,
+}
+
+/// Where a cloned plan came from: the plan, and the version of its file in
+/// the store or, without a store, the digest of the file's text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClonedFromDef {
+    pub plan: String,
+    pub file: Option<String>,
+    pub version: Option<i64>,
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

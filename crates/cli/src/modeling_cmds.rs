@@ -1,0 +1,497 @@
+//! Plan modeling commands: `attain plan clone`, `attain whatif` and
+//! `attain sweep`. Glue over `attain_core::model`; nothing is recorded.
+
+use crate::store_cmds::{self, StoreArg};
+use crate::workspace::{self, Failed};
+use attain_core::calendar::Period;
+use attain_core::data::{Participants, Transactions};
+use attain_core::diag::{Diagnostic, Location, SourceFile};
+use attain_core::engine::measures::QuotaOverrides;
+use attain_core::model::{self, compare, render, sweep, Basis, Scope};
+use attain_core::plan::Workspace;
+use attain_store::PlanFile;
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// Where modeling reads its data: CSV files (as `attain calc`), or the
+/// store's current data when no file is named.
+#[derive(Args)]
+pub struct ModelData {
+    #[command(flatten)]
+    pub at: StoreArg,
+    /// The participants CSV (with --transactions; without both, the store
+    /// is read).
+    #[arg(long)]
+    pub participants: Option<PathBuf>,
+    /// The transactions CSV.
+    #[arg(long)]
+    pub transactions: Option<PathBuf>,
+    /// Quota amounts per participant and period (CSV input only).
+    #[arg(long)]
+    pub quotas: Option<PathBuf>,
+    /// Effective-dated plan assignments (CSV input only).
+    #[arg(long)]
+    pub assignments: Option<PathBuf>,
+    /// The fiscal year (default: the workspace's `calendar.year`).
+    #[arg(long)]
+    pub year: Option<i16>,
+    /// Only count payouts of these periods (e.g. 2026-Q2; repeatable);
+    /// default: the whole year.
+    #[arg(long = "period")]
+    pub periods: Vec<String>,
+    /// table, csv or json.
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Where to write the report (default: standard output).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+fn error(place: &str, message: impl Into<String>) -> Failed {
+    Failed(vec![Diagnostic::error(Location::file(place), message)])
+}
+
+fn error_hint(place: &str, message: impl Into<String>, hint: &str) -> Failed {
+    Failed(vec![
+        Diagnostic::error(Location::file(place), message).with_hint(hint)
+    ])
+}
+
+/// Everything a what-if or a sweep reads, loaded.
+struct Loaded {
+    ws: Workspace,
+    people: Participants,
+    txns: Transactions,
+    overrides: QuotaOverrides,
+    year: i16,
+}
+
+/// `ATTAIN_TIMINGS=1` prints the time of each stage to stderr.
+struct Laps {
+    on: bool,
+    start: std::time::Instant,
+}
+
+impl Laps {
+    fn new() -> Laps {
+        Laps {
+            on: std::env::var_os("ATTAIN_TIMINGS").is_some(),
+            start: std::time::Instant::now(),
+        }
+    }
+
+    fn lap(&self, what: &str) {
+        if self.on {
+            eprintln!("{:>8} ms  {what}", self.start.elapsed().as_millis());
+        }
+    }
+}
+
+/// Loads from CSV files, or from the store with `candidates` (plan ids
+/// of the workspace) added beside its plans.
+fn load(data: &ModelData, candidates: &[String]) -> Result<Loaded, Failed> {
+    let (ws, warnings) = workspace::load(&data.at.workspace)?;
+    if !warnings.is_empty() {
+        eprint!("{}", attain_core::diag::render(&warnings));
+    }
+    match (&data.participants, &data.transactions) {
+        (Some(participants), Some(transactions)) => {
+            let year = data.year.or(ws.default_year).ok_or_else(|| {
+                error_hint(
+                    "attain.toml",
+                    "no fiscal year to calculate",
+                    "pass `--year 2026`, or set `year` in [calendar]",
+                )
+            })?;
+            let mut people = workspace::participants(&ws, participants)?;
+            if let Some(path) = &data.assignments {
+                attain_core::data::load_assignments(
+                    &ws,
+                    &mut people,
+                    &path.display().to_string(),
+                    workspace::open(path)?,
+                )?;
+            }
+            let overrides = match &data.quotas {
+                Some(path) => attain_core::data::load_quotas(
+                    &ws,
+                    &people,
+                    &path.display().to_string(),
+                    workspace::open(path)?,
+                )?,
+                None => QuotaOverrides::new(),
+            };
+            let txns = workspace::transactions(&ws, &people, transactions)?;
+            Ok(Loaded {
+                ws,
+                people,
+                txns,
+                overrides,
+                year,
+            })
+        }
+        (None, None) => {
+            if data.quotas.is_some() || data.assignments.is_some() {
+                return Err(error_hint(
+                    "--quotas/--assignments",
+                    "quotas and assignments files are read with --participants and --transactions",
+                    "without data files the store's quotas and assignments are used",
+                ));
+            }
+            let mut files = Vec::new();
+            for id in candidates {
+                let Some(plan) = ws.plan(id) else { continue };
+                let shown = &ws.plans[plan].file;
+                let text = std::fs::read_to_string(shown)
+                    .map_err(|e| workspace::io_error(Path::new(shown), &e))?;
+                files.push(PlanFile {
+                    path: relative(&data.at.workspace, shown),
+                    text,
+                });
+            }
+            let mut store = store_cmds::open(&data.at)?;
+            let inputs = store
+                .modeling_inputs(&files, data.year)
+                .map_err(|e| Failed(e.0))?;
+            Ok(Loaded {
+                ws: inputs.ws,
+                people: inputs.people,
+                txns: inputs.txns,
+                overrides: inputs.overrides,
+                year: inputs.year,
+            })
+        }
+        _ => Err(error_hint(
+            "attain whatif",
+            "--participants and --transactions go together",
+            "name both files, or neither to read the store",
+        )),
+    }
+}
+
+/// A path as the workspace names it (`plans/am.toml`).
+fn relative(dir: &Path, shown: &str) -> String {
+    let p = Path::new(shown);
+    p.strip_prefix(dir).unwrap_or(p).display().to_string()
+}
+
+fn scope(data: &ModelData, year: i16) -> Result<Scope, Failed> {
+    let mut periods = Vec::new();
+    for text in &data.periods {
+        let Some(p) = Period::parse(text) else {
+            return Err(error_hint(
+                "--period",
+                format!("`{text}` is not a period"),
+                "write `2026-Q2`, `2026-M05` or `2026`",
+            ));
+        };
+        if p.year != year {
+            return Err(error_hint(
+                "--period",
+                format!("`{text}` is not in fiscal year {year}"),
+                "pass `--year` to model another year",
+            ));
+        }
+        periods.push(p);
+    }
+    Ok(Scope { periods })
+}
+
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+fn format(text: &str) -> Result<Format, Failed> {
+    match text {
+        "table" | "text" => Ok(Format::Table),
+        "csv" => Ok(Format::Csv),
+        "json" => Ok(Format::Json),
+        other => Err(error_hint(
+            "--format",
+            format!("`{other}` is not a report format"),
+            "table, csv or json",
+        )),
+    }
+}
+
+fn emit(out: Option<&Path>, text: &str) -> Result<(), Failed> {
+    match out {
+        Some(path) => {
+            workspace::write_atomically(path, |w| w.write_all(text.as_bytes()))?;
+            eprintln!("written to {}", path.display());
+            Ok(())
+        }
+        None => {
+            say_raw!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn run_errors(errors: Vec<attain_core::engine::RunError>) -> Failed {
+    Failed(
+        errors
+            .into_iter()
+            .map(|e| Diagnostic::error(Location::file("calculation"), e.message))
+            .collect(),
+    )
+}
+
+/// Plan ids named by `--candidate` texts (`NEW`, `NEW=OLD`, `A,B=C`).
+fn candidate_ids(specs: &[String]) -> Vec<String> {
+    specs
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|one| one.split('=').next().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+/// Each `--candidate` is a scenario: `NEW` (replacing the plan it was
+/// cloned from), `NEW=OLD`, or several joined by commas.
+fn scenarios(ws: &Workspace, specs: &[String]) -> Result<Vec<compare::Scenario>, Failed> {
+    let plans: Vec<&str> = ws.plans.iter().map(|p| p.id.as_str()).collect();
+    let find = |id: &str| {
+        ws.plan(id).ok_or_else(|| {
+            error_hint(
+                "--candidate",
+                format!("no plan `{id}` in the workspace"),
+                &format!("plans: {}", plans.join(", ")),
+            )
+        })
+    };
+    let mut out = Vec::new();
+    for spec in specs {
+        let mut replacements = Vec::new();
+        for one in spec.split(',') {
+            let (new, old) = match one.split_once('=') {
+                Some((n, o)) => (n.trim(), Some(o.trim())),
+                None => (one.trim(), None),
+            };
+            let candidate = find(new)?;
+            let replaced = match old {
+                Some(o) => find(o)?,
+                None => match &ws.plans[candidate].cloned_from {
+                    Some(c) => find(&c.plan)?,
+                    None => return Err(error_hint(
+                        "--candidate",
+                        format!(
+                            "plan `{new}` was not cloned from another: which plan does it replace?"
+                        ),
+                        &format!("write `--candidate {new}=PLAN`"),
+                    )),
+                },
+            };
+            if replaced == candidate {
+                return Err(error(
+                    "--candidate",
+                    format!("plan `{new}` cannot replace itself"),
+                ));
+            }
+            if replacements.iter().any(|(o, _)| *o == replaced) {
+                return Err(error(
+                    "--candidate",
+                    format!("`{spec}` replaces plan `{}` twice", ws.plans[replaced].id),
+                ));
+            }
+            replacements.push((replaced, candidate));
+        }
+        out.push(compare::Scenario { replacements });
+    }
+    Ok(out)
+}
+
+pub fn whatif(data: &ModelData, candidates: &[String], by: Option<&str>) -> Result<(), Failed> {
+    let format = format(&data.format)?;
+    let laps = Laps::new();
+    let l = load(data, &candidate_ids(candidates))?;
+    laps.lap("loaded");
+    let scenarios = scenarios(&l.ws, candidates)?;
+    let scope = scope(data, l.year)?;
+    let group = match by {
+        Some(field) => {
+            if !l.ws.participants.fields.iter().any(|f| f.name == field) {
+                let names: Vec<&str> =
+                    l.ws.participants
+                        .fields
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .collect();
+                return Err(error_hint(
+                    "--by",
+                    format!("participants have no field `{field}`"),
+                    &format!("fields: {}", names.join(", ")),
+                ));
+            }
+            Some(field)
+        }
+        None => {
+            l.ws.participants
+                .fields
+                .iter()
+                .any(|f| f.name == "role")
+                .then_some("role")
+        }
+    };
+    let mut basis =
+        Basis::new(&l.ws, &l.people, &l.txns, &l.overrides, l.year).map_err(run_errors)?;
+    laps.lap("credits, measures and the plans in force");
+    let mut results = Vec::new();
+    for s in &scenarios {
+        results.push(compare::compare(&mut basis, s, &scope, group).map_err(run_errors)?);
+    }
+    laps.lap("scenarios");
+    report_work(&basis.work);
+    let text = match format {
+        Format::Table => results
+            .iter()
+            .map(render::comparison_table)
+            .collect::<Vec<_>>()
+            .join(&format!("\n{}\n\n", "-".repeat(72))),
+        Format::Csv => {
+            let mut text = String::new();
+            for (i, c) in results.iter().enumerate() {
+                let csv = render::comparison_csv(c);
+                // One header for all scenarios.
+                let body = if i == 0 {
+                    csv.as_str()
+                } else {
+                    csv.split_once('\n').map_or("", |(_, rest)| rest)
+                };
+                text.push_str(body);
+            }
+            text
+        }
+        Format::Json => render::comparisons_json(&results),
+    };
+    emit(data.out.as_deref(), &text)?;
+    std::mem::forget(l);
+    Ok(())
+}
+
+fn report_work(work: &model::Work) {
+    if std::env::var_os("ATTAIN_TIMINGS").is_some() {
+        eprintln!(
+            "work: {} credit pass(es), {} measure table(s), {} quota table(s) recomputed, {} evaluations",
+            work.credit_passes, work.measure_tables, work.quota_tables, work.evaluations
+        );
+    }
+}
+
+pub fn sweep(data: &ModelData, vary: &[String]) -> Result<(), Failed> {
+    let format = format(&data.format)?;
+    let laps = Laps::new();
+    let l = load(data, &[])?;
+    laps.lap("loaded");
+    let scope = scope(data, l.year)?;
+    let mut parameters = Vec::new();
+    for spec in vary {
+        parameters.push(sweep::parse_parameter(spec, &l.ws).map_err(|e| error("--vary", e))?);
+    }
+    let mut basis =
+        Basis::new(&l.ws, &l.people, &l.txns, &l.overrides, l.year).map_err(run_errors)?;
+    laps.lap("credits, measures and the plans in force");
+    let result = sweep::sweep(&mut basis, &parameters, &scope).map_err(|e| error("--vary", e))?;
+    laps.lap("sweep");
+    report_work(&basis.work);
+    let text = match format {
+        Format::Table => render::sweep_table(&result),
+        Format::Csv => render::sweep_csv(&result),
+        Format::Json => render::sweep_json(&result),
+    };
+    emit(data.out.as_deref(), &text)?;
+    std::mem::forget(l);
+    Ok(())
+}
+
+/// `attain plan clone SOURCE NEW_ID`: a copy of SOURCE's file, with the
+/// new id and where it came from; comments and layout kept.
+pub fn clone_plan(
+    at: &StoreArg,
+    source: &str,
+    new_id: &str,
+    name: Option<&str>,
+) -> Result<(), Failed> {
+    let dir = &at.workspace;
+    let (ws, _) = workspace::load(dir)?;
+    let Some(plan) = ws.plan(source) else {
+        let ids: Vec<&str> = ws.plans.iter().map(|p| p.id.as_str()).collect();
+        return Err(error_hint(
+            "attain plan clone",
+            format!("no plan `{source}` in the workspace"),
+            &format!("plans: {}", ids.join(", ")),
+        ));
+    };
+    if new_id.is_empty()
+        || !new_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(error_hint(
+            "attain plan clone",
+            format!("`{new_id}` is not a plan id"),
+            "use letters, digits, `_` and `-`",
+        ));
+    }
+    if ws.plan(new_id).is_some() {
+        return Err(error(
+            "attain plan clone",
+            format!("a plan `{new_id}` already exists; nothing was changed"),
+        ));
+    }
+    let source_file = ws.plans[plan].file.clone();
+    let text = std::fs::read_to_string(&source_file)
+        .map_err(|e| workspace::io_error(Path::new(&source_file), &e))?;
+    let target = Path::new(&source_file)
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(format!("{new_id}.toml"));
+    if target.exists() {
+        return Err(error(
+            &target.display().to_string(),
+            "this file already exists; nothing was changed",
+        ));
+    }
+    let path_in_ws = relative(dir, &source_file);
+    // The source's version in the store, when there is a store holding it.
+    let has_store = at.store.is_some() || dir.join("attain.db").exists();
+    let version = if has_store {
+        let mut store = store_cmds::open(at)?;
+        store
+            .stored_version(&path_in_ws, &text)
+            .map_err(|e| Failed(e.0))?
+    } else {
+        None
+    };
+    let origin = match version {
+        Some(v) => format!(
+            "cloned_from = {{ plan = \"{source}\", file = \"{path_in_ws}\", version = {v} }}"
+        ),
+        None => format!(
+            "cloned_from = {{ plan = \"{source}\", file = \"{path_in_ws}\", digest = \"{}\" }}",
+            attain_store::file_digest(&text)
+        ),
+    };
+    let cloned = attain_core::plan::clone_text(&text, new_id, name, &origin).ok_or_else(|| {
+        error(
+            &source_file,
+            "no `id = ...` line in the [plan] table to rewrite",
+        )
+    })?;
+    // The workspace must still check with the copy in it.
+    let (ws_src, mut plans) = workspace::read_sources(dir)?;
+    let shown = target.display().to_string();
+    plans.push(SourceFile::new(shown.clone(), cloned.clone()));
+    let checked = attain_core::plan::check_workspace(&ws_src, &plans);
+    if checked.workspace.is_none() {
+        return Err(Failed(checked.diagnostics));
+    }
+    workspace::write_atomically(&target, |w| w.write_all(cloned.as_bytes()))?;
+    say!(
+        "created {shown}: plan `{new_id}`, a copy of `{source}` ({path_in_ws}{})",
+        version.map_or(String::new(), |v| format!(" v{v}"))
+    );
+    say!("edit it, then compare: attain whatif --candidate {new_id} ...");
+    Ok(())
+}
