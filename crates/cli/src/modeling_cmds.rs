@@ -274,13 +274,15 @@ fn scenarios(ws: &Workspace, specs: &[String]) -> Result<Vec<compare::Scenario>,
                 Some(o) => find(o)?,
                 None => match &ws.plans[candidate].cloned_from {
                     Some(c) => find(&c.plan)?,
-                    None => return Err(error_hint(
-                        "--candidate",
-                        format!(
+                    None => {
+                        return Err(error_hint(
+                            "--candidate",
+                            format!(
                             "plan `{new}` was not cloned from another: which plan does it replace?"
                         ),
-                        &format!("write `--candidate {new}=PLAN`"),
-                    )),
+                            &format!("write `--candidate {new}=PLAN`"),
+                        ))
+                    }
                 },
             };
             if replaced == candidate {

@@ -3,7 +3,7 @@
 
 use super::compare::{Amounts, Comparison, Line};
 use super::stats::Distribution;
-use super::sweep::Sweep;
+use super::sweep::{Sweep, Unit};
 use crate::money::{format_money, format_number, round, RoundingMode};
 use rust_decimal::Decimal;
 use std::fmt::Write;
@@ -231,18 +231,11 @@ pub fn comparison_table(c: &Comparison) -> String {
                 ]
             })
             .collect();
-        let mut text = String::new();
-        table(&mut text, &["", "people", ""], &rows);
-        // The bar column is left-aligned: re-pad it by hand.
-        for (row, line) in rows.iter().zip(text.lines().skip(1)) {
-            let cut = line.len() - row[2].len();
-            let _ = writeln!(out, "{}{}", &line[..cut].trim_end(), {
-                if row[2].is_empty() {
-                    String::new()
-                } else {
-                    format!("  {}", row[2])
-                }
-            });
+        let label = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+        let count = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
+        for r in &rows {
+            let line = format!("  {:<label$}  {:>count$}  {}", r[0], r[1], r[2]);
+            let _ = writeln!(out, "{}", line.trim_end());
         }
     }
     let mut moved: Vec<_> = c
@@ -568,10 +561,19 @@ fn comparison_json(c: &Comparison) -> String {
     format!("{{\n    {}\n  }}", fields.join(",\n    "))
 }
 
+/// A parameter's value as a plan would write it: `12.5%`, `$250,000`.
+fn shown(unit: Unit, v: Decimal) -> String {
+    match unit {
+        Unit::Ratio => crate::money::format_percent(v, 4),
+        Unit::Money => format_money(v),
+        Unit::Plain => format_number(v),
+    }
+}
+
 /// The readable report of a sweep: one row per point.
 pub fn sweep_table(s: &Sweep) -> String {
     let mut out = String::new();
-    let names: Vec<String> = s.parameters.iter().map(|(p, _)| p.clone()).collect();
+    let names: Vec<String> = s.parameters.iter().map(|p| p.path.clone()).collect();
     let _ = writeln!(out, "sweep: {}", names.join(" × "));
     let _ = writeln!(
         out,
@@ -605,12 +607,19 @@ pub fn sweep_table(s: &Sweep) -> String {
     let mut rows = vec![row(
         s.parameters
             .iter()
-            .map(|(_, v)| format!("{} (in force)", format_number(*v)))
+            .map(|p| format!("{} (in force)", shown(p.unit, p.in_force)))
             .collect(),
         &s.current,
     )];
     for p in &s.points {
-        rows.push(row(p.values.iter().map(|v| format_number(*v)).collect(), p));
+        rows.push(row(
+            p.values
+                .iter()
+                .zip(&s.parameters)
+                .map(|(v, p)| shown(p.unit, *v))
+                .collect(),
+            p,
+        ));
     }
     // `table` left-aligns only the first column: fine for one parameter.
     table(&mut out, &header, &rows);
@@ -626,15 +635,15 @@ pub fn sweep_table(s: &Sweep) -> String {
 /// distribution of each person's total payout.
 pub fn sweep_csv(s: &Sweep) -> String {
     let mut out = String::from("point");
-    for (p, _) in &s.parameters {
+    for p in &s.parameters {
         out.push(',');
-        out.push_str(&cell(p));
+        out.push_str(&cell(&p.path));
     }
     out.push_str(",cost,change,revenue,gainers,losers,people,min,p10,p25,p50,p75,p90,max\n");
     for (i, p) in std::iter::once(&s.current).chain(&s.points).enumerate() {
         let _ = write!(out, "{i}");
         for v in &p.values {
-            let _ = write!(out, ",{v}");
+            let _ = write!(out, ",{}", v.normalize());
         }
         let d = &p.payouts;
         let _ = writeln!(
@@ -663,7 +672,7 @@ pub fn sweep_json(s: &Sweep) -> String {
     let point = |p: &super::sweep::Point| {
         format!(
             "{{\"values\": [{}], \"cost\": {}, \"change\": {}, \"gainers\": {}, \"losers\": {}, \"payouts\": {}}}",
-            p.values.iter().map(|v| json_amount(*v)).collect::<Vec<_>>().join(", "),
+            p.values.iter().map(|v| json_amount(v.normalize())).collect::<Vec<_>>().join(", "),
             json_amount(p.cost),
             json_amount(p.cost - s.current.cost),
             p.gainers,
@@ -674,11 +683,16 @@ pub fn sweep_json(s: &Sweep) -> String {
     let params: Vec<String> = s
         .parameters
         .iter()
-        .map(|(p, v)| {
+        .map(|p| {
+            let unit = match p.unit {
+                Unit::Ratio => "ratio",
+                Unit::Money => "money",
+                Unit::Plain => "number",
+            };
             format!(
-                "{{\"path\": {}, \"in_force\": {}}}",
-                json_text(p),
-                json_amount(*v)
+                "{{\"path\": {}, \"unit\": \"{unit}\", \"in_force\": {}}}",
+                json_text(&p.path),
+                json_amount(p.in_force.normalize())
             )
         })
         .collect();

@@ -37,12 +37,22 @@ pub enum ComponentField {
     BandRate(usize),
 }
 
+/// What a parameter's values are, for showing them as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// A rate or an attainment: shown as a percentage.
+    Ratio,
+    Money,
+    Plain,
+}
+
 /// One parameter and the values it takes.
 #[derive(Debug, Clone)]
 pub struct Parameter {
     /// As written: `retention_commission.commission.rate`.
     pub path: String,
     pub target: Target,
+    pub unit: Unit,
     /// Its value in the plans in force.
     pub current: Decimal,
     pub values: Vec<Decimal>,
@@ -64,10 +74,35 @@ pub fn parse_parameter(spec: &str, ws: &Workspace) -> Result<Parameter, String> 
     let values = parse_values(values).map_err(|e| format!("`{path}`: {e}"))?;
     Ok(Parameter {
         path: path.to_string(),
+        unit: unit_of(ws, &target),
         target,
         current,
         values,
     })
+}
+
+fn unit_of(ws: &Workspace, target: &Target) -> Unit {
+    let Target::Component {
+        plan,
+        component,
+        field,
+    } = target
+    else {
+        return Unit::Money;
+    };
+    let rule = &ws.plans[*plan].components[*component].rule;
+    match (field, rule) {
+        (ComponentField::Rate, _) => Unit::Ratio,
+        (ComponentField::Amount | ComponentField::Cap, _) => Unit::Money,
+        (ComponentField::BandRate(_), PayRule::PerPoint { .. }) => Unit::Money,
+        (ComponentField::BandRate(_), _) => Unit::Ratio,
+        (ComponentField::BandFrom(_), PayRule::Tiers { basis, .. }) => match basis {
+            crate::plan::Basis::Attainment => Unit::Ratio,
+            crate::plan::Basis::Amount => Unit::Money,
+            crate::plan::Basis::Value => Unit::Plain,
+        },
+        (ComponentField::BandFrom(_), _) => Unit::Ratio,
+    }
 }
 
 fn parse_target(path: &str, ws: &Workspace) -> Result<Target, String> {
@@ -307,11 +342,19 @@ pub struct Point {
     pub losers: usize,
 }
 
+/// A parameter as a sweep reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Varied {
+    pub path: String,
+    pub unit: Unit,
+    /// Its value in the plans in force.
+    pub in_force: Decimal,
+}
+
 /// A sweep's result: plain data for renderers and charts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sweep {
-    /// (path, value in the plans in force)
-    pub parameters: Vec<(String, Decimal)>,
+    pub parameters: Vec<Varied>,
     pub year: i16,
     pub periods: Vec<String>,
     /// Credited revenue in scope.
@@ -455,7 +498,11 @@ pub fn sweep(basis: &mut Basis, parameters: &[Parameter], scope: &Scope) -> Resu
     Ok(Sweep {
         parameters: parameters
             .iter()
-            .map(|p| (p.path.clone(), p.current))
+            .map(|p| Varied {
+                path: p.path.clone(),
+                unit: p.unit,
+                in_force: p.current,
+            })
             .collect(),
         year: basis.year,
         periods: periods.iter().map(ToString::to_string).collect(),
