@@ -153,6 +153,17 @@ pub fn compare(
         label[new] = text;
     }
 
+    let component_label: Vec<Vec<String>> = ws
+        .plans
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| {
+            plan.components
+                .iter()
+                .map(|c| format!("{} · {}", label[i], c.id))
+                .collect()
+        })
+        .collect();
     let revenue = basis.revenue(scope);
     let group_of = |p: u32| -> String {
         match group_field.and_then(|f| participant_value(ws, people, p, f)) {
@@ -179,10 +190,7 @@ pub fn compare(
             let acc = per_person.entry(p.participant).or_default();
             let plan_label = &label[p.plan];
             acc.plans.insert(plan_label.clone());
-            let component = format!(
-                "{} · {}",
-                plan_label, ws.plans[p.plan].components[p.component].id
-            );
+            let component = &component_label[p.plan][p.component];
             let add = |pair: &mut (Decimal, Decimal)| {
                 if is_after {
                     pair.1 += p.amount;
@@ -201,7 +209,7 @@ pub fn compare(
                 .entry(p.participant)
                 .or_default());
             add(per_component
-                .entry(component)
+                .entry(component.clone())
                 .or_default()
                 .entry(p.participant)
                 .or_default());

@@ -22,6 +22,7 @@ use crate::engine::credit::Credits;
 use crate::engine::measures::{MeasureTable, QuotaOverrides};
 use crate::engine::{self, Payout, RunError};
 use crate::plan::Workspace;
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 
 /// What modeling computed, counted: a sweep that shares credits and
@@ -108,13 +109,31 @@ impl<'a> Basis<'a> {
             .iter()
             .map(|p| (cal.start(*p), cal.end(*p)))
             .collect();
-        let mut minor = vec![0i128; self.people.len()];
-        for c in 0..self.credits.len() {
-            let date = self.txns.date[self.credits.txn[c] as usize];
-            if ranges.is_empty() || ranges.iter().any(|(a, b)| *a <= date && date <= *b) {
-                minor[self.credits.participant[c] as usize] += i128::from(self.credits.amount[c]);
-            }
-        }
+        let n = self.people.len();
+        let credits = &self.credits;
+        // Integer sums per core, added up: exact whatever the split.
+        let minor = (0..credits.len())
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .fold(
+                || vec![0i128; n],
+                |mut acc, c| {
+                    let date = self.txns.date[credits.txn[c] as usize];
+                    if ranges.is_empty() || ranges.iter().any(|(a, b)| *a <= date && date <= *b) {
+                        acc[credits.participant[c] as usize] += i128::from(credits.amount[c]);
+                    }
+                    acc
+                },
+            )
+            .reduce(
+                || vec![0i128; n],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += y;
+                    }
+                    a
+                },
+            );
         minor
             .into_iter()
             .map(|v| Decimal::from_i128_with_scale(v, self.ws.minor_unit))
