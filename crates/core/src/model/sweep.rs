@@ -329,6 +329,48 @@ fn apply(ws: &mut Workspace, target: &Target, value: Decimal, path: &str) -> Res
     }
 }
 
+/// For each plan's components, whether it reads one of `quotas`:
+/// as its quota, or through its measure, gate or formula, directly or
+/// through measures derived from the quotas. The others pay the same
+/// whatever the quotas' amounts.
+fn components_reading(ws: &Workspace, quotas: &[usize]) -> Vec<Vec<bool>> {
+    use crate::plan::{MeasureKind, ValueRef};
+    let mut dirty = vec![false; ws.measures.len()];
+    let is_read = |dirty: &[bool], name: &str| {
+        ws.quota(name).is_some_and(|q| quotas.contains(&q))
+            || ws.measure(name).is_some_and(|m| dirty[m])
+    };
+    for (mi, m) in ws.measures.iter().enumerate() {
+        dirty[mi] = match &m.kind {
+            MeasureKind::Rollup { of, .. } => match of {
+                ValueRef::Quota(q) => quotas.contains(q),
+                ValueRef::Measure(d) => dirty[*d],
+            },
+            MeasureKind::Derived(e) => e.references().into_iter().any(|n| is_read(&dirty, n)),
+            _ => false,
+        };
+    }
+    ws.plans
+        .iter()
+        .map(|plan| {
+            plan.components
+                .iter()
+                .map(|c| {
+                    let formulas = c.gate.iter().chain(match &c.rule {
+                        PayRule::Formula(f) => Some(f),
+                        _ => None,
+                    });
+                    c.quota.is_some_and(|q| quotas.contains(&q))
+                        || c.measure.is_some_and(|m| dirty[m])
+                        || formulas
+                            .flat_map(|f| f.expr.references())
+                            .any(|n| is_read(&dirty, n))
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// One point of a sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Point {
@@ -455,11 +497,18 @@ pub fn sweep(basis: &mut Basis, parameters: &[Parameter], scope: &Scope) -> Resu
             basis.work.quota_tables += requota.len();
             &requota
         };
+        let reads_changed = components_reading(&variant, &quotas);
         let mut totals = current_totals.clone();
         let mut errors: Vec<RunError> = Vec::new();
         for (payout, _) in basis.baseline.iter().zip(&in_scope).filter(|(_, s)| **s) {
             let c = &variant.plans[payout.plan].components[payout.component];
-            if quotas.is_empty() && !components.contains(&(c.id.clone(), c.origin.clone())) {
+            let changed = if quotas.is_empty() {
+                components.contains(&(c.id.clone(), c.origin.clone()))
+            } else {
+                reads_changed[payout.plan][payout.component]
+                    || components.contains(&(c.id.clone(), c.origin.clone()))
+            };
+            if !changed {
                 continue;
             }
             let Some(table) = tables.iter().find(|t| t.grid.kind == payout.period.kind) else {
