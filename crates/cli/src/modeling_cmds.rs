@@ -138,6 +138,13 @@ fn load(data: &ModelData, candidates: &[String]) -> Result<Loaded, Failed> {
                     "without data files the store's quotas and assignments are used",
                 ));
             }
+            if data.at.store.is_none() && !data.at.workspace.join("attain.db").exists() {
+                return Err(error_hint(
+                    "data",
+                    "no data to model: no data files were named and there is no store here",
+                    "pass --participants and --transactions, or --store (or import into a store first)",
+                ));
+            }
             let mut files = Vec::new();
             for id in candidates {
                 let Some(plan) = ws.plan(id) else { continue };
@@ -162,7 +169,7 @@ fn load(data: &ModelData, candidates: &[String]) -> Result<Loaded, Failed> {
             })
         }
         _ => Err(error_hint(
-            "attain whatif",
+            "data",
             "--participants and --transactions go together",
             "name both files, or neither to read the store",
         )),

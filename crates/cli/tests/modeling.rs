@@ -380,6 +380,28 @@ fn sweep_explains_a_parameter_it_cannot_vary() {
 }
 
 #[test]
+fn modeling_without_data_files_or_a_store_creates_no_store() {
+    let f = Folder::new("no-data");
+    let err = f.fails(&["sweep", "--vary", "quota.nrr_target=1"]);
+    assert!(
+        err.contains("no data to model: no data files were named and there is no store here"),
+        "{err}"
+    );
+    assert!(!f.0.join("attain.db").exists());
+    let err = f.fails(&[
+        "whatif",
+        "--candidate",
+        "flat=retention_commission",
+        "--participants",
+        "people.csv",
+    ]);
+    assert!(
+        err.contains("--participants and --transactions go together"),
+        "{err}"
+    );
+}
+
+#[test]
 fn whatif_reads_the_store_and_records_nothing() {
     let f = Folder::new("store");
     f.ok(&["plan", "apply"]);
