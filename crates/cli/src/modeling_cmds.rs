@@ -501,6 +501,13 @@ pub fn clone_plan(
         "created {shown}: plan `{new_id}`, a copy of `{source}` ({path_in_ws}{})",
         version.map_or(String::new(), |v| format!(" v{v}"))
     );
+    let tests = ws.plans[plan].tests.len();
+    if tests > 0 {
+        say!(
+            "its {} came along: update their expectations with your changes",
+            attain_core::report::count(tests, "plan test", "plan tests")
+        );
+    }
     say!("edit it, then compare: attain whatif --candidate {new_id} ...");
     Ok(())
 }
