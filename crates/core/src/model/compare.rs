@@ -117,6 +117,8 @@ pub fn compare(
         .filter(|p| replaced.contains_key(&p.plan))
         .map(|p| p.participant)
         .collect();
+    // The scenario's payouts: those evaluated again, then the baseline's
+    // of everyone else (borrowed, not copied: traces are large).
     let mut after: Vec<Payout> = Vec::new();
     if !moved.is_empty() {
         let plan_for = |plan: usize| replaced.get(&plan).copied().unwrap_or(plan);
@@ -137,13 +139,10 @@ pub fn compare(
         }
         basis.work.evaluations += after.len();
     }
-    after.extend(
-        basis
-            .baseline
-            .iter()
-            .filter(|p| !moved.contains(&p.participant))
-            .cloned(),
-    );
+    let unmoved = basis
+        .baseline
+        .iter()
+        .filter(|p| !moved.contains(&p.participant));
 
     // A plan's label: `replaced → candidate` for both plans of a pair.
     let mut label: Vec<String> = ws.plans.iter().map(|p| p.id.clone()).collect();
@@ -174,22 +173,27 @@ pub fn compare(
     };
 
     #[derive(Default)]
-    struct Acc {
+    struct Acc<'a> {
         before: Decimal,
         after: Decimal,
-        plans: BTreeSet<String>,
+        plans: BTreeSet<&'a str>,
     }
+    type Members = BTreeMap<u32, (Decimal, Decimal)>;
     let mut per_person: BTreeMap<u32, Acc> = BTreeMap::new();
-    let mut per_plan: BTreeMap<String, BTreeMap<u32, (Decimal, Decimal)>> = BTreeMap::new();
-    let mut per_component: BTreeMap<String, BTreeMap<u32, (Decimal, Decimal)>> = BTreeMap::new();
-    for (is_after, list) in [(false, &basis.baseline), (true, &after)] {
-        for p in list.iter() {
+    let mut per_plan: BTreeMap<&str, Members> = BTreeMap::new();
+    let mut per_component: BTreeMap<&str, Members> = BTreeMap::new();
+    let lists: [(bool, Box<dyn Iterator<Item = &Payout>>); 2] = [
+        (false, Box::new(basis.baseline.iter())),
+        (true, Box::new(after.iter().chain(unmoved))),
+    ];
+    for (is_after, list) in lists {
+        for p in list {
             if !basis.in_scope(scope, p.period) {
                 continue;
             }
             let acc = per_person.entry(p.participant).or_default();
             let plan_label = &label[p.plan];
-            acc.plans.insert(plan_label.clone());
+            acc.plans.insert(plan_label);
             let component = &component_label[p.plan][p.component];
             let add = |pair: &mut (Decimal, Decimal)| {
                 if is_after {
@@ -204,12 +208,12 @@ pub fn compare(
                 acc.before += p.amount;
             }
             add(per_plan
-                .entry(plan_label.clone())
+                .entry(plan_label)
                 .or_default()
                 .entry(p.participant)
                 .or_default());
             add(per_component
-                .entry(component.clone())
+                .entry(component)
                 .or_default()
                 .entry(p.participant)
                 .or_default());
@@ -221,7 +225,7 @@ pub fn compare(
     let mut movement = Movement::default();
     let mut changes = Vec::with_capacity(per_person.len());
     let mut person_lines = Vec::with_capacity(per_person.len());
-    let mut per_group: BTreeMap<String, BTreeMap<u32, (Decimal, Decimal)>> = BTreeMap::new();
+    let mut per_group: BTreeMap<String, Members> = BTreeMap::new();
     for (&p, acc) in &per_person {
         let r = revenue[p as usize];
         let amounts = Amounts {
@@ -265,7 +269,7 @@ pub fn compare(
     totals.revenue = revenue.iter().sum();
     person_lines.sort_by(|a, b| a.id.cmp(&b.id));
 
-    let lines = |groups: BTreeMap<String, BTreeMap<u32, (Decimal, Decimal)>>| -> Vec<Line> {
+    let lines = |groups: Vec<(String, Members)>| -> Vec<Line> {
         groups
             .into_iter()
             .map(|(key, members)| {
@@ -306,12 +310,22 @@ pub fn compare(
         totals,
         credited,
         by_group: if group_field.is_some() {
-            lines(per_group)
+            lines(per_group.into_iter().collect())
         } else {
             Vec::new()
         },
-        by_plan: lines(per_plan),
-        by_component: lines(per_component),
+        by_plan: lines(
+            per_plan
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        ),
+        by_component: lines(
+            per_component
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        ),
         people: person_lines,
         movement,
         histogram: histogram(&changes, 10),
