@@ -11,6 +11,7 @@ macro_rules! say_raw {
     ($($arg:tt)*) => { $crate::write_out(format_args!($($arg)*)) };
 }
 
+mod check_cmd;
 mod demo_data;
 mod embedded;
 mod store_cmds;
@@ -39,8 +40,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a workspace's plans: names, types, tier tables, cycles.
-    Check(WorkspaceArg),
+    /// Check a workspace's plans: names, types, tier tables, cycles; then
+    /// lint what they pay (cliffs, dead zones, pay that falls).
+    Check(check_cmd::CheckArgs),
     /// Calculate payouts from data files into a CSV.
     Calc {
         #[command(flatten)]
@@ -387,19 +389,7 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
 
 fn run(command: Command) -> Result<(), Failed> {
     match command {
-        Command::Check(arg) => {
-            let (ws, warnings) = workspace::load(&arg.workspace)?;
-            print_warnings(&warnings);
-            let components: usize = ws.plans.iter().map(|p| p.components.len()).sum();
-            say!(
-                "ok: {}, {}, {}, {}",
-                report::count(ws.plans.len(), "plan", "plans"),
-                report::count(components, "component", "components"),
-                report::count(ws.measures.len(), "measure", "measures"),
-                report::count(ws.quotas.len(), "quota", "quotas")
-            );
-            Ok(())
-        }
+        Command::Check(args) => check_cmd::check(&args),
         Command::Calc { inputs, out } => {
             let l = load_and_calculate(&inputs)?;
             match out {

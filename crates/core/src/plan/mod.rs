@@ -2,6 +2,7 @@
 //! and the checked model the engine runs.
 
 pub mod check;
+pub mod lint;
 pub mod model;
 pub mod syntax;
 
