@@ -62,8 +62,8 @@ pub fn lint_component(ws: &Workspace, c: &Component) -> Vec<Diagnostic> {
     };
     l.jumps(&shape);
     l.falls(&shape);
-    l.dead_zones(&shape);
     l.unreachable_bands(&shape);
+    l.dead_zones(&shape);
     l.out
 }
 
@@ -228,7 +228,7 @@ impl Linter<'_> {
     fn falls(&mut self, shape: &Shape) {
         let mut stretches: Vec<(Decimal, Decimal)> = Vec::new();
         for p in shape.pieces.iter().filter(|p| !p.jump) {
-            if p.y1 < p.y0 - self.cent {
+            if p.y1 < p.y0 {
                 match stretches.last_mut() {
                     Some(last) if last.1 == p.x0 => last.1 = p.x1,
                     _ => stretches.push((p.x0, p.x1)),
@@ -239,6 +239,9 @@ impl Linter<'_> {
             let (Some((pa, _)), Some((pb, _))) = (self.paid(a), self.paid(b)) else {
                 continue;
             };
+            if pa - pb < self.cent {
+                continue;
+            }
             self.warn(
                 format!(
                     "component `{}` pays less for more: {} pays {}, but {} pays {}",
@@ -265,14 +268,13 @@ impl Linter<'_> {
         };
         let mut flats: Vec<(Decimal, Decimal, Decimal)> = Vec::new();
         for p in &shape.pieces {
-            let flat = !p.jump && (p.y1 - p.y0).abs() <= self.cent;
-            if !flat {
+            // Exactly flat: the probe's values are unrounded, so a slope of
+            // any size shows.
+            if p.jump || p.y1 != p.y0 {
                 continue;
             }
             match flats.last_mut() {
-                Some(last) if last.1 == p.x0 && (p.y1 - last.2).abs() <= self.cent => {
-                    last.1 = p.x1
-                }
+                Some(last) if last.1 == p.x0 && p.y0 == last.2 => last.1 = p.x1,
                 _ => flats.push((p.x0, p.x1, p.y0)),
             }
         }
