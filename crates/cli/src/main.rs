@@ -11,6 +11,7 @@ macro_rules! say_raw {
     ($($arg:tt)*) => { $crate::write_out(format_args!($($arg)*)) };
 }
 
+mod chart_cmds;
 mod check_cmd;
 mod demo_data;
 mod embedded;
@@ -226,6 +227,10 @@ enum Command {
         #[command(flatten)]
         at: store_cmds::StoreArg,
     },
+    /// Pictures as SVG: a component's payout curve (beside a candidate
+    /// plan's), histograms of attainment and payouts across people.
+    #[command(subcommand)]
+    Chart(chart_cmds::ChartCommand),
     /// Print the audit log: every import, plan version, run, approval and close.
     Audit {
         #[command(flatten)]
@@ -495,6 +500,7 @@ fn run(command: Command) -> Result<(), Failed> {
             at,
         } => store_cmds::statement(&participant, &period, run, &at),
         Command::Audit { at } => store_cmds::audit(&at),
+        Command::Chart(c) => chart_cmds::chart(c),
         Command::Live { year, at } => store_cmds::live(year, &at),
         Command::Ledger {
             participant,

@@ -67,6 +67,34 @@ pub fn lint_component(ws: &Workspace, c: &Component) -> Vec<Diagnostic> {
     l.out
 }
 
+/// A cliff of a component's payout curve: one step of the measure below
+/// `at` pays `before`, `at` pays `after`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cliff {
+    pub at: Decimal,
+    pub before: Decimal,
+    pub after: Decimal,
+}
+
+/// The cliffs of a probed component, for charts that mark them.
+pub fn cliffs(probe: &Probe, shape: &Shape, c: &Component, minor_unit: u32) -> Vec<Cliff> {
+    let l = Linter {
+        probe,
+        c,
+        cent: Decimal::new(1, minor_unit),
+        out: Vec::new(),
+    };
+    l.classified_jumps(shape)
+        .into_iter()
+        .filter(|f| f.3 > f.2)
+        .map(|f| Cliff {
+            at: f.1,
+            before: f.2,
+            after: f.3,
+        })
+        .collect()
+}
+
 struct Linter<'a> {
     probe: &'a Probe<'a>,
     c: &'a Component,
@@ -152,8 +180,10 @@ impl Linter<'_> {
         Cause::Formula
     }
 
-    /// Cliffs, and jumps down.
-    fn jumps(&mut self, shape: &Shape) {
+    /// Every jump: (one step below, at, paid below, paid at, why), without
+    /// the regular steps of a formula or of rounded points (three or more
+    /// rises with no other cause), which are the plan's own arithmetic.
+    fn classified_jumps(&self, shape: &Shape) -> Vec<(Decimal, Decimal, Decimal, Decimal, Cause)> {
         let jumps: Vec<&Piece> = shape.pieces.iter().filter(|p| p.jump).collect();
         let mut found = Vec::new();
         for p in &jumps {
@@ -164,12 +194,19 @@ impl Linter<'_> {
             let cause = self.cause(&below, &above, p.x1);
             found.push((p.x0, p.x1, before, after, cause));
         }
-        // Regular steps written in a formula or by rounding points are the
-        // plan's own arithmetic; a lone jump is a cliff.
         let formula_rises = found
             .iter()
             .filter(|f| matches!(f.4, Cause::Formula) && f.3 > f.2)
             .count();
+        found.retain(|f| {
+            f.3 < f.2 || (f.3 - f.2 >= self.cent && !(matches!(f.4, Cause::Formula) && formula_rises >= 3))
+        });
+        found
+    }
+
+    /// Cliffs, and jumps down.
+    fn jumps(&mut self, shape: &Shape) {
+        let found = self.classified_jumps(shape);
         let step_word = if self.probe.measure_is_money() {
             "one cent"
         } else {
@@ -189,12 +226,6 @@ impl Linter<'_> {
                     ),
                     format!("a rep loses {} by doing better; check the rates, the cap and the formula", format_money(loss)),
                 );
-                continue;
-            }
-            if after - before < self.cent {
-                continue;
-            }
-            if matches!(cause, Cause::Formula) && formula_rises >= 3 {
                 continue;
             }
             let jump = format_money(after - before);
