@@ -81,7 +81,13 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
             component,
             candidate,
             out,
-        } => curve(&workspace.workspace, &plan, &component, candidate.as_deref(), out.as_deref()),
+        } => curve(
+            &workspace.workspace,
+            &plan,
+            &component,
+            candidate.as_deref(),
+            out.as_deref(),
+        ),
         ChartCommand::Distribution {
             workspace,
             participants,
@@ -142,11 +148,18 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
     }
 }
 
-fn check_selection(ws: &Workspace, plan: Option<&str>, component: Option<&str>) -> Result<(), Failed> {
+fn check_selection(
+    ws: &Workspace,
+    plan: Option<&str>,
+    component: Option<&str>,
+) -> Result<(), Failed> {
     if let Some(p) = plan {
         if ws.plan(p).is_none() {
             let ids: Vec<&str> = ws.plans.iter().map(|p| p.id.as_str()).collect();
-            return Err(problem("--plan", format!("no plan `{p}`; plans: {}", ids.join(", "))));
+            return Err(problem(
+                "--plan",
+                format!("no plan `{p}`; plans: {}", ids.join(", ")),
+            ));
         }
     }
     if let Some(c) = component {
@@ -156,7 +169,10 @@ fn check_selection(ws: &Workspace, plan: Option<&str>, component: Option<&str>) 
             .filter(|p| plan.is_none_or(|id| p.id == id))
             .any(|p| p.components.iter().any(|x| x.id == c));
         if !known {
-            return Err(problem("--component", format!("no component `{c}` in the plans asked for")));
+            return Err(problem(
+                "--component",
+                format!("no component `{c}` in the plans asked for"),
+            ));
         }
     }
     Ok(())
@@ -174,7 +190,8 @@ fn stored_rows(dir: &Path, store: Option<String>) -> Result<Vec<plans::PayoutRow
     let Some(run) = s.latest_run().map_err(fail)? else {
         return Err(problem(
             "store",
-            "no run recorded: pass --participants and --transactions, or run `attain run` first".into(),
+            "no run recorded: pass --participants and --transactions, or run `attain run` first"
+                .into(),
         ));
     };
     let rows = s.run_results(run, None).map_err(fail)?;
@@ -212,7 +229,11 @@ fn curve(
             problem(what, format!("no plan `{plan}`; plans: {}", ids.join(", ")))
         })?;
         if !ws.plans[p].components.iter().any(|c| c.id == component) {
-            let ids: Vec<&str> = ws.plans[p].components.iter().map(|c| c.id.as_str()).collect();
+            let ids: Vec<&str> = ws.plans[p]
+                .components
+                .iter()
+                .map(|c| c.id.as_str())
+                .collect();
             return Err(problem(
                 "--component",
                 format!(
@@ -236,11 +257,12 @@ fn curve(
         ws.plans[p].components.iter().find(|c| c.id == id)
     }
     let mut lines = Vec::new();
-    let current_component = component_of(&ws, current, component).ok_or_else(|| problem("--component", component.to_string()))?;
+    let current_component = component_of(&ws, current, component)
+        .ok_or_else(|| problem("--component", component.to_string()))?;
     lines.push(plans::CurveOf {
         ws: &ws,
         component: current_component,
-        label: format!("current: plan `{plan}`"),
+        label: format!("current: plan {plan}"),
     });
     let owned;
     if let Some((cws, id)) = candidate_ws {
@@ -252,10 +274,11 @@ fn curve(
             None => &ws,
         };
         let p = find(cws_ref, &id, "--candidate")?;
-        let c = component_of(cws_ref, p, component).ok_or_else(|| problem("--candidate", component.to_string()))?;
+        let c = component_of(cws_ref, p, component)
+            .ok_or_else(|| problem("--candidate", component.to_string()))?;
         let label = match candidate {
             Some(text) if text.ends_with(".toml") => format!("candidate: {text}"),
-            _ => format!("candidate: plan `{id}`"),
+            _ => format!("candidate: plan {id}"),
         };
         lines.push(plans::CurveOf {
             ws: cws_ref,
@@ -263,7 +286,7 @@ fn curve(
             label,
         });
     }
-    let title = format!("Payout curve of `{component}`");
+    let title = format!("Payout curve of {component} (plan {plan})");
     let chart = plans::payout_curve(&lines, &title).map_err(|e| problem("chart", e))?;
     write(out, &chart.to_svg())
 }

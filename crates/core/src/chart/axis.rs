@@ -19,7 +19,11 @@ impl Unit {
     pub fn label(&self, v: Decimal) -> String {
         match self {
             Unit::Money(symbol) => {
-                let sign = if v.is_sign_negative() && !v.is_zero() { "-" } else { "" };
+                let sign = if v.is_sign_negative() && !v.is_zero() {
+                    "-"
+                } else {
+                    ""
+                };
                 let v = v.abs().normalize();
                 let text = v.to_string();
                 let (int, frac) = text.split_once('.').unwrap_or((&text, ""));

@@ -20,7 +20,11 @@ pub fn bins(values: &[Decimal], target: u32) -> Vec<Bin> {
     let (Some(low), Some(high)) = (values.iter().min(), values.iter().max()) else {
         return Vec::new();
     };
-    let spread = if high > low { *high - *low } else { high.abs().max(Decimal::ONE) };
+    let spread = if high > low {
+        *high - *low
+    } else {
+        high.abs().max(Decimal::ONE)
+    };
     let width = round_step(spread / Decimal::from(target.max(1)));
     let start = (*low / width).floor() * width;
     let count = ((*high - start) / width).floor() + Decimal::ONE;
@@ -79,7 +83,10 @@ impl Chart for Histogram {
         axis_labels(svg, top, WIDTH, HEIGHT, &self.x_label, &self.y_label);
         let (Some(first), Some(last)) = (self.bins.first(), self.bins.last()) else {
             svg.text(
-                ((left + right) / Decimal::TWO, (plot_top + bottom) / Decimal::TWO),
+                (
+                    (left + right) / Decimal::TWO,
+                    (plot_top + bottom) / Decimal::TWO,
+                ),
                 Anchor::Middle,
                 "fill=\"#555555\"",
                 "no values",
@@ -87,16 +94,30 @@ impl Chart for Histogram {
             return;
         };
         let most = self.bins.iter().map(|b| b.count).max().unwrap_or(0);
-        let ys = Scale::new(Decimal::ZERO, Decimal::from(most as u64).max(Decimal::ONE), 5);
+        let ys = Scale::new(
+            Decimal::ZERO,
+            Decimal::from(most as u64).max(Decimal::ONE),
+            5,
+        );
         // Counts are whole: no tick between two integers.
-        let y_ticks: Vec<Decimal> = ys.ticks.iter().copied().filter(|t| t.fract().is_zero()).collect();
+        let y_ticks: Vec<Decimal> = ys
+            .ticks
+            .iter()
+            .copied()
+            .filter(|t| t.fract().is_zero())
+            .collect();
         let span = last.to - first.from;
         let x_at = |x: Decimal| left + (x - first.from) * (right - left) / span;
         let y_at = |y: Decimal| ys.place(y, bottom, plot_top);
         for t in &y_ticks {
             let y = y_at(*t);
             svg.line((left, y), (right, y), "#e3e3e3", "");
-            svg.text((left - px(8), y + px(4)), Anchor::End, "", &Unit::Number.label(*t));
+            svg.text(
+                (left - px(8), y + px(4)),
+                Anchor::End,
+                "",
+                &Unit::Number.label(*t),
+            );
         }
         let bar_width = (right - left) / Decimal::from(self.bins.len() as u64);
         for b in &self.bins {
@@ -130,7 +151,12 @@ impl Chart for Histogram {
             let x = x_at(*e);
             svg.line((x, bottom), (x, bottom + px(5)), "#333333", "");
             if i % every == 0 {
-                svg.text((x, bottom + px(20)), Anchor::Middle, "", &self.unit.label(*e));
+                svg.text(
+                    (x, bottom + px(20)),
+                    Anchor::Middle,
+                    "",
+                    &self.unit.label(*e),
+                );
             }
         }
         svg.line((left, bottom), (right, bottom), "#333333", "");

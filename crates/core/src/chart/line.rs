@@ -72,8 +72,16 @@ impl Chart for LineChart {
                 xs.max().unwrap_or(Decimal::ONE),
             )
         });
-        let y_low = all().map(|p| p.1).min().unwrap_or_default().min(Decimal::ZERO);
-        let y_high = all().map(|p| p.1).max().unwrap_or_default().max(Decimal::ONE);
+        let y_low = all()
+            .map(|p| p.1)
+            .min()
+            .unwrap_or_default()
+            .min(Decimal::ZERO);
+        let y_high = all()
+            .map(|p| p.1)
+            .max()
+            .unwrap_or_default()
+            .max(Decimal::ONE);
         let xs = Scale::new(x_low, x_high, 10);
         let ys = Scale::new(y_low, y_high, 6);
         let (left, right) = (px(LEFT), px(WIDTH - RIGHT));
@@ -85,12 +93,22 @@ impl Chart for LineChart {
         for t in &ys.ticks {
             let y = y_at(*t);
             svg.line((left, y), (right, y), "#e3e3e3", "");
-            svg.text((left - px(8), y + px(4)), Anchor::End, "", &self.y_unit.label(*t));
+            svg.text(
+                (left - px(8), y + px(4)),
+                Anchor::End,
+                "",
+                &self.y_unit.label(*t),
+            );
         }
         for t in &xs.ticks {
             let x = x_at(*t);
             svg.line((x, plot_top), (x, bottom), "#eeeeee", "");
-            svg.text((x, bottom + px(20)), Anchor::Middle, "", &self.x_unit.label(*t));
+            svg.text(
+                (x, bottom + px(20)),
+                Anchor::Middle,
+                "",
+                &self.x_unit.label(*t),
+            );
         }
         svg.line((left, bottom), (right, bottom), "#333333", "");
         svg.line((left, plot_top), (left, bottom), "#333333", "");
@@ -100,8 +118,18 @@ impl Chart for LineChart {
                 continue;
             }
             let x = x_at(g.x);
-            svg.line((x, plot_top), (x, bottom), "#777777", "stroke-dasharray=\"5 4\"");
-            svg.text((x + px(4), plot_top + px(14)), Anchor::Start, "fill=\"#555555\"", &g.label);
+            svg.line(
+                (x, plot_top),
+                (x, bottom),
+                "#777777",
+                "stroke-dasharray=\"5 4\"",
+            );
+            svg.text(
+                (x, plot_top - px(6)),
+                Anchor::Middle,
+                "fill=\"#555555\"",
+                &g.label,
+            );
         }
         for (i, s) in self.series.iter().enumerate() {
             let points: Vec<(Decimal, Decimal)> = s
@@ -110,7 +138,11 @@ impl Chart for LineChart {
                 .filter(|(x, _)| *x >= xs.low && *x <= xs.high)
                 .map(|(x, y)| (x_at(*x), y_at(*y)))
                 .collect();
-            let dash = if s.dashed { "stroke-dasharray=\"8 5\"" } else { "" };
+            let dash = if s.dashed {
+                "stroke-dasharray=\"8 5\""
+            } else {
+                ""
+            };
             svg.polyline(&points, PALETTE[i % PALETTE.len()], dash);
         }
         for m in &self.markers {
@@ -134,21 +166,23 @@ impl Chart for LineChart {
         let box_width = self
             .series
             .iter()
-            .map(|s| s.label.chars().count() as i64 * 7 + 56)
+            .map(|s| s.label.chars().count() as i64 * 13 / 2 + 56)
             .max()
             .unwrap_or(0);
-        svg.rect(
-            left + px(6),
-            plot_top + px(4),
-            px(box_width),
-            box_height,
-            "#ffffff",
-            "legend",
-        );
+        svg.legend_box(left + px(6), plot_top + px(4), px(box_width), box_height);
         for (i, s) in self.series.iter().enumerate() {
             let colour = PALETTE[i % PALETTE.len()];
-            let dash = if s.dashed { "stroke-dasharray=\"8 5\" stroke-width=\"2\"" } else { "stroke-width=\"2\"" };
-            svg.line((legend_x, legend_y - px(4)), (legend_x + px(30), legend_y - px(4)), colour, dash);
+            let dash = if s.dashed {
+                "stroke-dasharray=\"8 5\" stroke-width=\"2\""
+            } else {
+                "stroke-width=\"2\""
+            };
+            svg.line(
+                (legend_x, legend_y - px(4)),
+                (legend_x + px(30), legend_y - px(4)),
+                colour,
+                dash,
+            );
             svg.text((legend_x + px(38), legend_y), Anchor::Start, "", &s.label);
             legend_y += px(20);
         }

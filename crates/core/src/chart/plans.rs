@@ -3,10 +3,10 @@
 //! people.
 
 use super::{bins, Guide, Histogram, LineChart, Marker, Series, Unit};
+use crate::data::Participants;
 use crate::engine::probe::Probe;
 use crate::engine::trace::Step;
 use crate::engine::Calculation;
-use crate::data::Participants;
 use crate::money::{format_money, format_percent};
 use crate::plan::{lint, Component, Workspace};
 use rust_decimal::Decimal;
@@ -39,9 +39,13 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
         })?;
         let has_quota = probe.quota.is_some();
         if *by_attainment.get_or_insert(has_quota) != has_quota {
-            return Err("one component has a quota and the other not: their curves share no axis".into());
+            return Err(
+                "one component has a quota and the other not: their curves share no axis".into(),
+            );
         }
-        let shape = probe.shape().map_err(|e| format!("component `{}`: {e}", c.id))?;
+        let shape = probe
+            .shape()
+            .map_err(|e| format!("component `{}`: {e}", c.id))?;
         let x_of = |x: Decimal| match probe.quota {
             Some(q) => x / q,
             None => x,
@@ -74,7 +78,7 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
             points,
             dashed: i > 0,
         });
-        let name = format!("`{}`", probe.measure_name());
+        let name = probe.measure_name().to_string();
         if !measure_names.contains(&name) {
             measure_names.push(name);
         }
@@ -85,7 +89,13 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
     let quota_text = lines
         .first()
         .and_then(|l| l.component.quota.map(|q| &l.ws.quotas[q]))
-        .map(|q| format!(", quota `{}` at its plan amount {}", q.name, format_money(q.amount)))
+        .map(|q| {
+            format!(
+                ", quota {} at its plan amount {}",
+                q.name,
+                format_money(q.amount)
+            )
+        })
         .unwrap_or_default();
     Ok(LineChart {
         title: title.to_string(),
@@ -186,10 +196,10 @@ impl Selection {
     fn describe(&self, year: &str) -> String {
         let mut parts = Vec::new();
         if let Some(p) = &self.plan {
-            parts.push(format!("plan `{p}`"));
+            parts.push(format!("plan {p}"));
         }
         if let Some(c) = &self.component {
-            parts.push(format!("component `{c}`"));
+            parts.push(format!("component {c}"));
         }
         parts.push(self.period.clone().unwrap_or_else(|| year.to_string()));
         parts.join(", ")
@@ -226,7 +236,11 @@ pub fn distribution(
             if one_period { "" } else { ", period" }
         )),
         x_label: "attainment (% of quota)".into(),
-        y_label: if one_period { "people".into() } else { "people × periods".into() },
+        y_label: if one_period {
+            "people".into()
+        } else {
+            "people × periods".into()
+        },
         unit: Unit::Percent,
         bins: bins(&attainment, 20),
         fill: "#1f5fa8".into(),

@@ -58,7 +58,13 @@ impl Svg {
     }
 
     /// A line; `style` is extra attributes (`stroke-dasharray="4 3"`).
-    pub fn line(&mut self, from: (Decimal, Decimal), to: (Decimal, Decimal), stroke: &str, style: &str) {
+    pub fn line(
+        &mut self,
+        from: (Decimal, Decimal),
+        to: (Decimal, Decimal),
+        stroke: &str,
+        style: &str,
+    ) {
         let _ = writeln!(
             self.out,
             "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{stroke}\"{}{style}/>",
@@ -85,7 +91,15 @@ impl Svg {
         );
     }
 
-    pub fn rect(&mut self, x: Decimal, y: Decimal, w: Decimal, h: Decimal, fill: &str, title: &str) {
+    pub fn rect(
+        &mut self,
+        x: Decimal,
+        y: Decimal,
+        w: Decimal,
+        h: Decimal,
+        fill: &str,
+        title: &str,
+    ) {
         let _ = write!(
             self.out,
             "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\" stroke=\"white\" stroke-width=\"1\">",
@@ -95,6 +109,18 @@ impl Svg {
             coord(h)
         );
         let _ = writeln!(self.out, "<title>{}</title></rect>", escape(title));
+    }
+
+    /// The frame of a legend: white, with a thin grey border.
+    pub fn legend_box(&mut self, x: Decimal, y: Decimal, w: Decimal, h: Decimal) {
+        let _ = writeln!(
+            self.out,
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" fill-opacity=\"0.9\" stroke=\"#cccccc\"/>",
+            coord(x),
+            coord(y),
+            coord(w),
+            coord(h)
+        );
     }
 
     pub fn circle(&mut self, at: (Decimal, Decimal), r: i64, stroke: &str, title: &str) {

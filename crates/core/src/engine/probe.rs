@@ -66,7 +66,10 @@ impl<'a> Probe<'a> {
     /// nothing (band edges, curve points, cap) tells which values matter.
     pub fn new(ws: &'a Workspace, c: &Component) -> Option<Probe<'a>> {
         let measure = c.measure?;
-        let quota = c.quota.map(|q| ws.quotas[q].amount).filter(|q| *q > Decimal::ZERO);
+        let quota = c
+            .quota
+            .map(|q| ws.quotas[q].amount)
+            .filter(|q| *q > Decimal::ZERO);
         if c.quota.is_some() && quota.is_none() {
             return None;
         }
@@ -79,7 +82,11 @@ impl<'a> Probe<'a> {
         let negative = can_be_negative(ws, measure);
         let (low, high, grid) = match quota {
             Some(q) => {
-                let low = if negative { -q / Decimal::TWO } else { Decimal::ZERO };
+                let low = if negative {
+                    -q / Decimal::TWO
+                } else {
+                    Decimal::ZERO
+                };
                 (low, q * Decimal::new(25, 1), q / Decimal::ONE_HUNDRED)
             }
             None => {
@@ -87,7 +94,11 @@ impl<'a> Probe<'a> {
                 let top = edges.iter().copied().max().filter(|t| *t > Decimal::ZERO)?;
                 let bottom = edges.iter().copied().min().unwrap_or_default();
                 if is_money {
-                    let low = if negative { -top / Decimal::TWO } else { Decimal::ZERO };
+                    let low = if negative {
+                        -top / Decimal::TWO
+                    } else {
+                        Decimal::ZERO
+                    };
                     let high = top * Decimal::new(25, 1);
                     (low, high, high / Decimal::from(250))
                 } else {

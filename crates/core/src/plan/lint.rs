@@ -199,7 +199,9 @@ impl Linter<'_> {
             .filter(|f| matches!(f.4, Cause::Formula) && f.3 > f.2)
             .count();
         found.retain(|f| {
-            f.3 < f.2 || (f.3 - f.2 >= self.cent && !(matches!(f.4, Cause::Formula) && formula_rises >= 3))
+            f.3 < f.2
+                || (f.3 - f.2 >= self.cent
+                    && !(matches!(f.4, Cause::Formula) && formula_rises >= 3))
         });
         found
     }
