@@ -2589,3 +2589,28 @@ fn chart_distribution_from_data_files() {
         "{svg}"
     );
 }
+
+#[test]
+fn chart_distribution_from_the_stores_latest_run() {
+    let s = Sandbox::tiny("chart-store");
+    s.attain(&["plan", "apply"]).ok();
+    s.attain(&["import", "participants", "people.csv"]).ok();
+    s.attain(&["import", "transactions", "deals.csv"]).ok();
+    let run = s.attain(&["chart", "distribution"]).fails();
+    assert_eq!(
+        run.stderr,
+        "error: store: no run recorded: pass --participants and --transactions, or run `attain run` first\n\n"
+    );
+    s.attain(&["run"]).ok();
+    let run = s.attain(&["chart", "distribution"]).ok();
+    // Attainment is read back from the stored explanations: 8 quarters.
+    assert!(
+        run.stdout
+            .contains("2026: 8 values (one per person, period and component with a quota)"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("2 people, $48,000.00 in all"),
+        "{run:?}"
+    );
+}
