@@ -135,7 +135,7 @@ impl Chart for Histogram {
                     (x + bar_width / Decimal::TWO, y - px(4)),
                     Anchor::Middle,
                     "font-size=\"11\" fill=\"#333333\"",
-                    &b.count.to_string(),
+                    &Unit::Number.label(Decimal::from(b.count as u64)),
                 );
             }
         }

@@ -28,6 +28,7 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
     let mut by_attainment = None;
     let mut measure_names: Vec<String> = Vec::new();
     let mut currency = String::from("USD");
+    let mut money_measure = true;
     let mut period = String::new();
     for (i, line) in lines.iter().enumerate() {
         let c = line.component;
@@ -83,6 +84,7 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
             measure_names.push(name);
         }
         currency = line.ws.currency.clone();
+        money_measure = probe.measure_is_money();
         period = c.period.name().to_string();
     }
     let by_attainment = by_attainment.unwrap_or(true);
@@ -109,14 +111,18 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
         )),
         x_label: if by_attainment {
             "attainment (% of quota)".into()
-        } else {
+        } else if money_measure {
             format!("{} ({currency})", measure_names.join(", "))
+        } else {
+            measure_names.join(", ")
         },
         y_label: format!("payout ({currency})"),
         x_unit: if by_attainment {
             Unit::Percent
-        } else {
+        } else if money_measure {
             Unit::Money(currency_symbol(&currency))
+        } else {
+            Unit::Number
         },
         y_unit: Unit::Money(currency_symbol(&currency)),
         series,
@@ -262,9 +268,10 @@ pub fn distribution(
 }
 
 fn count(n: usize, what: &str) -> String {
+    let number = Unit::Number.label(Decimal::from(n as u64));
     match (n, what) {
         (1, _) => format!("1 {what}"),
-        (_, "person") => format!("{n} people"),
-        _ => format!("{n} {what}s"),
+        (_, "person") => format!("{number} people"),
+        _ => format!("{number} {what}s"),
     }
 }

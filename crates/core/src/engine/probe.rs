@@ -38,6 +38,8 @@ pub struct Probe<'a> {
     pub high: Decimal,
     /// Where the grid probes, before bisection.
     grid: Decimal,
+    /// Every quota at its plan amount, as a full period sees it.
+    quotas: Vec<QuotaValue>,
 }
 
 /// A piece of the payout curve: linear from `(x0, y0)` to `(x1, y1)`, or a
@@ -126,8 +128,14 @@ impl<'a> Probe<'a> {
         }
         let mut unrounded = component.clone();
         unrounded.rounding.places = 28;
+        let quotas = ws
+            .quotas
+            .iter()
+            .map(|q| QuotaValue::new(q, q.amount, false, 1, 1))
+            .collect();
         Some(Probe {
             ws,
+            quotas,
             component,
             unrounded,
             measure,
@@ -171,12 +179,8 @@ impl<'a> Probe<'a> {
             expect: Vec::new(),
             location: String::new(),
         };
-        let quotas: Vec<QuotaValue> = ws
-            .quotas
-            .iter()
-            .map(|q| QuotaValue::new(q, q.amount, false, 1, 1))
-            .collect();
-        let values = super::test_measures(ws, &test, &quotas)?;
+        let quotas = &self.quotas;
+        let values = super::test_measures(ws, &test, quotas)?;
         let named = |name: &str| -> Option<Decimal> {
             match ws.measure(name) {
                 Some(m) => Some(values[m]),
