@@ -29,6 +29,8 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
     let mut measure_names: Vec<String> = Vec::new();
     let mut currency = String::from("USD");
     let mut money_measure = true;
+    // Gates on other measures than the one drawn: the curve assumes them met.
+    let mut assumed: Vec<String> = Vec::new();
     let mut period = String::new();
     for (i, line) in lines.iter().enumerate() {
         let c = line.component;
@@ -85,28 +87,33 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
         }
         currency = line.ws.currency.clone();
         money_measure = probe.measure_is_money();
+        if probe.gate_assumed {
+            if let Some(g) = &c.gate {
+                assumed.push(format!("gate {} taken as met", g.text));
+            }
+        }
         period = c.period.name().to_string();
     }
     let by_attainment = by_attainment.unwrap_or(true);
     let quota_text = lines
         .first()
         .and_then(|l| l.component.quota.map(|q| &l.ws.quotas[q]))
-        .map(|q| {
-            format!(
-                ", quota {} at its plan amount {}",
-                q.name,
-                format_money(q.amount)
-            )
-        })
+        .map(|q| format!(" (quota {}: {})", q.name, format_money(q.amount)))
         .unwrap_or_default();
     Ok(LineChart {
         title: title.to_string(),
         subtitle: Some(format!(
-            "payout per {period} against {}{quota_text}; circles mark cliffs",
+            "payout per {period} against {}{quota_text}{}{}",
             if by_attainment {
                 format!("attainment of {}", measure_names.join(" and "))
             } else {
                 measure_names.join(" and ")
+            },
+            assumed.iter().map(|a| format!("; {a}")).collect::<String>(),
+            if markers.is_empty() {
+                ""
+            } else {
+                "; circles mark cliffs"
             }
         )),
         x_label: if by_attainment {
