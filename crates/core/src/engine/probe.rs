@@ -254,8 +254,11 @@ impl<'a> Probe<'a> {
             points.push((x, self.exact(x)?));
         }
         let mut pieces = Vec::new();
+        // Values probed inside the pieces being cut, so a half does not
+        // probe again what its parent did.
+        let mut known = std::collections::HashMap::new();
         for w in points.windows(2) {
-            self.refine(w[0], w[1], &mut pieces, &mut budget)?;
+            self.refine(w[0], w[1], &mut pieces, &mut budget, &mut known)?;
         }
         mark_jumps(&mut pieces, self.step, Decimal::new(1, self.ws.minor_unit));
         Ok(Shape { pieces })
@@ -267,6 +270,7 @@ impl<'a> Probe<'a> {
         (b, fb): (Decimal, Decimal),
         out: &mut Vec<Piece>,
         budget: &mut usize,
+        known: &mut std::collections::HashMap<Decimal, Decimal>,
     ) -> Result<(), String> {
         let piece = Piece {
             x0: a,
@@ -293,24 +297,33 @@ impl<'a> Probe<'a> {
             if x <= a || x >= b {
                 continue;
             }
-            *budget = budget
-                .checked_sub(1)
-                .ok_or("the payout changes too often to be studied")?;
-            let y = self.exact(x)?;
+            let y = match known.get(&x) {
+                Some(y) => *y,
+                None => {
+                    *budget = budget
+                        .checked_sub(1)
+                        .ok_or("the payout changes too often to be studied")?;
+                    let y = self.exact(x)?;
+                    known.insert(x, y);
+                    y
+                }
+            };
             if k == 2 {
                 fmid = y;
             }
             let line = fa + (fb - fa) * (x - a) / (b - a);
             if (y - line).abs() > tolerance {
+                // Split anyway: the other points are probed in the halves.
                 linear = false;
+                break;
             }
         }
         if linear {
             out.push(piece);
             return Ok(());
         }
-        self.refine((a, fa), (mid, fmid), out, budget)?;
-        self.refine((mid, fmid), (b, fb), out, budget)
+        self.refine((a, fa), (mid, fmid), out, budget, known)?;
+        self.refine((mid, fmid), (b, fb), out, budget, known)
     }
 }
 
