@@ -68,6 +68,9 @@ impl<'a> Probe<'a> {
     /// nothing (band edges, curve points, cap) tells which values matter.
     pub fn new(ws: &'a Workspace, c: &Component) -> Option<Probe<'a>> {
         let measure = c.measure?;
+        if !within_reason(ws, c) {
+            return None;
+        }
         let quota = c
             .quota
             .map(|q| ws.quotas[q].amount)
@@ -358,6 +361,32 @@ fn mark_jumps(pieces: &mut [Piece], step: Decimal, cent: Decimal) {
             pieces[i].jump = true;
         }
     }
+}
+
+/// Whether every number of the component is small enough to probe
+/// without overflowing 28 digits (a trillion: far above any quota or pay).
+fn within_reason(ws: &Workspace, c: &Component) -> bool {
+    let limit = Decimal::from(1_000_000_000_000_i64);
+    let mut numbers: Vec<Decimal> = Vec::new();
+    numbers.extend(c.quota.map(|q| ws.quotas[q].amount));
+    numbers.extend(c.cap);
+    numbers.extend(c.floor);
+    match &c.rule {
+        PayRule::Rate(r) | PayRule::Fixed(r) => numbers.push(*r),
+        PayRule::Tiers { bands, .. } | PayRule::PerPoint { bands, .. } => {
+            for b in bands {
+                numbers.extend([b.from, b.rate]);
+                numbers.extend(b.to);
+            }
+        }
+        PayRule::Curve { points, .. } => {
+            for (at, pay) in points {
+                numbers.extend([*at, *pay]);
+            }
+        }
+        PayRule::Formula(_) => {}
+    }
+    numbers.iter().all(|n| n.abs() <= limit)
 }
 
 fn round_to(x: Decimal, step: Decimal) -> Decimal {
