@@ -112,6 +112,16 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
                     ))
                 }
             };
+            check_selection(&ws, plan.as_deref(), component.as_deref())?;
+            if let Some(p) = &period {
+                if attain_core::calendar::Period::parse(p).is_none() {
+                    return Err(Failed(vec![Diagnostic::error(
+                        Location::file("--period"),
+                        format!("`{p}` is not a period"),
+                    )
+                    .with_hint("write `2026-Q2`, `2026-M05` or `2026`")]));
+                }
+            }
             let rows = match (participants, transactions) {
                 (Some(p), Some(t)) => {
                     let inputs = crate::Inputs {
@@ -129,7 +139,6 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
                 }
                 _ => stored_rows(&workspace.workspace, store)?,
             };
-            check_selection(&ws, plan.as_deref(), component.as_deref())?;
             let selection = plans::Selection {
                 plan,
                 component,
