@@ -11,6 +11,8 @@ macro_rules! say_raw {
     ($($arg:tt)*) => { $crate::write_out(format_args!($($arg)*)) };
 }
 
+mod chart_cmds;
+mod check_cmd;
 mod demo_data;
 mod embedded;
 mod modeling_cmds;
@@ -40,8 +42,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Check a workspace's plans: names, types, tier tables, cycles.
-    Check(WorkspaceArg),
+    /// Check a workspace's plans: names, types, tier tables, cycles; then
+    /// lint what they pay (cliffs, dead zones, pay that falls).
+    Check(check_cmd::CheckArgs),
     /// Calculate payouts from data files into a CSV.
     Calc {
         #[command(flatten)]
@@ -225,6 +228,10 @@ enum Command {
         #[command(flatten)]
         at: store_cmds::StoreArg,
     },
+    /// Pictures as SVG: a component's payout curve (beside a candidate
+    /// plan's), histograms of attainment and payouts across people.
+    #[command(subcommand)]
+    Chart(chart_cmds::ChartCommand),
     /// Print the audit log: every import, plan version, run, approval and close.
     Audit {
         #[command(flatten)]
@@ -416,19 +423,7 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
 
 fn run(command: Command) -> Result<(), Failed> {
     match command {
-        Command::Check(arg) => {
-            let (ws, warnings) = workspace::load(&arg.workspace)?;
-            print_warnings(&warnings);
-            let components: usize = ws.plans.iter().map(|p| p.components.len()).sum();
-            say!(
-                "ok: {}, {}, {}, {}",
-                report::count(ws.plans.len(), "plan", "plans"),
-                report::count(components, "component", "components"),
-                report::count(ws.measures.len(), "measure", "measures"),
-                report::count(ws.quotas.len(), "quota", "quotas")
-            );
-            Ok(())
-        }
+        Command::Check(args) => check_cmd::check(&args),
         Command::Calc { inputs, out } => {
             let l = load_and_calculate(&inputs)?;
             match out {
@@ -534,6 +529,7 @@ fn run(command: Command) -> Result<(), Failed> {
             at,
         } => store_cmds::statement(&participant, &period, run, &at),
         Command::Audit { at } => store_cmds::audit(&at),
+        Command::Chart(c) => chart_cmds::chart(c),
         Command::Live { year, at } => store_cmds::live(year, &at),
         Command::Ledger {
             participant,

@@ -36,6 +36,10 @@
 //!    nothing changed; `attain statement` shows a closed month with its
 //!    adjustment and the year to date. (The store's own suite, on SQLite
 //!    and PostgreSQL, is `crates/store/tests/store.rs`.)
+//! 10. Plan lint and charts (`lint_*`, `chart_*`): `attain check` reports a
+//!     retroactive cliff with its numbers and exits 0, or 1 with
+//!     `--deny-warnings`; `attain chart curve` and `attain chart
+//!     distribution` write SVG files and name what they cannot find.
 //!
 //! The tiny workspace pays the brief's retention commission on a quarterly
 //! net-revenue quota of $300,000 (no proration): 7.5% up to 100%, 12.5% to
@@ -1457,7 +1461,13 @@ fn init_creates_a_workspace_that_checks_tests_and_calculates() {
     // From outside, with `-w`.
     let run = s.attain(&["check", "-w", "ws"]).ok();
     assert!(run.stdout.starts_with("ok: "), "{run:?}");
-    assert_eq!(run.stderr, "");
+    // The brief's GRR plan has a real cliff at its 80% gate: the lint says
+    // so, and the check still passes.
+    assert!(!run.stderr.contains("error:"), "{run:?}");
+    assert!(
+        run.stderr.starts_with("warning: ws/plans/grr_bonus.toml:22:6: component `grr_bonus` has a cliff at 80% of quota"),
+        "{run:?}"
+    );
     let run = s.attain(&["test", "-w", "ws"]).ok();
     assert!(
         run.stdout.lines().all(|l| !l.starts_with("FAIL")),
@@ -2442,5 +2452,165 @@ fn store_backup_is_a_consistent_copy_that_opens_as_a_store() {
             .stderr
             .contains("a file is already here; nothing was written"),
         "{again:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 10. Plan lint and charts
+// ---------------------------------------------------------------------------
+
+/// The tiny workspace's commission made retroactive: at 100% the whole
+/// $300,000 is paid 12.5% (37,500) instead of 7.5% (299,999.99 -> 22,500.00).
+const RETROACTIVE_PLAN: &str = r#"[plan]
+id = "retroactive"
+
+[[components]]
+id = "commission"
+period = "quarter"
+measure = "nrr"
+quota = "nrr_target"
+tiers = "retroactive"
+bands = [
+  { from = "0%", rate = "7.5%" },
+  { name = "accelerator", from = "100%", rate = "12.5%" },
+]
+"#;
+
+#[test]
+fn lint_a_retroactive_cliff_is_a_warning_with_its_numbers() {
+    let s = Sandbox::tiny("lint-retro");
+    s.write("plans/retroactive.toml", RETROACTIVE_PLAN);
+    let run = s.attain(&["check"]).ok();
+    assert_eq!(
+        run.stdout,
+        "ok: 2 plans, 2 components, 5 measures, 1 quota, 1 warning\n"
+    );
+    assert_eq!(
+        run.stderr,
+        "warning: plans/retroactive.toml:5:6: component `commission` has a cliff at 100% of quota ($300,000.00 of `nrr`): one cent more pays $15,000.00 more ($299,999.99 pays $22,500.00, $300,000.00 pays $37,500.00)\n  |\n5 | id = \"commission\"\n  |      ^^^^^^^^^^^^\n  = help: tiers are retroactive: reaching `accelerator` pays 12.5% on the whole measure; `tiers = \"marginal\"` pays each rate on its own band, without a jump\n\n"
+    );
+    let run = s.attain(&["check", "--deny-warnings"]).fails();
+    assert!(
+        run.stderr
+            .ends_with("error: .: 1 warning and `--deny-warnings`\n\n"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn lint_deny_warnings_passes_a_clean_workspace() {
+    let s = Sandbox::tiny("lint-clean");
+    let run = s.attain(&["check", "--deny-warnings"]).ok();
+    assert_eq!(run.stdout, "ok: 1 plan, 1 component, 5 measures, 1 quota\n");
+    assert_eq!(run.stderr, "");
+}
+
+#[test]
+fn chart_curve_beside_a_candidate_file() {
+    let s = Sandbox::tiny("chart-curve");
+    s.write(
+        "candidate/retention_commission.toml",
+        TINY_PLAN.replace("\"marginal\"", "\"retroactive\""),
+    );
+    let run = s
+        .attain(&[
+            "chart",
+            "curve",
+            "--plan",
+            "retention_commission",
+            "--component",
+            "commission",
+            "--candidate",
+            "candidate/retention_commission.toml",
+            "--out",
+            "curve.svg",
+        ])
+        .ok();
+    assert_eq!(run.stderr, "wrote curve.svg\n");
+    let svg = s.read_text("curve.svg");
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"560\"")
+    );
+    assert!(svg.contains(">attainment (% of quota)</text>"));
+    assert!(svg.contains(">payout (USD)</text>"));
+    assert!(svg.contains(">current: plan retention_commission</text>"));
+    assert!(svg.contains(">candidate: candidate/retention_commission.toml</text>"));
+    // Only the candidate (retroactive) has cliffs: at 100% and at 150%.
+    assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
+    assert!(svg.contains(">+$15,000.00 at 100%</text>"), "{svg}");
+    assert!(svg.ends_with("</svg>\n"));
+}
+
+#[test]
+fn chart_curve_names_what_it_cannot_find() {
+    let s = Sandbox::tiny("chart-unknown");
+    let run = s
+        .attain(&[
+            "chart",
+            "curve",
+            "--plan",
+            "retention_commission",
+            "--component",
+            "bonus",
+        ])
+        .fails();
+    assert_eq!(
+        run.stderr,
+        "error: --component: plan `retention_commission` has no component `bonus`; its components: commission\n\n"
+    );
+}
+
+#[test]
+fn chart_distribution_from_data_files() {
+    let s = Sandbox::tiny("chart-distribution");
+    let run = s
+        .attain(&[
+            "chart",
+            "distribution",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--component",
+            "commission",
+            "--out",
+            "people.svg",
+        ])
+        .ok();
+    assert_eq!(run.stderr, "wrote people.svg\n");
+    let svg = s.read_text("people.svg");
+    assert!(svg.contains(">Attainment across people</text>"));
+    assert!(svg.contains(">Payouts across people</text>"));
+    // am1 earned 37,500 in the year, am2 10,500 (see the top of this file).
+    assert!(
+        svg.contains(
+            "component commission, 2026: each person's total; 2 people, $48,000.00 in all"
+        ),
+        "{svg}"
+    );
+}
+
+#[test]
+fn chart_distribution_from_the_stores_latest_run() {
+    let s = Sandbox::tiny("chart-store");
+    s.attain(&["plan", "apply"]).ok();
+    s.attain(&["import", "participants", "people.csv"]).ok();
+    s.attain(&["import", "transactions", "deals.csv"]).ok();
+    let run = s.attain(&["chart", "distribution"]).fails();
+    assert_eq!(
+        run.stderr,
+        "error: store: no run recorded: pass --participants and --transactions, or run `attain run` first\n\n"
+    );
+    s.attain(&["run"]).ok();
+    let run = s.attain(&["chart", "distribution"]).ok();
+    // Attainment is read back from the stored explanations: 8 quarters.
+    assert!(
+        run.stdout
+            .contains("2026: 8 values (one per person, period and component with a quota)"),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains("2 people, $48,000.00 in all"),
+        "{run:?}"
     );
 }

@@ -3,6 +3,7 @@
 //! hand it text and records and get values back.
 
 pub mod calendar;
+pub mod chart;
 pub mod data;
 pub mod diag;
 pub mod engine;

@@ -847,6 +847,29 @@ proptest! {
     }
 }
 
+proptest! {
+    // The lint evaluates each component a few thousand times: few cases.
+    #![proptest_config(config(12))]
+
+    /// 5e. What the checker accepts, the plan lint studies without
+    /// panicking, and its findings point into the files.
+    #[test]
+    fn checked_renumbered_plans_lint_without_panicking((slot, text) in renumbered_source()) {
+        if let Some(ws) = check_survives(slot, &text)? {
+            // The files as checked: the one at `slot` renumbered.
+            let (mut ws_file, mut plans) = sources().clone();
+            match slot {
+                0 => ws_file = SourceFile::new(ws_file.path.clone(), text.clone()),
+                i => plans[i - 1] = SourceFile::new(plans[i - 1].path.clone(), text.clone()),
+            }
+            let files: Vec<&SourceFile> = std::iter::once(&ws_file).chain(plans.iter()).collect();
+            for d in attain_core::plan::lint::lint(&ws) {
+                check_location(&d, &files)?;
+            }
+        }
+    }
+}
+
 fn fixed_company() -> Vec<Person> {
     let mut people = vec![
         person("d1", "director", None, "director_override"),

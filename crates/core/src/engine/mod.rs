@@ -9,6 +9,7 @@ pub mod evaluate;
 pub mod filter;
 pub mod incremental;
 pub mod measures;
+pub mod probe;
 pub mod trace;
 
 use crate::calendar::{Period, PeriodKind};
@@ -325,7 +326,7 @@ pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
 }
 
 /// Every measure's value in a plan test: given, derived from the given, or 0.
-fn test_measures(
+pub(crate) fn test_measures(
     ws: &Workspace,
     test: &crate::plan::PlanTest,
     quotas: &[measures::QuotaValue],

@@ -1676,6 +1676,7 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
         rounding,
         rounding_is_default: d.rounding.is_none(),
         origin: ctx.src.path.clone(),
+        location: ctx.src.locate(d.id.span()),
         holdback,
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod clone;
+pub mod lint;
 pub mod model;
 pub mod syntax;
 

@@ -358,6 +358,9 @@ pub struct Component {
     /// The plan file that defines it (differs from the plan's for included
     /// components).
     pub origin: String,
+    /// Where its `id` is written, for diagnostics about the component as a
+    /// whole (the plan lint's findings).
+    pub location: crate::diag::Location,
     /// What the ledger withholds of each payout, and until when. The
     /// engine ignores it: an earning is earned whole.
     pub holdback: Option<Holdback>,

@@ -303,3 +303,17 @@ pub fn plans_folder(workspace_text: &str) -> String {
         .and_then(|w| w.plans)
         .unwrap_or_else(|| "plans".to_string())
 }
+
+/// The `[plan] id` of a plan file's text, read without checking the rest
+/// (to match a candidate plan file with the workspace's plan it replaces).
+pub fn plan_id(plan_text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Only {
+        plan: Option<OnlyId>,
+    }
+    #[derive(Deserialize)]
+    struct OnlyId {
+        id: Option<String>,
+    }
+    toml::from_str::<Only>(plan_text).ok()?.plan?.id
+}

@@ -1,0 +1,406 @@
+//! The plan lint: what a plan pays as its measure moves, and where that
+//! surprises. Each component is probed with its quota at the plan amount
+//! (`engine::probe`), and its payout curve read for
+//!
+//! - payouts that fall while the measure rises (a warning);
+//! - cliffs: one cent more paying much more, at a gate, a retroactive tier,
+//!   the foot of a curve or a lone jump of a formula (a warning);
+//! - bands a cap makes unreachable (a warning);
+//! - dead zones: a stretch where more performance pays nothing more,
+//!   because of a cap or a flat stretch between two rises (a note: usually
+//!   meant, worth knowing).
+//!
+//! Regular steps (a bonus per *whole* point, per whole $1,000) are what the
+//! plan says and are not reported; nor is the zero paid below a first band.
+//! Findings carry the numbers: where, how much, what one cent below pays.
+
+use crate::diag::Diagnostic;
+use crate::engine::probe::{Piece, Probe, Shape};
+use crate::engine::trace::Step;
+use crate::money::{format_money, format_number, format_percent};
+use crate::plan::{Basis, Component, PayRule, Workspace};
+use rust_decimal::Decimal;
+
+/// Every finding of every component, each component once (an included
+/// component is reported where it is written).
+pub fn lint(ws: &Workspace) -> Vec<Diagnostic> {
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    let mut out = Vec::new();
+    for plan in &ws.plans {
+        for c in &plan.components {
+            let key = (c.origin.as_str(), c.id.as_str());
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            out.extend(lint_component(ws, c));
+        }
+    }
+    out
+}
+
+/// The findings of one component (none when it cannot be probed: no
+/// measure, or no quota and nothing that says which values matter).
+pub fn lint_component(ws: &Workspace, c: &Component) -> Vec<Diagnostic> {
+    let Some(probe) = Probe::new(ws, c) else {
+        return Vec::new();
+    };
+    let shape = match probe.shape() {
+        Ok(s) => s,
+        Err(e) => {
+            return vec![Diagnostic::note(
+                c.location.clone(),
+                format!("component `{}` could not be studied: {e}", c.id),
+            )]
+        }
+    };
+    let mut l = Linter {
+        probe: &probe,
+        c,
+        cent: Decimal::new(1, ws.minor_unit),
+        out: Vec::new(),
+    };
+    l.jumps(&shape);
+    l.falls(&shape);
+    l.unreachable_bands(&shape);
+    l.dead_zones(&shape);
+    l.out
+}
+
+/// A cliff of a component's payout curve: one step of the measure below
+/// `at` pays `before`, `at` pays `after`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cliff {
+    pub at: Decimal,
+    pub before: Decimal,
+    pub after: Decimal,
+}
+
+/// The cliffs of a probed component, for charts that mark them.
+pub fn cliffs(probe: &Probe, shape: &Shape, c: &Component, minor_unit: u32) -> Vec<Cliff> {
+    let l = Linter {
+        probe,
+        c,
+        cent: Decimal::new(1, minor_unit),
+        out: Vec::new(),
+    };
+    l.classified_jumps(shape)
+        .into_iter()
+        .filter(|f| f.3 > f.2)
+        .map(|f| Cliff {
+            at: f.1,
+            before: f.2,
+            after: f.3,
+        })
+        .collect()
+}
+
+struct Linter<'a> {
+    probe: &'a Probe<'a>,
+    c: &'a Component,
+    cent: Decimal,
+    out: Vec<Diagnostic>,
+}
+
+/// Why the payout jumps.
+enum Cause {
+    Gate(String),
+    Retroactive { band: String, rate: Decimal },
+    CurveFoot,
+    Formula,
+}
+
+impl Linter<'_> {
+    fn value(&self, x: Decimal) -> String {
+        if self.probe.measure_is_money() {
+            format_money(x)
+        } else {
+            format_number(x)
+        }
+    }
+
+    fn percent(&self, x: Decimal) -> Option<String> {
+        let q = self.probe.quota?;
+        Some(format_percent(x / q, 2))
+    }
+
+    /// `80% of quota ($240,000.00 of `grr`)`, or `$240,000.00 of `grr``.
+    fn at(&self, x: Decimal) -> String {
+        let m = self.probe.measure_name();
+        match self.percent(x) {
+            Some(p) => format!("{p} of quota ({} of `{m}`)", self.value(x)),
+            None => format!("{} of `{m}`", self.value(x)),
+        }
+    }
+
+    fn paid(&self, x: Decimal) -> Option<(Decimal, Vec<Step>)> {
+        self.probe.paid(x).ok().map(|e| (e.amount, e.trace.steps))
+    }
+
+    fn warn(&mut self, message: String, hint: String) {
+        self.out
+            .push(Diagnostic::warning(self.c.location.clone(), message).with_hint(hint));
+    }
+
+    fn note(&mut self, message: String, hint: String) {
+        self.out
+            .push(Diagnostic::note(self.c.location.clone(), message).with_hint(hint));
+    }
+
+    fn cause(&self, below: &[Step], above: &[Step], at: Decimal) -> Cause {
+        let gate = |steps: &[Step]| {
+            steps.iter().find_map(|s| match s {
+                Step::Gate { condition, met } => Some((condition.clone(), *met)),
+                _ => None,
+            })
+        };
+        if let (Some((_, false)), Some((condition, true))) = (gate(below), gate(above)) {
+            return Cause::Gate(condition);
+        }
+        let band = |steps: &[Step]| {
+            steps.iter().find_map(|s| match s {
+                Step::RetroactiveBand { name, rate, .. } => Some((name.clone(), *rate)),
+                _ => None,
+            })
+        };
+        if let Some((name, rate)) = band(above) {
+            if band(below).is_none_or(|(n, _)| n != name) {
+                return Cause::Retroactive { band: name, rate };
+            }
+        }
+        if let PayRule::Curve { basis, points } = &self.c.rule {
+            let first = match (basis, self.probe.quota) {
+                (Basis::Attainment, Some(q)) => points[0].0 * q,
+                _ => points[0].0,
+            };
+            if (first - at).abs() <= self.probe.step {
+                return Cause::CurveFoot;
+            }
+        }
+        Cause::Formula
+    }
+
+    /// Every jump: (one step below, at, paid below, paid at, why), without
+    /// the regular steps of a formula or of rounded points (three or more
+    /// rises with no other cause), which are the plan's own arithmetic.
+    fn classified_jumps(&self, shape: &Shape) -> Vec<(Decimal, Decimal, Decimal, Decimal, Cause)> {
+        let jumps: Vec<&Piece> = shape.pieces.iter().filter(|p| p.jump).collect();
+        let mut found = Vec::new();
+        for p in &jumps {
+            let (Some((before, below)), Some((after, above))) = (self.paid(p.x0), self.paid(p.x1))
+            else {
+                continue;
+            };
+            let cause = self.cause(&below, &above, p.x1);
+            found.push((p.x0, p.x1, before, after, cause));
+        }
+        let formula_rises = found
+            .iter()
+            .filter(|f| matches!(f.4, Cause::Formula) && f.3 > f.2)
+            .count();
+        found.retain(|f| {
+            f.3 < f.2
+                || (f.3 - f.2 >= self.cent
+                    && !(matches!(f.4, Cause::Formula) && formula_rises >= 3))
+        });
+        found
+    }
+
+    /// Cliffs, and jumps down.
+    fn jumps(&mut self, shape: &Shape) {
+        let found = self.classified_jumps(shape);
+        let step_word = if self.probe.measure_is_money() {
+            "one cent"
+        } else {
+            "one step"
+        };
+        for (x0, x1, before, after, cause) in found {
+            if after < before {
+                let loss = before - after;
+                self.warn(
+                    format!(
+                        "component `{}` pays less for more: {} pays {}, but {step_word} more, at {}, pays {}",
+                        self.c.id,
+                        self.value(x0),
+                        format_money(before),
+                        self.at(x1),
+                        format_money(after)
+                    ),
+                    format!("a rep loses {} by doing better; check the rates, the cap and the formula", format_money(loss)),
+                );
+                continue;
+            }
+            let jump = format_money(after - before);
+            let hint = match &cause {
+                Cause::Gate(condition) => format!(
+                    "the gate `{condition}` pays nothing below it: a rep {step_word} short earns {jump} less, so expect deals pulled into the period; a ramp (a `curve` rising from $0) removes the jump"
+                ),
+                Cause::Retroactive { band, rate } => format!(
+                    "tiers are retroactive: reaching `{band}` pays {} on the whole measure; `tiers = \"marginal\"` pays each rate on its own band, without a jump",
+                    format_percent(*rate, 4)
+                ),
+                Cause::CurveFoot => "the curve pays nothing below its first point; a first point paying $0 removes the jump".to_string(),
+                Cause::Formula => "the payout formula jumps here; check that the threshold is meant".to_string(),
+            };
+            self.warn(
+                format!(
+                    "component `{}` has a cliff at {}: {step_word} more pays {jump} more ({} pays {}, {} pays {})",
+                    self.c.id,
+                    self.at(x1),
+                    self.value(x0),
+                    format_money(before),
+                    self.value(x1),
+                    format_money(after)
+                ),
+                hint,
+            );
+        }
+    }
+
+    /// Stretches where the payout falls smoothly as the measure rises.
+    fn falls(&mut self, shape: &Shape) {
+        let mut stretches: Vec<(Decimal, Decimal)> = Vec::new();
+        for p in shape.pieces.iter().filter(|p| !p.jump) {
+            if p.y1 < p.y0 {
+                match stretches.last_mut() {
+                    Some(last) if last.1 == p.x0 => last.1 = p.x1,
+                    _ => stretches.push((p.x0, p.x1)),
+                }
+            }
+        }
+        for (a, b) in stretches {
+            let (Some((pa, _)), Some((pb, _))) = (self.paid(a), self.paid(b)) else {
+                continue;
+            };
+            if pa - pb < self.cent {
+                continue;
+            }
+            self.warn(
+                format!(
+                    "component `{}` pays less for more: {} pays {}, but {} pays {}",
+                    self.c.id,
+                    self.at(a),
+                    format_money(pa),
+                    self.at(b),
+                    format_money(pb)
+                ),
+                format!(
+                    "a rep loses {} by doing better; check the rates, the cap and the formula",
+                    format_money(pa - pb)
+                ),
+            );
+        }
+    }
+
+    /// Stretches of at least 5% of quota (or of the range probed) where a
+    /// positive payout stays the same.
+    fn dead_zones(&mut self, shape: &Shape) {
+        let wide = match self.probe.quota {
+            Some(q) => q / Decimal::from(20),
+            None => (self.probe.high - self.probe.low) / Decimal::from(20),
+        };
+        let mut flats: Vec<(Decimal, Decimal, Decimal)> = Vec::new();
+        for p in &shape.pieces {
+            // Exactly flat: the probe's values are unrounded, so a slope of
+            // any size shows.
+            if p.jump || p.y1 != p.y0 {
+                continue;
+            }
+            match flats.last_mut() {
+                Some(last) if last.1 == p.x0 && p.y0 == last.2 => last.1 = p.x1,
+                _ => flats.push((p.x0, p.x1, p.y0)),
+            }
+        }
+        for (a, b, y) in flats {
+            if b - a < wide || y <= Decimal::ZERO || b <= Decimal::ZERO {
+                continue;
+            }
+            let Some((paid, steps)) = self.paid(a + (b - a) / Decimal::TWO) else {
+                continue;
+            };
+            let capped = steps.iter().any(|s| matches!(s, Step::Cap { .. }));
+            let to_the_end = b >= self.probe.high;
+            if capped || to_the_end {
+                let what = if capped {
+                    format!("its cap of {}", format_money(paid))
+                } else {
+                    format_money(paid)
+                };
+                self.note(
+                    format!(
+                        "component `{}` pays {what} from {} up: more performance pays nothing more",
+                        self.c.id,
+                        self.at(a)
+                    ),
+                    if capped {
+                        "a cap stops the payout; raise it, or lower the rates near it, if top performers should still earn for more".to_string()
+                    } else {
+                        "the payout stops rising here; check that this ceiling is meant".to_string()
+                    },
+                );
+            } else {
+                self.note(
+                    format!(
+                        "component `{}` pays {} whatever the result from {} to {}: more performance pays nothing more there",
+                        self.c.id,
+                        format_money(paid),
+                        self.at(a),
+                        self.at(b)
+                    ),
+                    "a dead zone: reps in it gain nothing for more until the payout rises again".to_string(),
+                );
+            }
+        }
+    }
+
+    /// Bands that start where the cap is already reached.
+    fn unreachable_bands(&mut self, shape: &Shape) {
+        let Some(cap) = self.c.cap else {
+            return;
+        };
+        let (bands, per_point, basis) = match &self.c.rule {
+            PayRule::Tiers { bands, basis, .. } => (bands, false, *basis),
+            PayRule::PerPoint { bands, .. } => (bands, true, Basis::Attainment),
+            _ => return,
+        };
+        let Some(reached) = shape.pieces.iter().find(|p| p.y1 >= cap).map(|p| {
+            if p.jump || p.y1 == p.y0 {
+                p.x1
+            } else {
+                let x = p.x0 + (cap - p.y0) * (p.x1 - p.x0) / (p.y1 - p.y0);
+                (x / self.probe.step).ceil() * self.probe.step
+            }
+        }) else {
+            return;
+        };
+        for (i, b) in bands.iter().enumerate() {
+            let start = match (basis, self.probe.quota) {
+                (Basis::Attainment, Some(q)) => b.from * q,
+                _ => b.from,
+            };
+            if b.rate <= Decimal::ZERO || start < reached {
+                continue;
+            }
+            let name = b.name.clone().unwrap_or_else(|| format!("band {}", i + 1));
+            let rate = if per_point {
+                format!("{} a point", format_money(b.rate))
+            } else {
+                format_percent(b.rate, 4)
+            };
+            let from = match basis {
+                Basis::Attainment => format_percent(b.from, 4),
+                Basis::Amount => format_money(b.from),
+                Basis::Value => format_number(b.from),
+            };
+            self.warn(
+                format!(
+                    "band `{name}` of component `{}` ({rate} from {from}) is never paid: the cap of {} is reached at {}",
+                    self.c.id,
+                    format_money(cap),
+                    self.at(reached)
+                ),
+                "the cap stops the payout before this band starts; raise the cap or remove the band".to_string(),
+            );
+        }
+    }
+}
