@@ -13,6 +13,7 @@ macro_rules! say_raw {
 
 mod demo_data;
 mod embedded;
+mod forecast_cmds;
 mod store_cmds;
 mod workspace;
 
@@ -229,6 +230,13 @@ enum Command {
         #[command(flatten)]
         at: store_cmds::StoreArg,
     },
+    /// Forecast a period's payouts and plan cost (P10/P50/P90) from the
+    /// period to date and the history of deal flow; `--backtest` says how
+    /// good that is.
+    Forecast(forecast_cmds::ForecastArgs),
+    /// "If I close this deal, what do I earn?": the payouts a hypothetical
+    /// deal moves, before and after, with tiers and explanations.
+    Estimate(forecast_cmds::EstimateArgs),
     /// Copy a live SQLite store consistently to a new file.
     Backup {
         /// The copy to write.
@@ -527,6 +535,8 @@ fn run(command: Command) -> Result<(), Failed> {
         Command::Export(ExportCommand::Payroll { period, out, at }) => {
             store_cmds::payroll(&period, out.as_deref(), &at)
         }
+        Command::Forecast(args) => forecast_cmds::forecast(args),
+        Command::Estimate(args) => forecast_cmds::estimate(args),
         Command::Backup { to, at } => store_cmds::backup(&to, &at),
     }
 }
