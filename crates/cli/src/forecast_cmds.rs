@@ -402,9 +402,14 @@ fn forecast_table(d: &Data, f: &Forecast) -> String {
     )
 }
 
+/// An attainment as a ratio to 6 decimals (1.05 is 105%).
+fn ratio(v: Decimal) -> String {
+    v.round_dp(6).normalize().to_string()
+}
+
 fn spread_cells(s: Option<&Spread>) -> [String; 3] {
     match s {
-        Some(s) => [s.p10.to_string(), s.p50.to_string(), s.p90.to_string()],
+        Some(s) => [ratio(s.p10), ratio(s.p50), ratio(s.p90)],
         None => Default::default(),
     }
 }
@@ -469,6 +474,15 @@ fn json_spread(s: &Spread) -> String {
     )
 }
 
+fn json_ratios(s: &Spread) -> String {
+    format!(
+        "{{\"p10\": \"{}\", \"p50\": \"{}\", \"p90\": \"{}\"}}",
+        ratio(s.p10),
+        ratio(s.p50),
+        ratio(s.p90)
+    )
+}
+
 fn forecast_json(d: &Data, f: &Forecast) -> String {
     let people: Vec<String> = f
         .people
@@ -478,8 +492,9 @@ fn forecast_json(d: &Data, f: &Forecast) -> String {
                 Some(a) => format!(
                     "{{\"component\": {}, \"to_date\": {}, \"spread\": {}}}",
                     json_text(&d.ws.plans[p.plan].components[a.component].id),
-                    a.to_date.map_or_else(|| "null".to_string(), |v| format!("\"{v}\"")),
-                    json_spread(&a.spread)
+                    a.to_date
+                        .map_or_else(|| "null".to_string(), |v| format!("\"{}\"", ratio(v))),
+                    json_ratios(&a.spread)
                 ),
                 None => "null".into(),
             };

@@ -186,7 +186,7 @@ fn check_value(ws: &Workspace, people: &Participants, f: &Field, text: &str) -> 
     let number = match f.ty {
         FieldType::Money => {
             let units =
-                parse_minor_units(text, ws.minor_unit).map_err(|e| format!("{}: {e}", bad()))?;
+                parse_minor_units(text, ws.minor_unit).map_err(|e| format!("{} ({e})", bad()))?;
             Some(Decimal::new(units, ws.minor_unit))
         }
         FieldType::Integer => Some(Decimal::from(text.parse::<i64>().map_err(|_| bad())?)),

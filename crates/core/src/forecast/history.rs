@@ -65,8 +65,8 @@ pub(super) struct History {
     pub periods: Vec<Period>,
     pub starts: Vec<Date>,
     pub ends: Vec<Date>,
-    /// Whether any transaction (up to the last date read) is dated in the
-    /// period: a period the data does not cover is no history.
+    /// Whether the data (up to the last date read) covers the period: it
+    /// has transactions in its first and its last unit.
     pub has_data: Vec<bool>,
     /// Indexes into `ws.measures` of the base measures.
     pub base: Vec<usize>,
@@ -109,15 +109,29 @@ impl History {
             let d = txns.date[i];
             d >= first && d <= last && through.is_none_or(|t| d <= t)
         };
-        let mut has_data = vec![false; periods.len()];
+        // A period is covered when the data has transactions in its first
+        // and in its last unit: a file that starts with a period's last
+        // month (deals of the previous year that slipped in) is no history.
+        let unit = unit_days(kind);
+        let mut first_unit = vec![false; periods.len()];
+        let mut last_unit = vec![false; periods.len()];
         for i in 0..txns.len() {
             if read(i) {
-                let at = ends.partition_point(|e| *e < txns.date[i]);
-                if let Some(h) = has_data.get_mut(at) {
-                    *h = true;
+                let q = ends.partition_point(|e| *e < txns.date[i]);
+                if q < periods.len() {
+                    let len = days_between(starts[q], ends[q]) + 1;
+                    let day = days_between(starts[q], txns.date[i]);
+                    let last = units(len, unit) - 1;
+                    first_unit[q] |= day < unit_bounds(len, unit, 0).1;
+                    last_unit[q] |= day >= unit_bounds(len, unit, last).0;
                 }
             }
         }
+        let has_data: Vec<bool> = first_unit
+            .iter()
+            .zip(&last_unit)
+            .map(|(a, b)| *a && *b)
+            .collect();
         let credits = credit::credit(ws, people, txns, read).map_err(|errors| {
             errors
                 .into_iter()
@@ -142,7 +156,6 @@ impl History {
         let mut base_ws = ws.clone();
         base_ws.measures = base.iter().map(|&m| ws.measures[m].clone()).collect();
         base_ws.plans = Vec::new();
-        let unit = unit_days(kind);
         let longest = (0..periods.len())
             .map(|i| days_between(starts[i], ends[i]) + 1)
             .max()

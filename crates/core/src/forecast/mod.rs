@@ -281,6 +281,8 @@ pub fn backtest(
         let Some(t) = h.period_index(period) else {
             continue;
         };
+        // A period the data does not cover to its end has no actual
+        // result to compare with.
         if !h.has_data[t] {
             continue;
         }
