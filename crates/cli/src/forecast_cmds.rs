@@ -436,8 +436,7 @@ fn forecast_csv(d: &Data, f: &Forecast) -> String {
             f.period,
             f.as_of,
             source_name(p.source),
-            a.and_then(|a| a.to_date)
-                .map_or_else(String::new, |v| v.to_string()),
+            a.and_then(|a| a.to_date).map_or_else(String::new, ratio),
             p.to_date,
             p.payout.p10,
             p.payout.p50,

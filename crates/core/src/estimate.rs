@@ -380,7 +380,18 @@ pub fn render(
         out.push_str("\nno payout changes\n");
         return out;
     }
-    for m in &e.moved {
+    // The person's own payouts first, then those the deal moves above
+    // them (overrides) or beside them (team goals).
+    let own_first = e
+        .moved
+        .iter()
+        .filter(|m| people.ids[m.participant as usize] == participant)
+        .chain(
+            e.moved
+                .iter()
+                .filter(|m| people.ids[m.participant as usize] != participant),
+        );
+    for m in own_first {
         let who = &people.ids[m.participant as usize];
         let c = &ws.plans[m.plan].components[m.component];
         let change = m.after - m.before;

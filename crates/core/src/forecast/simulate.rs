@@ -48,6 +48,10 @@ enum Pool {
     Nothing,
 }
 
+/// Bounds of the level of this period against earlier ones.
+const LEVEL_MIN: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
+const LEVEL_MAX: Decimal = Decimal::TWO;
+
 /// Fewer observed units than this, and no earlier period: borrow.
 const THIN: usize = 2;
 
@@ -68,7 +72,7 @@ pub(super) struct Simulation<'a> {
     /// the earlier periods' same days, across everyone (1 for counts, or
     /// when either is not positive). Amounts drawn from earlier periods
     /// are scaled by it, so a year that grows is not forecast at last
-    /// quarter's level.
+    /// quarter's level. Bounded to between 0.5 and 2.
     level: Vec<Decimal>,
     /// The earlier periods the data covers.
     earlier: Vec<usize>,
@@ -207,7 +211,8 @@ impl<'a> Simulation<'a> {
                 if now <= Decimal::ZERO || before <= Decimal::ZERO {
                     Decimal::ONE
                 } else {
-                    (now / before).round_dp(6)
+                    // Bounded: one unusual deal must not scale everyone.
+                    (now / before).round_dp(6).clamp(LEVEL_MIN, LEVEL_MAX)
                 }
             })
             .collect();
