@@ -69,8 +69,8 @@ pub(super) struct Simulation<'a> {
     window: Vec<(i32, i32)>,
     eval: Evaluator<'a>,
     /// Per base measure: this period's flow to date over the mean flow of
-    /// the earlier periods' same days, across everyone (1 for counts, or
-    /// when either is not positive). Amounts drawn from earlier periods
+    /// the earlier periods' same days, across the people with earlier
+    /// periods (1 for counts, or when either is not positive). Amounts drawn from earlier periods
     /// are scaled by it, so a year that grows is not forecast at last
     /// quarter's level. Bounded to between 0.5 and 2.
     level: Vec<Decimal>,
@@ -184,7 +184,7 @@ impl<'a> Simulation<'a> {
                 peers.entry(plan_of[p as usize]).or_default().push(p);
             }
         }
-        let pools = own
+        let pools: Vec<Pool> = own
             .into_iter()
             .enumerate()
             .map(|(p, pool)| match pool {
@@ -197,17 +197,30 @@ impl<'a> Simulation<'a> {
                 other => other,
             })
             .collect();
+        // Measured on the people who were there before, against their own
+        // earlier periods: newcomers' flow is growth already forecast
+        // (from their peers), not a change of level.
         let level = (0..nb)
             .map(|j| {
                 let is_amount = matches!(ws.measures[h.base[j]].kind, MeasureKind::Sum { .. });
-                let flow =
-                    |q: usize| -> Decimal { (0..n).map(|p| h.value(q, p, j, observed)).sum() };
-                if !is_amount || earlier.is_empty() {
+                if !is_amount {
                     return Decimal::ONE;
                 }
-                let now = flow(t);
-                let before: Decimal = earlier.iter().map(|&q| flow(q)).sum::<Decimal>()
-                    / Decimal::from(earlier.len());
+                let (mut now, mut before) = (Decimal::ZERO, Decimal::ZERO);
+                for (p, pool) in pools.iter().enumerate() {
+                    let Pool::Own { periods, .. } = pool else {
+                        continue;
+                    };
+                    if periods.is_empty() {
+                        continue;
+                    }
+                    now += h.value(t, p, j, observed);
+                    before += periods
+                        .iter()
+                        .map(|&q| h.value(q, p, j, observed))
+                        .sum::<Decimal>()
+                        / Decimal::from(periods.len());
+                }
                 if now <= Decimal::ZERO || before <= Decimal::ZERO {
                     Decimal::ONE
                 } else {
