@@ -60,7 +60,8 @@ pub(super) struct Simulation<'a> {
     people: &'a Participants,
     h: &'a History,
     t: usize,
-    observed: i32,
+    /// Base measures to date: `[person × base + j]`.
+    to_date: Vec<Decimal>,
     /// `[q][k]` → `[person × base + j]`; empty where never drawn.
     increments: Vec<Vec<Vec<Decimal>>>,
     pools: Vec<Pool>,
@@ -68,16 +69,8 @@ pub(super) struct Simulation<'a> {
     /// start (empty when none).
     window: Vec<(i32, i32)>,
     eval: Evaluator<'a>,
-    /// Per base measure: this period's flow to date over the mean flow of
-    /// the earlier periods' same days, across the people with earlier
-    /// periods (1 for counts, or when either is not positive). Amounts drawn from earlier periods
-    /// are scaled by it, so a year that grows is not forecast at last
-    /// quarter's level. Bounded to between 0.5 and 2.
-    level: Vec<Decimal>,
     /// The earlier periods the data covers.
     earlier: Vec<usize>,
-    /// Scaled amounts are rounded to the currency's minor unit.
-    minor: crate::money::Rounding,
     /// People in id order: draws are made in this order, so a seed gives
     /// the same forecast whatever the order of the participants file.
     order: Vec<u32>,
@@ -197,10 +190,15 @@ impl<'a> Simulation<'a> {
                 other => other,
             })
             .collect();
-        // Measured on the people who were there before, against their own
-        // earlier periods: newcomers' flow is growth already forecast
-        // (from their peers), not a change of level.
-        let level = (0..nb)
+        // The level, per base measure: this period's flow to date over the
+        // mean flow of the same days of earlier periods, measured on the
+        // people who were there before against their own earlier periods
+        // (newcomers' flow is growth already forecast from their peers, not
+        // a change of level). Amounts drawn from earlier periods are scaled
+        // by it, so a year that grows is not forecast at last quarter's
+        // level; counts are not scaled (1), nor is anything when either
+        // flow is not positive. Bounded to between 0.5 and 2.
+        let level: Vec<Decimal> = (0..nb)
             .map(|j| {
                 let is_amount = matches!(ws.measures[h.base[j]].kind, MeasureKind::Sum { .. });
                 if !is_amount {
@@ -229,22 +227,36 @@ impl<'a> Simulation<'a> {
                 }
             })
             .collect();
+        // Drawn amounts scaled once here, not in every draw.
+        let minor = crate::money::Rounding {
+            places: ws.minor_unit,
+            mode: crate::money::RoundingMode::HalfEven,
+        };
+        for q in 0..t {
+            for unit in &mut increments[q] {
+                for (i, v) in unit.iter_mut().enumerate() {
+                    let j = i % nb;
+                    if level[j] != Decimal::ONE {
+                        *v = minor.apply(*v * level[j]);
+                    }
+                }
+            }
+        }
+        let to_date: Vec<Decimal> = (0..n)
+            .flat_map(|p| (0..nb).map(move |j| (p, j)))
+            .map(|(p, j)| h.value(t, p, j, observed))
+            .collect();
         Simulation {
             ws,
             people,
             h,
             t,
-            observed,
+            to_date,
             increments,
             pools,
             window,
             eval,
-            level,
             earlier,
-            minor: crate::money::Rounding {
-                places: ws.minor_unit,
-                mode: crate::money::RoundingMode::HalfEven,
-            },
             order,
         }
     }
@@ -301,7 +313,7 @@ impl<'a> Simulation<'a> {
         for &p in &self.order {
             let p = p as usize;
             for (j, &m) in self.h.base.iter().enumerate() {
-                vals[p * nm + m] = self.h.value(self.t, p, j, self.observed);
+                vals[p * nm + m] = self.to_date[p * nb + j];
             }
             let (from, to) = self.window[p];
             if from >= to {
@@ -344,12 +356,7 @@ impl<'a> Simulation<'a> {
                     continue;
                 }
                 for (j, &m) in self.h.base.iter().enumerate() {
-                    let add = inc[who * nb + j];
-                    vals[p * nm + m] += if q == self.t || self.level[j] == Decimal::ONE {
-                        add
-                    } else {
-                        self.minor.apply(add * self.level[j])
-                    };
+                    vals[p * nm + m] += inc[who * nb + j];
                 }
             }
         }
@@ -359,10 +366,11 @@ impl<'a> Simulation<'a> {
     pub fn run(&self, simulations: usize, seed: u64) -> Result<Outcome, RunError> {
         let nm = self.ws.measures.len();
         let n = self.people.len();
+        let nb = self.h.base.len();
         let mut vals = vec![Decimal::ZERO; n * nm];
         for p in 0..n {
             for (j, &m) in self.h.base.iter().enumerate() {
-                vals[p * nm + m] = self.h.value(self.t, p, j, self.observed);
+                vals[p * nm + m] = self.to_date[p * nb + j];
             }
         }
         let (to_date, to_date_attainment) = self.eval.run(&mut vals)?;
