@@ -232,8 +232,8 @@ impl<'a> Simulation<'a> {
             places: ws.minor_unit,
             mode: crate::money::RoundingMode::HalfEven,
         };
-        for q in 0..t {
-            for unit in &mut increments[q] {
+        for earlier_units in &mut increments[..t] {
+            for unit in earlier_units.iter_mut() {
                 for (i, v) in unit.iter_mut().enumerate() {
                     let j = i % nb;
                     if level[j] != Decimal::ONE {
