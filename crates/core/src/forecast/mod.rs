@@ -313,6 +313,3 @@ pub fn backtest(
     }
     Ok(out)
 }
-
-#[cfg(test)]
-mod tests;
