@@ -335,7 +335,7 @@ fn describe(f: &Forecast) -> String {
             .to_string()
     } else {
         format!(
-            "the remaining weeks are drawn from the same weeks of {} and the weeks observed so far",
+            "the remaining weeks are drawn from the same weeks of {}, at this period's level",
             f.history
                 .iter()
                 .map(Period::to_string)
