@@ -190,50 +190,44 @@ impl<'a> Simulation<'a> {
                 other => other,
             })
             .collect();
-        // The level, per base measure: this period's flow to date over the
-        // mean flow of the same days of earlier periods, measured on the
-        // people who were there before against their own earlier periods
-        // (newcomers' flow is growth already forecast from their peers, not
-        // a change of level). Amounts drawn from earlier periods are scaled
-        // by it, so a year that grows is not forecast at last quarter's
-        // level; counts are not scaled (1), nor is anything when either
-        // flow is not positive. Bounded to between 0.5 and 2.
-        let level: Vec<Decimal> = (0..nb)
-            .map(|j| {
-                let is_amount = matches!(ws.measures[h.base[j]].kind, MeasureKind::Sum { .. });
-                if !is_amount {
-                    return Decimal::ONE;
-                }
-                let (mut now, mut before) = (Decimal::ZERO, Decimal::ZERO);
-                for (p, pool) in pools.iter().enumerate() {
-                    let Pool::Own { periods, .. } = pool else {
-                        continue;
-                    };
-                    if periods.is_empty() {
-                        continue;
-                    }
-                    now += h.value(t, p, j, observed);
-                    before += periods
-                        .iter()
-                        .map(|&q| h.value(q, p, j, observed))
-                        .sum::<Decimal>()
-                        / Decimal::from(periods.len());
-                }
-                if now <= Decimal::ZERO || before <= Decimal::ZERO {
-                    Decimal::ONE
-                } else {
-                    // Bounded: one unusual deal must not scale everyone.
-                    (now / before).round_dp(6).clamp(LEVEL_MIN, LEVEL_MAX)
-                }
-            })
-            .collect();
-        // Drawn amounts scaled once here, not in every draw.
+        // The level, per earlier period and base measure: this period's
+        // flow to date over that period's flow over the same days, measured
+        // on the people who were there in both (newcomers' flow is growth
+        // already forecast from their peers, not a change of level). A
+        // period's amounts are scaled by it when drawn: replaying a quarter's
+        // second half is replaying how it related to its first half, so a
+        // year that grows is not forecast at last quarter's level, and
+        // quarters whose halves related differently give the spread. Counts
+        // are not scaled, nor is anything when either flow is not positive.
+        // Bounded to between 0.5 and 2.
         let minor = crate::money::Rounding {
             places: ws.minor_unit,
             mode: crate::money::RoundingMode::HalfEven,
         };
-        for earlier_units in &mut increments[..t] {
-            for unit in earlier_units.iter_mut() {
+        for &q in &earlier {
+            let level: Vec<Decimal> = (0..nb)
+                .map(|j| {
+                    let is_amount = matches!(ws.measures[h.base[j]].kind, MeasureKind::Sum { .. });
+                    if !is_amount {
+                        return Decimal::ONE;
+                    }
+                    let (mut now, mut before) = (Decimal::ZERO, Decimal::ZERO);
+                    for (p, pool) in pools.iter().enumerate() {
+                        if matches!(pool, Pool::Own { periods, .. } if periods.contains(&q)) {
+                            now += h.value(t, p, j, observed);
+                            before += h.value(q, p, j, observed);
+                        }
+                    }
+                    if now <= Decimal::ZERO || before <= Decimal::ZERO {
+                        Decimal::ONE
+                    } else {
+                        // Bounded: one unusual deal must not scale everyone.
+                        (now / before).round_dp(6).clamp(LEVEL_MIN, LEVEL_MAX)
+                    }
+                })
+                .collect();
+            // Scaled once here, not in every draw.
+            for unit in increments[q].iter_mut() {
                 for (i, v) in unit.iter_mut().enumerate() {
                     let j = i % nb;
                     if level[j] != Decimal::ONE {
