@@ -15,6 +15,7 @@ mod chart_cmds;
 mod check_cmd;
 mod demo_data;
 mod embedded;
+mod forecast_cmds;
 mod modeling_cmds;
 mod store_cmds;
 mod workspace;
@@ -265,6 +266,13 @@ enum Command {
         #[command(flatten)]
         data: modeling_cmds::ModelData,
     },
+    /// Forecast a period's payouts and plan cost (P10/P50/P90) from the
+    /// period to date and the history of deal flow; `--backtest` says how
+    /// good that is.
+    Forecast(forecast_cmds::ForecastArgs),
+    /// "If I close this deal, what do I earn?": the payouts a hypothetical
+    /// deal moves, before and after, with tiers and explanations.
+    Estimate(forecast_cmds::EstimateArgs),
     /// Copy a live SQLite store consistently to a new file.
     Backup {
         /// The copy to write.
@@ -552,6 +560,8 @@ fn run(command: Command) -> Result<(), Failed> {
         Command::Export(ExportCommand::Payroll { period, out, at }) => {
             store_cmds::payroll(&period, out.as_deref(), &at)
         }
+        Command::Forecast(args) => forecast_cmds::forecast(args),
+        Command::Estimate(args) => forecast_cmds::estimate(args),
         Command::Backup { to, at } => store_cmds::backup(&to, &at),
         Command::Whatif {
             candidates,
