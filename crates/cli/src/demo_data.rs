@@ -18,6 +18,7 @@
 //! than a crate whose algorithm or sampling methods could change between
 //! releases.
 
+use attain_core::random::SplitMix64;
 use std::fmt::Write as _;
 
 /// CSV text of a generated demo company, in the reference-workload schema.
@@ -152,63 +153,6 @@ const CHANGE_MAX_BP: i64 = 4_000;
 /// Cross-sell size, basis points of the account's ARR: 15-40%.
 const CROSS_MIN_BP: i64 = 1_500;
 const CROSS_MAX_BP: i64 = 4_000;
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a dozen lines, good statistical
-/// quality for this purpose, and, being written here, an output that can
-/// never change under us. Reproducible demo data across releases and
-/// platforms matters more than anything a random-number crate would add;
-/// crates such as `rand` have changed their sampling algorithms between
-/// versions, which would change every generated demo company.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 when `n` is 0), by Lemire's multiply-shift.
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// Uniform index in `0..n`.
-    fn index(&mut self, n: usize) -> usize {
-        self.below(n as u64) as usize
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        let span = hi.abs_diff(lo).saturating_add(1);
-        lo.saturating_add_unsigned(self.below(span))
-    }
-
-    /// True with probability `per_mille / 1000`.
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
-
-    /// Index of an entry drawn with the given weights (per mille or any
-    /// scale); the last index if the weights sum to 0.
-    fn weighted(&mut self, weights: &[u64]) -> usize {
-        let total: u64 = weights.iter().sum();
-        let mut r = self.below(total);
-        for (i, &w) in weights.iter().enumerate() {
-            if r < w {
-                return i;
-            }
-            r -= w;
-        }
-        weights.len().saturating_sub(1)
-    }
-}
 
 // ---------------------------------------------------------------- dates ---
 

@@ -13,4 +13,5 @@ pub mod forecast;
 pub mod model;
 pub mod money;
 pub mod plan;
+pub mod random;
 pub mod report;

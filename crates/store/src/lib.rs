@@ -17,7 +17,6 @@
 //! that either commits whole or leaves the store as it was; a process
 //! killed at any point leaves the last committed state.
 
-pub mod current;
 pub mod diff;
 pub mod driver;
 mod imports;

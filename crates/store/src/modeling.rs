@@ -1,13 +1,13 @@
-//! The store's current data for modeling (`attain whatif`, `attain
-//! sweep`): read only, nothing is recorded.
+//! The store's current data for modeling (`attain whatif`, `sweep`,
+//! `forecast`, `estimate`): read only, nothing is recorded.
 
+use crate::driver::Driver;
 use crate::plans::PlanFile;
 use crate::snapshot::{self, LATEST};
 use crate::{Error, Store};
 use attain_core::data::{Participants, Transactions};
-use attain_core::diag::SourceFile;
 use attain_core::engine::measures::QuotaOverrides;
-use attain_core::plan::{check_workspace, Workspace};
+use attain_core::plan::Workspace;
 
 /// What a what-if reads: the plans in force with the candidates beside
 /// them, the participants, quotas, assignments and current transactions.
@@ -17,6 +17,18 @@ pub struct ModelingInputs {
     pub overrides: QuotaOverrides,
     pub txns: Transactions,
     pub year: i16,
+}
+
+/// What a forecast or an estimate reads: [`ModelingInputs`] without
+/// candidates, the transactions kept as CSV text so that a hypothetical
+/// deal can be added to them and read again.
+pub struct CurrentData {
+    pub ws: Workspace,
+    pub year: i16,
+    pub people: Participants,
+    pub overrides: QuotaOverrides,
+    /// Every current, uncancelled transaction as CSV (a header at least).
+    pub transactions_csv: Vec<u8>,
 }
 
 impl Store {
@@ -29,32 +41,12 @@ impl Store {
         candidates: &[PlanFile],
         year: Option<i16>,
     ) -> Result<ModelingInputs, Error> {
+        let replacing: Vec<(String, String)> = candidates
+            .iter()
+            .map(|c| (c.path.clone(), c.text.clone()))
+            .collect();
         self.read(|db| {
-            let mut files: Vec<(String, String)> = snapshot::files_at(db, LATEST)?
-                .into_iter()
-                .map(|(_, path, text)| (path, text))
-                .filter(|(path, _)| !candidates.iter().any(|c| &c.path == path))
-                .collect();
-            files.extend(candidates.iter().map(|c| (c.path.clone(), c.text.clone())));
-            files.sort();
-            let Some((ws_path, ws_text)) = files.iter().find(|f| f.0 == "attain.toml") else {
-                return Err(Error::new("the store holds no plans yet").with_hint(
-                    "run `attain plan apply` in the workspace folder to store its attain.toml and plans",
-                ));
-            };
-            let ws_src = SourceFile::new(ws_path.clone(), ws_text.clone());
-            let plans: Vec<SourceFile> = files
-                .iter()
-                .filter(|f| f.0 != "attain.toml")
-                .map(|f| SourceFile::new(f.0.clone(), f.1.clone()))
-                .collect();
-            let checked = check_workspace(&ws_src, &plans);
-            let Some(ws) = checked.workspace else {
-                return Err(Error(checked.diagnostics));
-            };
-            let year = snapshot::fiscal_year(&ws, year)?;
-            let (mut people, _) = snapshot::participants_at(db, &ws, LATEST)?;
-            let (overrides, _, _) = snapshot::overrides(db, &ws, &mut people)?;
+            let (ws, year, people, overrides) = in_force(db, &replacing, year)?;
             let mut digest = xxhash_rust::xxh3::Xxh3::new();
             let txns = snapshot::transactions_streamed(db, &ws, &people, &mut digest)?;
             Ok(ModelingInputs {
@@ -63,6 +55,27 @@ impl Store {
                 overrides,
                 txns,
                 year,
+            })
+        })
+    }
+
+    /// The data a run of fiscal `year` (default: the workspace's) would
+    /// read now, the transactions as text. Reads only.
+    pub fn current_data(&mut self, year: Option<i16>) -> Result<CurrentData, Error> {
+        self.read(|db| {
+            let (ws, year, people, overrides) = in_force(db, &[], year)?;
+            let csv = snapshot::transactions_csv(db)?;
+            let transactions_csv = if csv.is_empty() {
+                snapshot::header_only(&ws).into_bytes()
+            } else {
+                csv
+            };
+            Ok(CurrentData {
+                ws,
+                year,
+                people,
+                overrides,
+                transactions_csv,
             })
         })
     }
@@ -80,4 +93,19 @@ impl Store {
                 .map(|r| crate::driver::int(&r, 0)))
         })
     }
+}
+
+/// The workspace (with `replacing` laid over the stored files), the fiscal
+/// year, and the participants and quota overrides in force at the latest
+/// date.
+fn in_force(
+    db: &mut dyn Driver,
+    replacing: &[(String, String)],
+    year: Option<i16>,
+) -> Result<(Workspace, i16, Participants, QuotaOverrides), Error> {
+    let ws = snapshot::workspace_with(db, LATEST, replacing)?.ws;
+    let year = snapshot::fiscal_year(&ws, year)?;
+    let (mut people, _) = snapshot::participants_at(db, &ws, LATEST)?;
+    let (overrides, _, _) = snapshot::overrides(db, &ws, &mut people)?;
+    Ok((ws, year, people, overrides))
 }

@@ -53,7 +53,25 @@ pub fn files_at(db: &mut dyn Driver, date: &str) -> Result<Vec<(i64, String, Str
 }
 
 pub fn workspace_at(db: &mut dyn Driver, date: &str) -> Result<WorkspaceAt, Error> {
-    let files = files_at(db, date)?;
+    workspace_with(db, date, &[])
+}
+
+/// [`workspace_at`] with `replacing` (path, text) files laid over the
+/// stored ones: a file of the same path replaces the stored version, a new
+/// path is added. Modeling checks candidate plans beside the plans in force
+/// this way without storing them.
+pub fn workspace_with(
+    db: &mut dyn Driver,
+    date: &str,
+    replacing: &[(String, String)],
+) -> Result<WorkspaceAt, Error> {
+    let mut files: Vec<(i64, String, String)> = files_at(db, date)?
+        .into_iter()
+        .filter(|(_, path, _)| !replacing.iter().any(|(p, _)| p == path))
+        .collect();
+    // A file not stored has no version: 0 marks it in `versions`.
+    files.extend(replacing.iter().map(|(p, t)| (0, p.clone(), t.clone())));
+    files.sort_by(|a, b| a.1.cmp(&b.1));
     let Some(ws_file) = files.iter().find(|f| f.1 == "attain.toml") else {
         return Err(Error::new("the store holds no plans yet").with_hint(
             "run `attain plan apply` in the workspace folder to store its attain.toml and plans",
@@ -73,7 +91,7 @@ pub fn workspace_at(db: &mut dyn Driver, date: &str) -> Result<WorkspaceAt, Erro
     all.extend(plans);
     Ok(WorkspaceAt {
         ws,
-        versions: files.iter().map(|f| f.0).collect(),
+        versions: files.iter().map(|f| f.0).filter(|v| *v != 0).collect(),
         files: all,
     })
 }

@@ -11,7 +11,6 @@
 //! ([`simulate`]). See DESIGN.md, "How does the forecast work?".
 
 mod history;
-mod rng;
 mod simulate;
 
 pub use simulate::Source;

@@ -13,7 +13,6 @@
 //!   borrows the pool of a peer on the same plan, drawn anew each time.
 
 use super::history::{unit_bounds, History};
-use super::rng::Rng;
 use crate::calendar::days_between;
 use crate::data::Participants;
 use crate::engine::evaluate::{evaluate, ComponentInputs};
@@ -21,6 +20,7 @@ use crate::engine::measures::participant_value;
 use crate::engine::RunError;
 use crate::expr::{eval, Value};
 use crate::plan::{MeasureKind, RollupScope, ValueRef, Workspace};
+use crate::random::SplitMix64;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
 use std::collections::HashMap;
@@ -276,17 +276,17 @@ impl<'a> Simulation<'a> {
         &self,
         p: usize,
         common: Option<usize>,
-        rng: &mut Rng,
+        rng: &mut SplitMix64,
     ) -> Option<(usize, Option<usize>)> {
         let who = match &self.pools[p] {
             Pool::Own { .. } => p,
-            Pool::Peers(list) => list[rng.below(list.len())] as usize,
+            Pool::Peers(list) => list[rng.index(list.len())] as usize,
             Pool::Nothing => return None,
         };
         match &self.pools[who] {
             Pool::Own { periods, .. } if !periods.is_empty() => match common {
                 Some(q) if periods.contains(&q) => Some((who, Some(q))),
-                _ => Some((who, Some(periods[rng.below(periods.len())]))),
+                _ => Some((who, Some(periods[rng.index(periods.len())]))),
             },
             Pool::Own { observed, .. } if !observed.is_empty() => Some((who, None)),
             _ => None,
@@ -294,7 +294,7 @@ impl<'a> Simulation<'a> {
     }
 
     /// One simulated end of period: base measures of everyone in `vals`.
-    fn draw(&self, rng: &mut Rng, vals: &mut [Decimal]) {
+    fn draw(&self, rng: &mut SplitMix64, vals: &mut [Decimal]) {
         let nm = self.ws.measures.len();
         let nb = self.h.base.len();
         let len = self.h.len_of(self.t);
@@ -303,7 +303,7 @@ impl<'a> Simulation<'a> {
         // there: good and bad quarters are good or bad for most people at
         // once, and the plan's total varies accordingly.
         let common =
-            (!self.earlier.is_empty()).then(|| self.earlier[rng.below(self.earlier.len())]);
+            (!self.earlier.is_empty()).then(|| self.earlier[rng.index(self.earlier.len())]);
         for &p in &self.order {
             let p = p as usize;
             for (j, &m) in self.h.base.iter().enumerate() {
@@ -325,7 +325,7 @@ impl<'a> Simulation<'a> {
                 // A unit partly to come counts whole with the odds of the
                 // share of its days to come: counts stay whole numbers and
                 // the expected flow is right.
-                if days < hi - lo && rng.below((hi - lo) as usize) >= days as usize {
+                if days < hi - lo && rng.index((hi - lo) as usize) >= days as usize {
                     continue;
                 }
                 let (q, u) = match period {
@@ -334,13 +334,13 @@ impl<'a> Simulation<'a> {
                     Some(q) => {
                         let last = self.h.units_of(q) - 1;
                         let (a, b) = (k.saturating_sub(1).min(last), (k + 1).min(last));
-                        (q, a + rng.below(b - a + 1))
+                        (q, a + rng.index(b - a + 1))
                     }
                     None => {
                         let Pool::Own { observed, .. } = &self.pools[who] else {
                             continue;
                         };
-                        (self.t, observed[rng.below(observed.len())])
+                        (self.t, observed[rng.index(observed.len())])
                     }
                 };
                 let Some(inc) = self.increments.get(q).and_then(|v| v.get(u)) else {
@@ -373,7 +373,7 @@ impl<'a> Simulation<'a> {
             .map_init(
                 || vec![Decimal::ZERO; n * nm],
                 |vals, s| {
-                    let mut rng = Rng::for_simulation(seed, s as u64);
+                    let mut rng = SplitMix64::stream(seed, s as u64);
                     self.draw(&mut rng, vals);
                     self.eval.run(vals)
                 },
