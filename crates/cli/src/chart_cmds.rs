@@ -1,6 +1,7 @@
 //! `attain chart`: SVG pictures of plans and payouts, drawn by
 //! `attain_core::chart` and written here.
 
+use crate::data_source::DataSource;
 use crate::workspace::{self, Failed};
 use crate::WorkspaceArg;
 use attain_core::chart::{self, plans, Chart};
@@ -33,24 +34,10 @@ pub enum ChartCommand {
     /// Histograms of attainment and of payouts across people, from data
     /// files (as `attain calc`) or from the store's latest run.
     Distribution {
+        /// Data files as for `attain calc`; without them, the store's
+        /// latest run is read.
         #[command(flatten)]
-        workspace: WorkspaceArg,
-        /// The participants CSV (with --transactions; without both, the
-        /// store's latest run is read).
-        #[arg(long, requires = "transactions")]
-        participants: Option<PathBuf>,
-        /// The transactions CSV.
-        #[arg(long, requires = "participants")]
-        transactions: Option<PathBuf>,
-        /// Quota amounts per participant and period, as for `attain calc`.
-        #[arg(long)]
-        quotas: Option<PathBuf>,
-        /// Effective-dated plan assignments, as for `attain calc`.
-        #[arg(long)]
-        assignments: Option<PathBuf>,
-        /// The fiscal year (default: the workspace's `calendar.year`).
-        #[arg(long)]
-        year: Option<i16>,
+        data: DataSource,
         /// Only the payouts of people on this plan.
         #[arg(long)]
         plan: Option<String>,
@@ -60,9 +47,6 @@ pub enum ChartCommand {
         /// Only this period, e.g. 2026-Q2.
         #[arg(long)]
         period: Option<String>,
-        /// The store, when no data files are given.
-        #[arg(long, env = "ATTAIN_STORE")]
-        store: Option<String>,
         /// The SVG file to write (default: standard output).
         #[arg(long, short)]
         out: Option<PathBuf>,
@@ -89,29 +73,15 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
             out.as_deref(),
         ),
         ChartCommand::Distribution {
-            workspace,
-            participants,
-            transactions,
-            quotas,
-            assignments,
-            year,
+            data,
             plan,
             component,
             period,
-            store,
             out,
         } => {
-            let (ws, warnings) = workspace::load(&workspace.workspace)?;
+            let (ws, warnings) = workspace::load(&data.at.workspace)?;
             crate::print_warnings(&warnings);
-            let year = match year.or(ws.default_year) {
-                Some(y) => y,
-                None => {
-                    return Err(problem(
-                        "attain.toml",
-                        "no fiscal year: pass `--year 2026`, or set `year` in [calendar]".into(),
-                    ))
-                }
-            };
+            let year = crate::data_source::fiscal_year(&ws, data.year)?;
             check_selection(&ws, plan.as_deref(), component.as_deref())?;
             if let Some(p) = &period {
                 if attain_core::calendar::Period::parse(p).is_none() {
@@ -122,22 +92,22 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
                     .with_hint("write `2026-Q2`, `2026-M05` or `2026`")]));
                 }
             }
-            let rows = match (participants, transactions) {
-                (Some(p), Some(t)) => {
+            let rows = match data.files()? {
+                Some((participants, transactions)) => {
                     let inputs = crate::Inputs {
                         workspace: WorkspaceArg {
-                            workspace: workspace.workspace.clone(),
+                            workspace: data.at.workspace.clone(),
                         },
-                        participants: p,
-                        transactions: t,
-                        quotas,
-                        assignments,
+                        participants: participants.to_path_buf(),
+                        transactions: transactions.to_path_buf(),
+                        quotas: data.quotas.clone(),
+                        assignments: data.assignments.clone(),
                         year: Some(year),
                     };
                     let l = crate::load_and_calculate(&inputs)?;
                     plans::rows_of(&l.ws, &l.people, &l.calc)
                 }
-                _ => stored_rows(&workspace.workspace, store)?,
+                None => stored_rows(&data.at)?,
             };
             let selection = plans::Selection {
                 plan,
@@ -189,12 +159,8 @@ fn check_selection(
 
 /// The payouts of the store's latest run (attainment read back from each
 /// stored explanation).
-fn stored_rows(dir: &Path, store: Option<String>) -> Result<Vec<plans::PayoutRow>, Failed> {
-    let at = crate::store_cmds::StoreArg {
-        workspace: dir.to_path_buf(),
-        store,
-    };
-    let mut s = crate::store_cmds::open(&at)?;
+fn stored_rows(at: &crate::store_cmds::StoreArg) -> Result<Vec<plans::PayoutRow>, Failed> {
+    let mut s = crate::store_cmds::open(at)?;
     let fail = |e: attain_store::Error| problem("store", e.to_string());
     let Some(run) = s.latest_run().map_err(fail)? else {
         return Err(problem(

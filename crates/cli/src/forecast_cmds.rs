@@ -3,6 +3,7 @@
 //! (read only: nothing is recorded). Glue over `attain_core::forecast` and
 //! `attain_core::estimate`.
 
+use crate::data_source::DataSource;
 use crate::workspace::{self, Failed};
 use attain_core::calendar::{Period, PeriodKind};
 use attain_core::data::{self, Participants, Transactions};
@@ -17,40 +18,11 @@ use attain_core::report;
 use clap::Args;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
-use std::path::PathBuf;
-
-/// Where the data comes from: files when `--participants` and
-/// `--transactions` are given, else the store.
-#[derive(Args)]
-pub struct DataArgs {
-    /// The workspace folder (holding attain.toml and plans/).
-    #[arg(long, short, default_value = ".")]
-    workspace: PathBuf,
-    /// The participants CSV (with --transactions: read files, not the store).
-    #[arg(long, requires = "transactions")]
-    participants: Option<PathBuf>,
-    /// The transactions CSV.
-    #[arg(long, requires = "participants")]
-    transactions: Option<PathBuf>,
-    /// Quota overrides CSV (participant_id,quota,period,amount), with files.
-    #[arg(long)]
-    quotas: Option<PathBuf>,
-    /// Plan assignments CSV (participant_id,plan,start,end), with files.
-    #[arg(long)]
-    assignments: Option<PathBuf>,
-    /// The fiscal year (default: the workspace's `calendar.year`).
-    #[arg(long)]
-    year: Option<i16>,
-    /// The store, when no files are given: a SQLite file (default: attain.db
-    /// in the workspace) or a postgres:// URL. Also read from ATTAIN_STORE.
-    #[arg(long, env = "ATTAIN_STORE")]
-    store: Option<String>,
-}
 
 #[derive(Args)]
 pub struct ForecastArgs {
     #[command(flatten)]
-    data: DataArgs,
+    data: DataSource,
     /// The day the forecast is made (YYYY-MM-DD): transactions dated after
     /// it are ignored, as if they had not happened yet.
     #[arg(long)]
@@ -77,7 +49,7 @@ pub struct ForecastArgs {
 #[derive(Args)]
 pub struct EstimateArgs {
     #[command(flatten)]
-    data: DataArgs,
+    data: DataSource,
     /// The person closing the deal (credited as its owner unless the deal
     /// names one).
     #[arg(long)]
@@ -120,66 +92,14 @@ struct Data {
     csv: (String, Vec<u8>),
 }
 
-fn load(args: &DataArgs) -> Result<Data, Failed> {
-    if let (Some(participants), Some(transactions)) = (&args.participants, &args.transactions) {
-        let (ws, warnings) = workspace::load(&args.workspace)?;
-        if !warnings.is_empty() {
-            eprint!("{}", attain_core::diag::render(&warnings));
-        }
-        let Some(year) = args.year.or(ws.default_year) else {
-            return Err(error(
-                "attain.toml",
-                "no fiscal year to calculate",
-                Some("pass `--year 2026`, or set `year` in [calendar]"),
-            ));
-        };
-        let mut people = workspace::participants(&ws, participants)?;
-        if let Some(path) = &args.assignments {
-            data::load_assignments(
-                &ws,
-                &mut people,
-                &path.display().to_string(),
-                workspace::open(path)?,
-            )?;
-        }
-        let overrides = match &args.quotas {
-            Some(path) => data::load_quotas(
-                &ws,
-                &people,
-                &path.display().to_string(),
-                workspace::open(path)?,
-            )?,
-            None => QuotaOverrides::new(),
-        };
-        let text =
-            std::fs::read(transactions).map_err(|e| workspace::io_error(transactions, &e))?;
-        return Ok(Data {
-            ws,
-            year,
-            people,
-            overrides,
-            csv: (transactions.display().to_string(), text),
-        });
-    }
-    if args.quotas.is_some() || args.assignments.is_some() {
-        return Err(error(
-            "--quotas",
-            "quotas and assignments files go with --participants and --transactions",
-            Some("without files, the store's quotas and assignments are used"),
-        ));
-    }
-    let at = crate::store_cmds::StoreArg {
-        workspace: args.workspace.clone(),
-        store: args.store.clone(),
-    };
-    let mut store = crate::store_cmds::open(&at)?;
-    let current = store.current_data(args.year).map_err(|e| Failed(e.0))?;
+fn load(source: &DataSource) -> Result<Data, Failed> {
+    let (setting, text) = source.load_text()?;
     Ok(Data {
-        ws: current.ws,
-        year: current.year,
-        people: current.people,
-        overrides: current.overrides,
-        csv: ("transactions in the store".into(), current.transactions_csv),
+        ws: setting.ws,
+        year: setting.year,
+        people: setting.people,
+        overrides: setting.overrides,
+        csv: (text.name, text.csv),
     })
 }
 

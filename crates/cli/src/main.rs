@@ -13,6 +13,7 @@ macro_rules! say_raw {
 
 mod chart_cmds;
 mod check_cmd;
+mod data_source;
 mod demo_data;
 mod embedded;
 mod forecast_cmds;
@@ -378,16 +379,7 @@ struct Loaded {
 fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
     let (ws, warnings) = workspace::load(&inputs.workspace.workspace)?;
     print_warnings(&warnings);
-    let year = match inputs.year.or(ws.default_year) {
-        Some(y) => y,
-        None => {
-            return Err(Failed(vec![Diagnostic::error(
-                Location::file("attain.toml"),
-                "no fiscal year to calculate",
-            )
-            .with_hint("pass `--year 2026`, or set `year` in [calendar]")]))
-        }
-    };
+    let year = data_source::fiscal_year(&ws, inputs.year)?;
     let timings = std::env::var_os("ATTAIN_TIMINGS").is_some();
     let clock = std::time::Instant::now();
     let lap = |what: &str| {
@@ -395,24 +387,12 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
             eprintln!("{:>8} ms  {what}", clock.elapsed().as_millis());
         }
     };
-    let mut people = workspace::participants(&ws, &inputs.participants)?;
-    if let Some(path) = &inputs.assignments {
-        attain_core::data::load_assignments(
-            &ws,
-            &mut people,
-            &path.display().to_string(),
-            workspace::open(path)?,
-        )?;
-    }
-    let overrides = match &inputs.quotas {
-        Some(path) => attain_core::data::load_quotas(
-            &ws,
-            &people,
-            &path.display().to_string(),
-            workspace::open(path)?,
-        )?,
-        None => QuotaOverrides::new(),
-    };
+    let (people, overrides) = data_source::read_people(
+        &ws,
+        &inputs.participants,
+        inputs.assignments.as_deref(),
+        inputs.quotas.as_deref(),
+    )?;
     lap("participants read");
     let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
     lap("transactions read");

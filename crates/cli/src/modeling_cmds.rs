@@ -1,6 +1,7 @@
 //! Plan modeling commands: `attain plan clone`, `attain whatif` and
 //! `attain sweep`. Glue over `attain_core::model`; nothing is recorded.
 
+use crate::data_source::{relative, DataSource};
 use crate::store_cmds::{self, StoreArg};
 use crate::workspace::{self, Failed};
 use attain_core::calendar::Period;
@@ -9,32 +10,14 @@ use attain_core::diag::{Diagnostic, Location, SourceFile};
 use attain_core::engine::measures::QuotaOverrides;
 use attain_core::model::{self, compare, render, sweep, Basis, Scope};
 use attain_core::plan::Workspace;
-use attain_store::PlanFile;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-/// Where modeling reads its data: CSV files (as `attain calc`), or the
-/// store's current data when no file is named.
+/// What a what-if or a sweep reads, and how it reports.
 #[derive(Args)]
 pub struct ModelData {
     #[command(flatten)]
-    pub at: StoreArg,
-    /// The participants CSV (with --transactions; without both, the store
-    /// is read).
-    #[arg(long)]
-    pub participants: Option<PathBuf>,
-    /// The transactions CSV.
-    #[arg(long)]
-    pub transactions: Option<PathBuf>,
-    /// Quota amounts per participant and period (CSV input only).
-    #[arg(long)]
-    pub quotas: Option<PathBuf>,
-    /// Effective-dated plan assignments (CSV input only).
-    #[arg(long)]
-    pub assignments: Option<PathBuf>,
-    /// The fiscal year (default: the workspace's `calendar.year`).
-    #[arg(long)]
-    pub year: Option<i16>,
+    pub source: DataSource,
     /// Only count payouts of these periods (e.g. 2026-Q2; repeatable);
     /// default: the whole year.
     #[arg(long = "period")]
@@ -55,15 +38,6 @@ fn error_hint(place: &str, message: impl Into<String>, hint: &str) -> Failed {
     Failed(vec![
         Diagnostic::error(Location::file(place), message).with_hint(hint)
     ])
-}
-
-/// Everything a what-if or a sweep reads, loaded.
-struct Loaded {
-    ws: Workspace,
-    people: Participants,
-    txns: Transactions,
-    overrides: QuotaOverrides,
-    year: i16,
 }
 
 /// `ATTAIN_TIMINGS=1` prints the time of each stage to stderr.
@@ -90,96 +64,23 @@ impl Laps {
 /// Loads from CSV files, or from the store with `candidates` (plan ids
 /// of the workspace) added beside its plans.
 fn load(data: &ModelData, candidates: &[String]) -> Result<Loaded, Failed> {
-    let (ws, warnings) = workspace::load(&data.at.workspace)?;
-    if !warnings.is_empty() {
-        eprint!("{}", attain_core::diag::render(&warnings));
-    }
-    match (&data.participants, &data.transactions) {
-        (Some(participants), Some(transactions)) => {
-            let year = data.year.or(ws.default_year).ok_or_else(|| {
-                error_hint(
-                    "attain.toml",
-                    "no fiscal year to calculate",
-                    "pass `--year 2026`, or set `year` in [calendar]",
-                )
-            })?;
-            let mut people = workspace::participants(&ws, participants)?;
-            if let Some(path) = &data.assignments {
-                attain_core::data::load_assignments(
-                    &ws,
-                    &mut people,
-                    &path.display().to_string(),
-                    workspace::open(path)?,
-                )?;
-            }
-            let overrides = match &data.quotas {
-                Some(path) => attain_core::data::load_quotas(
-                    &ws,
-                    &people,
-                    &path.display().to_string(),
-                    workspace::open(path)?,
-                )?,
-                None => QuotaOverrides::new(),
-            };
-            let txns = workspace::transactions(&ws, &people, transactions)?;
-            Ok(Loaded {
-                ws,
-                people,
-                txns,
-                overrides,
-                year,
-            })
-        }
-        (None, None) => {
-            if data.quotas.is_some() || data.assignments.is_some() {
-                return Err(error_hint(
-                    "--quotas/--assignments",
-                    "quotas and assignments files are read with --participants and --transactions",
-                    "without data files the store's quotas and assignments are used",
-                ));
-            }
-            if data.at.store.is_none() && !data.at.workspace.join("attain.db").exists() {
-                return Err(error_hint(
-                    "data",
-                    "no data to model: no data files were named and there is no store here",
-                    "pass --participants and --transactions, or --store (or import into a store first)",
-                ));
-            }
-            let mut files = Vec::new();
-            for id in candidates {
-                let Some(plan) = ws.plan(id) else { continue };
-                let shown = &ws.plans[plan].file;
-                let text = std::fs::read_to_string(shown)
-                    .map_err(|e| workspace::io_error(Path::new(shown), &e))?;
-                files.push(PlanFile {
-                    path: relative(&data.at.workspace, shown),
-                    text,
-                });
-            }
-            let mut store = store_cmds::open(&data.at)?;
-            let inputs = store
-                .modeling_inputs(&files, data.year)
-                .map_err(|e| Failed(e.0))?;
-            Ok(Loaded {
-                ws: inputs.ws,
-                people: inputs.people,
-                txns: inputs.txns,
-                overrides: inputs.overrides,
-                year: inputs.year,
-            })
-        }
-        _ => Err(error_hint(
-            "data",
-            "--participants and --transactions go together",
-            "name both files, or neither to read the store",
-        )),
-    }
+    let (setting, txns) = data.source.load(candidates)?;
+    Ok(Loaded {
+        ws: setting.ws,
+        people: setting.people,
+        txns,
+        overrides: setting.overrides,
+        year: setting.year,
+    })
 }
 
-/// A path as the workspace names it (`plans/am.toml`).
-fn relative(dir: &Path, shown: &str) -> String {
-    let p = Path::new(shown);
-    p.strip_prefix(dir).unwrap_or(p).display().to_string()
+/// Everything a what-if or a sweep reads, loaded.
+struct Loaded {
+    ws: Workspace,
+    people: Participants,
+    txns: Transactions,
+    overrides: QuotaOverrides,
+    year: i16,
 }
 
 fn scope(data: &ModelData, year: i16) -> Result<Scope, Failed> {

@@ -384,7 +384,7 @@ fn modeling_without_data_files_or_a_store_creates_no_store() {
     let f = Folder::new("no-data");
     let err = f.fails(&["sweep", "--vary", "quota.nrr_target=1"]);
     assert!(
-        err.contains("no data to model: no data files were named and there is no store here"),
+        err.contains("no data: no data files were named and there is no store here"),
         "{err}"
     );
     assert!(!f.0.join("attain.db").exists());

@@ -49,6 +49,23 @@ impl Calculation {
     }
 }
 
+/// Crediting errors as a run reports them: the transaction's id and line,
+/// the first 50.
+pub fn credit_errors(txns: &Transactions, errors: Vec<credit::CreditError>) -> Vec<RunError> {
+    errors
+        .into_iter()
+        .take(50)
+        .map(|e| RunError {
+            message: format!(
+                "transaction `{}` (line {}): {}",
+                txns.id(e.txn as usize),
+                txns.line(e.txn as usize),
+                e.message
+            ),
+        })
+        .collect()
+}
+
 /// Why a run stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunError {
@@ -123,20 +140,7 @@ pub fn prepare(
     let credits = credit::credit(ws, people, txns, |i| {
         txns.date[i] >= first && txns.date[i] <= last
     })
-    .map_err(|errors| {
-        errors
-            .into_iter()
-            .take(50)
-            .map(|e| RunError {
-                message: format!(
-                    "transaction `{}` (line {}): {}",
-                    txns.id(e.txn as usize),
-                    txns.line(e.txn as usize),
-                    e.message
-                ),
-            })
-            .collect::<Vec<_>>()
-    })?;
+    .map_err(|errors| credit_errors(txns, errors))?;
     let inputs = MeasureInputs {
         ws,
         people,

@@ -132,20 +132,8 @@ impl History {
             .zip(&last_unit)
             .map(|(a, b)| *a && *b)
             .collect();
-        let credits = credit::credit(ws, people, txns, read).map_err(|errors| {
-            errors
-                .into_iter()
-                .take(50)
-                .map(|e| RunError {
-                    message: format!(
-                        "transaction `{}` (line {}): {}",
-                        txns.id(e.txn as usize),
-                        txns.line(e.txn as usize),
-                        e.message
-                    ),
-                })
-                .collect::<Vec<_>>()
-        })?;
+        let credits = credit::credit(ws, people, txns, read)
+            .map_err(|errors| crate::engine::credit_errors(txns, errors))?;
         // Only base measures are computed on the cut grids: derived and
         // roll-up measures are recomputed in each simulation, and a formula
         // that divides by a figure of a few days has no business failing
