@@ -351,7 +351,9 @@ impl<'a> Ctx<'a> {
 /// One block's rows, with text interned locally.
 struct Part {
     ids: RawText,
-    id_hashes: Vec<u64>,
+    /// Every id is greater (in byte order) than the one before: the part's
+    /// ids are then unique without hashing them.
+    ascending: bool,
     date: Vec<jiff::civil::Date>,
     amount: Vec<i64>,
     fields: Vec<Column>,
@@ -364,7 +366,7 @@ impl Part {
     fn new(ctx: &Ctx) -> Part {
         Part {
             ids: RawText::default(),
-            id_hashes: Vec::new(),
+            ascending: true,
             date: Vec::new(),
             amount: Vec::new(),
             fields: ctx.empty_columns(),
@@ -379,7 +381,7 @@ impl Part {
     /// run's time.
     fn clear(&mut self, ctx: &Ctx) {
         self.ids.clear();
-        self.id_hashes.clear();
+        self.ascending = true;
         self.date.clear();
         self.amount.clear();
         self.line.clear();
@@ -392,8 +394,9 @@ impl Part {
 
     /// Forgets every row from the `rows`-th on.
     fn truncate(&mut self, rows: usize) {
+        // `ascending` stays as it is: a row rolled back is read again, and
+        // compares with the same id before it.
         self.ids.truncate(rows);
-        self.id_hashes.truncate(rows);
         self.date.truncate(rows);
         self.amount.truncate(rows);
         self.line.truncate(rows);
@@ -436,8 +439,7 @@ impl Part {
                     if trim(value).len() != value.len() || value.is_empty() {
                         return false;
                     }
-                    self.ids.push(value);
-                    self.id_hashes.push(id_hash(value));
+                    self.push_id(value);
                     true
                 }
                 Act::Date => match super::parse_date(value) {
@@ -470,7 +472,6 @@ impl Part {
 
     fn reserve(&mut self, rows: usize) {
         self.ids.reserve(rows);
-        self.id_hashes.reserve(rows);
         self.date.reserve(rows);
         self.amount.reserve(rows);
         self.line.reserve(rows);
@@ -504,8 +505,7 @@ impl Part {
                 Some("every transaction needs an id".into()),
             );
         }
-        self.ids.push(id);
-        self.id_hashes.push(id_hash(id));
+        self.push_id(id);
         self.line.push(u32::try_from(line).unwrap_or(u32::MAX));
         let raw_date = trim(row[l.date]);
         match super::parse_date(raw_date) {
@@ -572,6 +572,13 @@ impl Part {
         if !(ctx.integer_splits && self.splits_fine(ctx)) {
             self.check_splits(ctx, line);
         }
+    }
+
+    fn push_id(&mut self, id: &str) {
+        if self.ascending && self.ids.last().is_some_and(|last| last >= id) {
+            self.ascending = false;
+        }
+        self.ids.push(id);
     }
 
     /// Stores an ordinary value of field `i`; false (nothing stored) for
@@ -1084,13 +1091,14 @@ fn load_in_blocks<R: Read + Send>(
     merger.finish(file)
 }
 
-/// Joins parts in file order, re-interning text and checking that ids are
-/// unique across the whole file.
 /// Joins parts in file order as they are parsed (so a block's memory is
-/// released before the next is read), re-interning text.
+/// released before the next is read), re-interning text; checks at the end
+/// that ids are unique across the whole file.
 struct Merger {
     t: Transactions,
-    hashes: Vec<u64>,
+    /// Every id so far is greater than the one before it (files exported
+    /// in id order): they are unique, and no hash need be sorted.
+    ascending: bool,
     errors: Vec<Diagnostic>,
     more: usize,
     too_large: bool,
@@ -1107,7 +1115,7 @@ impl Merger {
         };
         Merger {
             t,
-            hashes: Vec::new(),
+            ascending: true,
             errors: Vec::new(),
             more: 0,
             too_large: false,
@@ -1119,7 +1127,10 @@ impl Merger {
         let t = &mut self.t;
         self.errors.append(&mut p.errors.errors);
         self.more += p.errors.more;
-        self.hashes.extend_from_slice(&p.id_hashes);
+        if let (Some(last), Some(first)) = (t.ids.last(), p.ids.first()) {
+            self.ascending &= last < first;
+        }
+        self.ascending &= p.ascending;
         if !t.ids.append(&p.ids) {
             self.too_large = true;
             return;
@@ -1158,7 +1169,7 @@ impl Merger {
     fn finish(self, file: &str) -> Result<Transactions, Vec<Diagnostic>> {
         let Merger {
             t,
-            hashes,
+            ascending,
             mut errors,
             mut more,
             too_large,
@@ -1170,10 +1181,18 @@ impl Merger {
                 "the transaction ids add up to more than 4 GB of text",
             )]);
         }
-        // Unique ids: sort the hashes alone to find any that repeat (in
-        // place, 8 bytes each); only rows with such a hash, usually none,
-        // are compared by text, in row order so the report is stable.
-        let mut sorted = hashes;
+        // Unique ids: ids in ascending order are; otherwise sort their
+        // hashes alone to find any that repeat (in place, 8 bytes each);
+        // only rows with such a hash, usually none, are compared by text,
+        // in row order so the report is stable.
+        let mut sorted: Vec<u64> = if ascending {
+            Vec::new()
+        } else {
+            (0..t.len())
+                .into_par_iter()
+                .map(|i| id_hash(t.id(i)))
+                .collect()
+        };
         sorted.par_sort_unstable();
         let mut repeated: Vec<u64> = sorted
             .windows(2)
@@ -1396,6 +1415,65 @@ n = { count = "credits", where = "kind == 'a'" }
             assert_eq!(errors[0].location.line, 206);
         }
         whole
+    }
+
+    /// Ids in ascending order skip the hash sort; a repeat is still found
+    /// whether it follows its twin, comes blocks later, or breaks the order.
+    #[test]
+    fn repeated_ids_are_found_in_ordered_files() {
+        use crate::diag::SourceFile;
+        let ws_text = r#"
+[participants]
+id = "id"
+[transactions]
+id = "id"
+date = "date"
+amount = "amount"
+[transactions.fields]
+owner = { type = "participant" }
+[credit]
+to = "owner"
+[measures]
+n = { count = "credits" }
+"#;
+        let checked = crate::plan::check_workspace(&SourceFile::new("attain.toml", ws_text), &[]);
+        let Some(ws) = checked.workspace else {
+            panic!("{}", crate::diag::render(&checked.diagnostics));
+        };
+        let people =
+            crate::data::load_participants(&ws, "p.csv", "id\np1\n".as_bytes()).unwrap_or_default();
+        let file = |ids: &[String]| {
+            let mut csv = String::from("id,date,amount,owner\n");
+            for id in ids {
+                csv.push_str(&format!("{id},2026-01-02,1.00,p1\n"));
+            }
+            csv
+        };
+        let ordered: Vec<String> = (0..200).map(|i| format!("t{i:04}")).collect();
+        for block in [64, 1 << 20] {
+            let read = |csv: &str| load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), block);
+            let Ok(t) = read(&file(&ordered)) else {
+                panic!("ordered ids refused (block {block})");
+            };
+            assert_eq!(t.len(), 200);
+            // (row that repeats, row it repeats) → lines 2 + row.
+            for (at, twin) in [(1, 0), (150, 3), (199, 198)] {
+                let mut ids = ordered.clone();
+                ids[at] = ids[twin].clone();
+                let Err(errors) = read(&file(&ids)) else {
+                    panic!("repeat of row {twin} at row {at} missed (block {block})");
+                };
+                assert_eq!(errors.len(), 1, "{errors:?}");
+                assert_eq!(errors[0].location.line, at + 2);
+                assert!(
+                    errors[0]
+                        .message
+                        .ends_with(&format!("appears twice (first on line {})", twin + 2)),
+                    "{}",
+                    errors[0].message
+                );
+            }
+        }
     }
 
     #[test]
