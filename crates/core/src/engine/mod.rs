@@ -17,6 +17,7 @@ use crate::plan::Workspace;
 use credit::Credits;
 use evaluate::{evaluate, ComponentInputs};
 use measures::{MeasureInputs, MeasureTable, PeriodGrid, QuotaOverrides};
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use trace::Trace;
 
@@ -122,59 +123,20 @@ pub fn calculate_for(
 
     let mut order: Vec<u32> = (0..people.len() as u32).collect();
     order.sort_by(|a, b| people.ids[*a as usize].cmp(&people.ids[*b as usize]));
-    let mut payouts = Vec::new();
+    // Each participant's payouts are evaluated on any core and joined in
+    // id order, so the result is the same as one pass in that order.
+    let per_person: Vec<(Vec<Payout>, Vec<RunError>)> = order
+        .par_iter()
+        .filter(|p| only.is_none_or(|set| set.contains(p)))
+        .map(|&p| payouts_of(ws, people, &tables, p))
+        .collect();
+    let mut payouts = Vec::with_capacity(per_person.iter().map(|(v, _)| v.len()).sum());
     let mut errors = Vec::new();
-    for &p in &order {
-        if only.is_some_and(|set| !set.contains(&p)) {
-            continue;
-        }
-        // Periods in time order across kinds: a year sorts after its quarters.
-        let mut cells: Vec<(Period, usize, usize)> = Vec::new();
-        for (ti, table) in tables.iter().enumerate() {
-            for (i, period) in table.grid.periods.iter().enumerate() {
-                if table.active_days(p, i) > 0 {
-                    cells.push((*period, ti, i));
-                }
-            }
-        }
-        cells.sort_by_key(|(period, _, _)| period.to_string());
-        for (period, ti, i) in cells {
-            let table = &tables[ti];
-            let Some(plan_index) = people.plan_at(p, table.grid.starts[i], table.grid.ends[i])
-            else {
-                continue;
-            };
-            let plan = &ws.plans[plan_index];
-            let mut component_order: Vec<usize> = (0..plan.components.len()).collect();
-            component_order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
-            for &ci in &component_order {
-                let c = &plan.components[ci];
-                if c.period != period.kind {
-                    continue;
-                }
-                match evaluate_one(ws, table, c, p, i) {
-                    Ok(e) => payouts.push(Payout {
-                        participant: p,
-                        period,
-                        plan: plan_index,
-                        component: ci,
-                        amount: e.amount,
-                        trace: e.trace,
-                    }),
-                    Err(message) => {
-                        if errors.len() < 50 {
-                            errors.push(RunError {
-                                message: format!(
-                                    "`{}`, {}, component `{}`: {message}",
-                                    people.ids[p as usize], period, c.id
-                                ),
-                            });
-                        }
-                    }
-                }
-            }
-        }
+    for (mut found, failed) in per_person {
+        payouts.append(&mut found);
+        errors.extend(failed);
     }
+    errors.truncate(50);
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -184,6 +146,64 @@ pub fn calculate_for(
         tables,
         payouts,
     })
+}
+
+/// One participant's payouts, in period then component order, or why some
+/// could not be evaluated.
+fn payouts_of(
+    ws: &Workspace,
+    people: &Participants,
+    tables: &[MeasureTable],
+    p: u32,
+) -> (Vec<Payout>, Vec<RunError>) {
+    let mut payouts = Vec::new();
+    let mut errors = Vec::new();
+    // Periods in time order across kinds: a year sorts after its quarters.
+    let mut cells: Vec<(Period, usize, usize)> = Vec::new();
+    for (ti, table) in tables.iter().enumerate() {
+        for (i, period) in table.grid.periods.iter().enumerate() {
+            if table.active_days(p, i) > 0 {
+                cells.push((*period, ti, i));
+            }
+        }
+    }
+    cells.sort_by_key(|(period, _, _)| period.to_string());
+    for (period, ti, i) in cells {
+        let table = &tables[ti];
+        let Some(plan_index) = people.plan_at(p, table.grid.starts[i], table.grid.ends[i]) else {
+            continue;
+        };
+        let plan = &ws.plans[plan_index];
+        let mut component_order: Vec<usize> = (0..plan.components.len()).collect();
+        component_order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
+        for &ci in &component_order {
+            let c = &plan.components[ci];
+            if c.period != period.kind {
+                continue;
+            }
+            match evaluate_one(ws, table, c, p, i) {
+                Ok(e) => payouts.push(Payout {
+                    participant: p,
+                    period,
+                    plan: plan_index,
+                    component: ci,
+                    amount: e.amount,
+                    trace: e.trace,
+                }),
+                Err(message) => {
+                    if errors.len() < 50 {
+                        errors.push(RunError {
+                            message: format!(
+                                "`{}`, {}, component `{}`: {message}",
+                                people.ids[p as usize], period, c.id
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    (payouts, errors)
 }
 
 fn evaluate_one(
