@@ -920,7 +920,7 @@ fn grow(buf: &mut Vec<u8>, want: usize) {
 }
 
 /// Splits `bytes` into about `n` pieces at line ends.
-fn split_at_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
+fn split_at_lines(bytes: &[u8], n: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::with_capacity(n);
     let mut start = 0;
     for k in 1..n {
@@ -930,16 +930,60 @@ fn split_at_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
         }
         match memchr::memchr(b'\n', &bytes[target..]) {
             Some(i) => {
-                out.push(&bytes[start..=target + i]);
+                out.push(start..target + i + 1);
                 start = target + i + 1;
             }
             None => break,
         }
     }
     if start < bytes.len() {
-        out.push(&bytes[start..]);
+        out.push(start..bytes.len());
     }
     out
+}
+
+/// How a buffer is parsed: scanned for `"`, cut after its last line end,
+/// split into pieces, each piece's lines counted. Made for the next buffer
+/// on the side that reads it, so that these scans of every byte do not
+/// hold up the cores between blocks.
+struct BlockPlan {
+    /// The buffer holds a `"`: the rest of the file goes record by record.
+    quoted: bool,
+    /// Bytes parsed now; the rest waits for the next read.
+    cut: usize,
+    pieces: Vec<std::ops::Range<usize>>,
+    /// Line ends in each piece.
+    lines: Vec<u64>,
+}
+
+impl BlockPlan {
+    fn new(data: &[u8], eof: bool, pieces: usize) -> BlockPlan {
+        if memchr::memchr(b'"', data).is_some() {
+            return BlockPlan {
+                quoted: true,
+                cut: 0,
+                pieces: Vec::new(),
+                lines: Vec::new(),
+            };
+        }
+        let cut = if eof {
+            data.len()
+        } else {
+            memchr::memrchr(b'\n', data).map_or(0, |i| i + 1)
+        };
+        let block = &data[..cut];
+        let pieces = split_at_lines(block, pieces);
+        let lines = pieces
+            .iter()
+            .map(|r| memchr::memchr_iter(b'\n', &block[r.clone()]).count() as u64)
+            .collect();
+        BlockPlan {
+            quoted: false,
+            cut,
+            pieces,
+            lines,
+        }
+    }
 }
 
 /// Reads the transactions file; `people` resolves participant fields.
@@ -1026,17 +1070,18 @@ fn load_in_blocks<R: Read + Send>(
     // reuse.
     let mut pending: Vec<Part> = Vec::new();
     let mut pool: Vec<Part> = Vec::new();
+    let n_pieces = threads * 2;
+    let mut next_plan: Option<BlockPlan> = None;
     loop {
         let data = &buf[..filled];
-        if memchr::memchr(b'"', data).is_some() {
+        let plan = next_plan
+            .take()
+            .unwrap_or_else(|| BlockPlan::new(data, eof, n_pieces));
+        if plan.quoted {
             quoted = true;
             break;
         }
-        let cut = if eof {
-            data.len()
-        } else {
-            memchr::memrchr(b'\n', data).map_or(0, |i| i + 1)
-        };
+        let cut = plan.cut;
         if cut == 0 {
             if eof {
                 break;
@@ -1047,12 +1092,12 @@ fn load_in_blocks<R: Read + Send>(
             continue;
         }
         let (block, rest) = data.split_at(cut);
-        let pieces = split_at_lines(block, threads * 2);
+        let pieces: Vec<&[u8]> = plan.pieces.iter().map(|r| &block[r.clone()]).collect();
         let mut firsts = Vec::with_capacity(pieces.len());
         let mut line = next_line;
-        for p in &pieces {
+        for &n in &plan.lines {
             firsts.push(line);
-            line += memchr::memchr_iter(b'\n', p).count() as u64;
+            line += n;
         }
         next_line = line;
         grow(&mut spare, rest.len() + block_size);
@@ -1075,15 +1120,22 @@ fn load_in_blocks<R: Read + Send>(
                 for part in &mut done {
                     merger.add(part);
                 }
-                if eof {
+                let eof_next = if eof {
                     Ok(true)
                 } else {
                     fill(&mut reader, &mut spare, &mut spare_filled, block_size)
-                }
+                };
+                let plan = eof_next
+                    .as_ref()
+                    .ok()
+                    .map(|&e| BlockPlan::new(&spare[..spare_filled], e, n_pieces));
+                (eof_next, plan)
             },
         );
         pool.extend(done);
         pending = parsed;
+        let (filled_next, plan) = filled_next;
+        next_plan = plan;
         eof = filled_next.map_err(read_error)?;
         std::mem::swap(&mut buf, &mut spare);
         filled = spare_filled;
@@ -1643,7 +1695,10 @@ n = { count = "credits" }
     #[test]
     fn splits_land_on_line_ends() {
         let text = b"a,1\nb,2\nc,3\nd,4\n";
-        let parts = split_at_lines(text, 3);
+        let parts: Vec<&[u8]> = split_at_lines(text, 3)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
         assert_eq!(parts.concat(), text.to_vec());
         assert!(parts.iter().all(|p| p.ends_with(b"\n")));
     }
