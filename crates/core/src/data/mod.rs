@@ -234,6 +234,14 @@ impl RawText {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+
+    pub(crate) fn first(&self) -> Option<&str> {
+        (self.len > 0).then(|| self.get(0))
+    }
+
+    pub(crate) fn last(&self) -> Option<&str> {
+        self.len.checked_sub(1).map(|i| self.get(i))
+    }
 }
 
 /// One field's values, one per row.

@@ -351,7 +351,11 @@ impl<'a> Ctx<'a> {
 /// One block's rows, with text interned locally.
 struct Part {
     ids: RawText,
-    id_hashes: Vec<u64>,
+    /// Every id is greater (in byte order) than the one before: the part's
+    /// ids are then unique without hashing them.
+    ascending: bool,
+    /// The last id's [`order_key`].
+    last_order: Option<u128>,
     date: Vec<jiff::civil::Date>,
     amount: Vec<i64>,
     fields: Vec<Column>,
@@ -364,7 +368,8 @@ impl Part {
     fn new(ctx: &Ctx) -> Part {
         Part {
             ids: RawText::default(),
-            id_hashes: Vec::new(),
+            ascending: true,
+            last_order: None,
             date: Vec::new(),
             amount: Vec::new(),
             fields: ctx.empty_columns(),
@@ -379,7 +384,8 @@ impl Part {
     /// run's time.
     fn clear(&mut self, ctx: &Ctx) {
         self.ids.clear();
-        self.id_hashes.clear();
+        self.ascending = true;
+        self.last_order = None;
         self.date.clear();
         self.amount.clear();
         self.line.clear();
@@ -392,8 +398,12 @@ impl Part {
 
     /// Forgets every row from the `rows`-th on.
     fn truncate(&mut self, rows: usize) {
-        self.ids.truncate(rows);
-        self.id_hashes.truncate(rows);
+        // `ascending` stays as it is: a row rolled back is read again, and
+        // compares with the same id before it.
+        if rows < self.ids.len() {
+            self.ids.truncate(rows);
+            self.last_order = self.ids.last().and_then(order_key);
+        }
         self.date.truncate(rows);
         self.amount.truncate(rows);
         self.line.truncate(rows);
@@ -436,8 +446,7 @@ impl Part {
                     if trim(value).len() != value.len() || value.is_empty() {
                         return false;
                     }
-                    self.ids.push(value);
-                    self.id_hashes.push(id_hash(value));
+                    self.push_id(value);
                     true
                 }
                 Act::Date => match super::parse_date(value) {
@@ -470,7 +479,6 @@ impl Part {
 
     fn reserve(&mut self, rows: usize) {
         self.ids.reserve(rows);
-        self.id_hashes.reserve(rows);
         self.date.reserve(rows);
         self.amount.reserve(rows);
         self.line.reserve(rows);
@@ -504,8 +512,7 @@ impl Part {
                 Some("every transaction needs an id".into()),
             );
         }
-        self.ids.push(id);
-        self.id_hashes.push(id_hash(id));
+        self.push_id(id);
         self.line.push(u32::try_from(line).unwrap_or(u32::MAX));
         let raw_date = trim(row[l.date]);
         match super::parse_date(raw_date) {
@@ -572,6 +579,18 @@ impl Part {
         if !(ctx.integer_splits && self.splits_fine(ctx)) {
             self.check_splits(ctx, line);
         }
+    }
+
+    fn push_id(&mut self, id: &str) {
+        if self.ascending {
+            let order = order_key(id);
+            self.ascending = match (self.last_order, order) {
+                (Some(last), Some(this)) => last < this,
+                _ => self.ids.last().is_none_or(|last| last < id),
+            };
+            self.last_order = order;
+        }
+        self.ids.push(id);
     }
 
     /// Stores an ordinary value of field `i`; false (nothing stored) for
@@ -732,6 +751,18 @@ impl Part {
     }
 }
 
+/// An id of up to 15 bytes as one integer, zero-padded, that orders as
+/// its bytes do: when `order_key(a) < order_key(b)`, `a < b` (padding
+/// sorts first, as a prefix does). No copy and no call to compare bytes,
+/// once per row.
+fn order_key(id: &str) -> Option<u128> {
+    let (lo, hi) = IdTable::key(id.as_bytes())?;
+    // `key` reads the bytes little-endian, with the length in the top byte.
+    let high = u128::from(lo.swap_bytes());
+    let low = u128::from((hi & 0x00ff_ffff_ffff_ffff).swap_bytes());
+    Some(high << 64 | low)
+}
+
 fn id_hash(id: &str) -> u64 {
     use std::hash::BuildHasher;
     foldhash::fast::FixedState::with_seed(0x5eed).hash_one(id)
@@ -889,7 +920,7 @@ fn grow(buf: &mut Vec<u8>, want: usize) {
 }
 
 /// Splits `bytes` into about `n` pieces at line ends.
-fn split_at_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
+fn split_at_lines(bytes: &[u8], n: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::with_capacity(n);
     let mut start = 0;
     for k in 1..n {
@@ -899,16 +930,60 @@ fn split_at_lines(bytes: &[u8], n: usize) -> Vec<&[u8]> {
         }
         match memchr::memchr(b'\n', &bytes[target..]) {
             Some(i) => {
-                out.push(&bytes[start..=target + i]);
+                out.push(start..target + i + 1);
                 start = target + i + 1;
             }
             None => break,
         }
     }
     if start < bytes.len() {
-        out.push(&bytes[start..]);
+        out.push(start..bytes.len());
     }
     out
+}
+
+/// How a buffer is parsed: scanned for `"`, cut after its last line end,
+/// split into pieces, each piece's lines counted. Made for the next buffer
+/// on the side that reads it, so that these scans of every byte do not
+/// hold up the cores between blocks.
+struct BlockPlan {
+    /// The buffer holds a `"`: the rest of the file goes record by record.
+    quoted: bool,
+    /// Bytes parsed now; the rest waits for the next read.
+    cut: usize,
+    pieces: Vec<std::ops::Range<usize>>,
+    /// Line ends in each piece.
+    lines: Vec<u64>,
+}
+
+impl BlockPlan {
+    fn new(data: &[u8], eof: bool, pieces: usize) -> BlockPlan {
+        if memchr::memchr(b'"', data).is_some() {
+            return BlockPlan {
+                quoted: true,
+                cut: 0,
+                pieces: Vec::new(),
+                lines: Vec::new(),
+            };
+        }
+        let cut = if eof {
+            data.len()
+        } else {
+            memchr::memrchr(b'\n', data).map_or(0, |i| i + 1)
+        };
+        let block = &data[..cut];
+        let pieces = split_at_lines(block, pieces);
+        let lines = pieces
+            .iter()
+            .map(|r| memchr::memchr_iter(b'\n', &block[r.clone()]).count() as u64)
+            .collect();
+        BlockPlan {
+            quoted: false,
+            cut,
+            pieces,
+            lines,
+        }
+    }
 }
 
 /// Reads the transactions file; `people` resolves participant fields.
@@ -995,17 +1070,18 @@ fn load_in_blocks<R: Read + Send>(
     // reuse.
     let mut pending: Vec<Part> = Vec::new();
     let mut pool: Vec<Part> = Vec::new();
+    let n_pieces = threads * 2;
+    let mut next_plan: Option<BlockPlan> = None;
     loop {
         let data = &buf[..filled];
-        if memchr::memchr(b'"', data).is_some() {
+        let plan = next_plan
+            .take()
+            .unwrap_or_else(|| BlockPlan::new(data, eof, n_pieces));
+        if plan.quoted {
             quoted = true;
             break;
         }
-        let cut = if eof {
-            data.len()
-        } else {
-            memchr::memrchr(b'\n', data).map_or(0, |i| i + 1)
-        };
+        let cut = plan.cut;
         if cut == 0 {
             if eof {
                 break;
@@ -1016,12 +1092,12 @@ fn load_in_blocks<R: Read + Send>(
             continue;
         }
         let (block, rest) = data.split_at(cut);
-        let pieces = split_at_lines(block, threads * 2);
+        let pieces: Vec<&[u8]> = plan.pieces.iter().map(|r| &block[r.clone()]).collect();
         let mut firsts = Vec::with_capacity(pieces.len());
         let mut line = next_line;
-        for p in &pieces {
+        for &n in &plan.lines {
             firsts.push(line);
-            line += memchr::memchr_iter(b'\n', p).count() as u64;
+            line += n;
         }
         next_line = line;
         grow(&mut spare, rest.len() + block_size);
@@ -1044,15 +1120,22 @@ fn load_in_blocks<R: Read + Send>(
                 for part in &mut done {
                     merger.add(part);
                 }
-                if eof {
+                let eof_next = if eof {
                     Ok(true)
                 } else {
                     fill(&mut reader, &mut spare, &mut spare_filled, block_size)
-                }
+                };
+                let plan = eof_next
+                    .as_ref()
+                    .ok()
+                    .map(|&e| BlockPlan::new(&spare[..spare_filled], e, n_pieces));
+                (eof_next, plan)
             },
         );
         pool.extend(done);
         pending = parsed;
+        let (filled_next, plan) = filled_next;
+        next_plan = plan;
         eof = filled_next.map_err(read_error)?;
         std::mem::swap(&mut buf, &mut spare);
         filled = spare_filled;
@@ -1084,13 +1167,14 @@ fn load_in_blocks<R: Read + Send>(
     merger.finish(file)
 }
 
-/// Joins parts in file order, re-interning text and checking that ids are
-/// unique across the whole file.
 /// Joins parts in file order as they are parsed (so a block's memory is
-/// released before the next is read), re-interning text.
+/// released before the next is read), re-interning text; checks at the end
+/// that ids are unique across the whole file.
 struct Merger {
     t: Transactions,
-    hashes: Vec<u64>,
+    /// Every id so far is greater than the one before it (files exported
+    /// in id order): they are unique, and no hash need be sorted.
+    ascending: bool,
     errors: Vec<Diagnostic>,
     more: usize,
     too_large: bool,
@@ -1107,7 +1191,7 @@ impl Merger {
         };
         Merger {
             t,
-            hashes: Vec::new(),
+            ascending: true,
             errors: Vec::new(),
             more: 0,
             too_large: false,
@@ -1119,7 +1203,10 @@ impl Merger {
         let t = &mut self.t;
         self.errors.append(&mut p.errors.errors);
         self.more += p.errors.more;
-        self.hashes.extend_from_slice(&p.id_hashes);
+        if let (Some(last), Some(first)) = (t.ids.last(), p.ids.first()) {
+            self.ascending &= last < first;
+        }
+        self.ascending &= p.ascending;
         if !t.ids.append(&p.ids) {
             self.too_large = true;
             return;
@@ -1158,7 +1245,7 @@ impl Merger {
     fn finish(self, file: &str) -> Result<Transactions, Vec<Diagnostic>> {
         let Merger {
             t,
-            hashes,
+            ascending,
             mut errors,
             mut more,
             too_large,
@@ -1170,10 +1257,18 @@ impl Merger {
                 "the transaction ids add up to more than 4 GB of text",
             )]);
         }
-        // Unique ids: sort the hashes alone to find any that repeat (in
-        // place, 8 bytes each); only rows with such a hash, usually none,
-        // are compared by text, in row order so the report is stable.
-        let mut sorted = hashes;
+        // Unique ids: ids in ascending order are; otherwise sort their
+        // hashes alone to find any that repeat (in place, 8 bytes each);
+        // only rows with such a hash, usually none, are compared by text,
+        // in row order so the report is stable.
+        let mut sorted: Vec<u64> = if ascending {
+            Vec::new()
+        } else {
+            (0..t.len())
+                .into_par_iter()
+                .map(|i| id_hash(t.id(i)))
+                .collect()
+        };
         sorted.par_sort_unstable();
         let mut repeated: Vec<u64> = sorted
             .windows(2)
@@ -1398,6 +1493,108 @@ n = { count = "credits", where = "kind == 'a'" }
         whole
     }
 
+    /// Ids in ascending order skip the hash sort; a repeat is still found
+    /// whether it follows its twin, comes blocks later, or breaks the order.
+    #[test]
+    fn repeated_ids_are_found_in_ordered_files() {
+        use crate::diag::SourceFile;
+        let ws_text = r#"
+[participants]
+id = "id"
+[transactions]
+id = "id"
+date = "date"
+amount = "amount"
+[transactions.fields]
+owner = { type = "participant" }
+[credit]
+to = "owner"
+[measures]
+n = { count = "credits" }
+"#;
+        let checked = crate::plan::check_workspace(&SourceFile::new("attain.toml", ws_text), &[]);
+        let Some(ws) = checked.workspace else {
+            panic!("{}", crate::diag::render(&checked.diagnostics));
+        };
+        let people =
+            crate::data::load_participants(&ws, "p.csv", "id\np1\n".as_bytes()).unwrap_or_default();
+        let file = |ids: &[String]| {
+            let mut csv = String::from("id,date,amount,owner\n");
+            for id in ids {
+                csv.push_str(&format!("{id},2026-01-02,1.00,p1\n"));
+            }
+            csv
+        };
+        let ordered: Vec<String> = (0..200).map(|i| format!("t{i:04}")).collect();
+        for block in [64, 1 << 20] {
+            let read = |csv: &str| load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), block);
+            let Ok(t) = read(&file(&ordered)) else {
+                panic!("ordered ids refused (block {block})");
+            };
+            assert_eq!(t.len(), 200);
+            // (row that repeats, row it repeats) → lines 2 + row.
+            for (at, twin) in [(1, 0), (150, 3), (199, 198)] {
+                let mut ids = ordered.clone();
+                ids[at] = ids[twin].clone();
+                let Err(errors) = read(&file(&ids)) else {
+                    panic!("repeat of row {twin} at row {at} missed (block {block})");
+                };
+                assert_eq!(errors.len(), 1, "{errors:?}");
+                assert_eq!(errors[0].location.line, at + 2);
+                assert!(
+                    errors[0]
+                        .message
+                        .ends_with(&format!("appears twice (first on line {})", twin + 2)),
+                    "{}",
+                    errors[0].message
+                );
+            }
+        }
+    }
+
+    /// A row the one-pass reader rolls back after taking its id (here the
+    /// blank before the amount) is read again and still follows the id before it.
+    #[test]
+    fn rows_read_twice_keep_ids_ascending() {
+        use crate::diag::SourceFile;
+        let ws_text = r#"
+[participants]
+id = "id"
+[transactions]
+id = "id"
+date = "date"
+amount = "amount"
+[transactions.fields]
+owner = { type = "participant" }
+[credit]
+to = "owner"
+[measures]
+n = { count = "credits" }
+"#;
+        let checked = crate::plan::check_workspace(&SourceFile::new("attain.toml", ws_text), &[]);
+        let Some(ws) = checked.workspace else {
+            panic!("{}", crate::diag::render(&checked.diagnostics));
+        };
+        let people =
+            crate::data::load_participants(&ws, "p.csv", "id\np1\n".as_bytes()).unwrap_or_default();
+        let layout = Layout {
+            id: 0,
+            date: 1,
+            amount: 2,
+            fields: vec![3],
+            width: 4,
+        };
+        let ctx = Ctx::new(&ws, &people, "d.csv", layout);
+        let rows = "t1,2026-01-02,1.00,p1\nt2,2026-01-02, 1.00,p1\nt3,2026-01-02,1.00,p1\n";
+        let part = parse_block(&ctx, rows.as_bytes(), 2, Part::new(&ctx));
+        assert_eq!(part.ids.len(), 3);
+        assert!(part.errors.errors.is_empty());
+        assert!(part.ascending);
+        let rows = "t1,2026-01-02,1.00,p1\nt3,2026-01-02, 1.00,p1\nt2,2026-01-02,1.00,p1\n";
+        let part = parse_block(&ctx, rows.as_bytes(), 2, Part::new(&ctx));
+        assert!(!part.ascending);
+    }
+
     #[test]
     fn fast_integers_and_bounds() {
         assert_eq!(fast_integer("42"), Some(42));
@@ -1439,6 +1636,39 @@ n = { count = "credits", where = "kind == 'a'" }
     }
 
     #[test]
+    fn order_keys_order_as_bytes() {
+        let ids = [
+            "",
+            "\0",
+            "a",
+            "a\0",
+            "a\0b",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefgi",
+            "b",
+            "b0000000000000",
+            "zzzzzzzzzzzzzzz",
+        ];
+        for a in ids {
+            for b in ids {
+                if let (Some(x), Some(y)) = (order_key(a), order_key(b)) {
+                    if x < y {
+                        assert!(a < b, "{a:?} {b:?}");
+                    }
+                    if a < b && !b.starts_with(a) {
+                        assert!(x < y, "{a:?} {b:?}");
+                    }
+                }
+            }
+        }
+        assert_eq!(order_key("0123456789abcdef"), None);
+    }
+
+    #[test]
     fn commas_are_found() {
         for text in [
             "",
@@ -1465,7 +1695,10 @@ n = { count = "credits", where = "kind == 'a'" }
     #[test]
     fn splits_land_on_line_ends() {
         let text = b"a,1\nb,2\nc,3\nd,4\n";
-        let parts = split_at_lines(text, 3);
+        let parts: Vec<&[u8]> = split_at_lines(text, 3)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
         assert_eq!(parts.concat(), text.to_vec());
         assert!(parts.iter().all(|p| p.ends_with(b"\n")));
     }

@@ -18,6 +18,7 @@ use crate::plan::Workspace;
 use credit::Credits;
 use evaluate::{evaluate, ComponentInputs};
 use measures::{MeasureInputs, MeasureTable, PeriodGrid, QuotaOverrides};
+use rayon::prelude::*;
 use rust_decimal::Decimal;
 use trace::Trace;
 
@@ -96,27 +97,7 @@ pub fn calculate_for(
     only: Option<&std::collections::BTreeSet<u32>>,
 ) -> Result<Calculation, Vec<RunError>> {
     let (credits, tables) = prepare(ws, people, txns, overrides, year)?;
-    let mut order: Vec<u32> = (0..people.len() as u32).collect();
-    order.sort_by(|a, b| people.ids[*a as usize].cmp(&people.ids[*b as usize]));
-    let mut payouts = Vec::new();
-    let mut errors = Vec::new();
-    for &p in &order {
-        if only.is_some_and(|set| !set.contains(&p)) {
-            continue;
-        }
-        payouts_of(
-            ws,
-            people,
-            &tables,
-            p,
-            &|plan| plan,
-            &mut payouts,
-            &mut errors,
-        );
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
+    let payouts = payouts_in_id_order(ws, people, &tables, &|plan| plan, only)?;
     Ok(Calculation {
         year,
         credits,
@@ -166,6 +147,43 @@ pub fn prepare(
     }
 
     Ok((credits, tables))
+}
+
+/// The payouts of everyone (or of `only`), sorted by participant id, each
+/// paid by the plan `plan_for` gives for the plan they are on. Each
+/// participant's payouts are evaluated on any core and joined in id order,
+/// so the result is the same as one pass in that order.
+pub fn payouts_in_id_order(
+    ws: &Workspace,
+    people: &Participants,
+    tables: &[MeasureTable],
+    plan_for: &(dyn Fn(usize) -> usize + Sync),
+    only: Option<&std::collections::BTreeSet<u32>>,
+) -> Result<Vec<Payout>, Vec<RunError>> {
+    let mut order: Vec<u32> = (0..people.len() as u32)
+        .filter(|p| only.is_none_or(|set| set.contains(p)))
+        .collect();
+    order.sort_by(|a, b| people.ids[*a as usize].cmp(&people.ids[*b as usize]));
+    let per_person: Vec<(Vec<Payout>, Vec<RunError>)> = order
+        .par_iter()
+        .map(|&p| {
+            let (mut found, mut failed) = (Vec::new(), Vec::new());
+            payouts_of(ws, people, tables, p, plan_for, &mut found, &mut failed);
+            (found, failed)
+        })
+        .collect();
+    let mut payouts = Vec::with_capacity(per_person.iter().map(|(v, _)| v.len()).sum());
+    let mut errors = Vec::new();
+    for (mut found, failed) in per_person {
+        payouts.append(&mut found);
+        errors.extend(failed);
+    }
+    errors.truncate(50);
+    if errors.is_empty() {
+        Ok(payouts)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Appends the payouts of participant `p`, in period then component order,

@@ -147,18 +147,7 @@ pub(crate) fn evaluate_all(
     ws: &Workspace,
     people: &Participants,
     tables: &[MeasureTable],
-    plan_for: &dyn Fn(usize) -> usize,
+    plan_for: &(dyn Fn(usize) -> usize + Sync),
 ) -> Result<Vec<Payout>, Vec<RunError>> {
-    let mut order: Vec<u32> = (0..people.len() as u32).collect();
-    order.sort_by(|a, b| people.ids[*a as usize].cmp(&people.ids[*b as usize]));
-    let mut payouts = Vec::new();
-    let mut errors = Vec::new();
-    for p in order {
-        engine::payouts_of(ws, people, tables, p, plan_for, &mut payouts, &mut errors);
-    }
-    if errors.is_empty() {
-        Ok(payouts)
-    } else {
-        Err(errors)
-    }
+    engine::payouts_in_id_order(ws, people, tables, plan_for, None)
 }
