@@ -28,6 +28,10 @@ pub struct ModelData {
     /// Where to write the report (default: standard output).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// A measure to count as credited revenue, summed over everyone (e.g.
+    /// `nrr`, so that churn counts against it); default: every credit.
+    #[arg(long)]
+    pub revenue: Option<String>,
 }
 
 fn error(place: &str, message: impl Into<String>) -> Failed {
@@ -246,6 +250,7 @@ pub fn whatif(data: &ModelData, candidates: &[String], by: Option<&str>) -> Resu
     };
     let mut basis =
         Basis::new(&l.ws, &l.people, &l.txns, &l.overrides, l.year).map_err(run_errors)?;
+    count_revenue(&mut basis, data, &scope)?;
     laps.lap("credits, measures and the plans in force");
     let mut results = Vec::new();
     for s in &scenarios {
@@ -301,6 +306,7 @@ pub fn sweep(data: &ModelData, vary: &[String]) -> Result<(), Failed> {
     }
     let mut basis =
         Basis::new(&l.ws, &l.people, &l.txns, &l.overrides, l.year).map_err(run_errors)?;
+    count_revenue(&mut basis, data, &scope)?;
     laps.lap("credits, measures and the plans in force");
     let result = sweep::sweep(&mut basis, &parameters, &scope).map_err(|e| error("--vary", e))?;
     laps.lap("sweep");
@@ -411,4 +417,21 @@ pub fn clone_plan(
     }
     say!("edit it, then compare: attain whatif --candidate {new_id} ...");
     Ok(())
+}
+
+/// `--revenue MEASURE`: what credited revenue counts.
+fn count_revenue(basis: &mut Basis, data: &ModelData, scope: &Scope) -> Result<(), Failed> {
+    let Some(name) = &data.revenue else {
+        return Ok(());
+    };
+    let measure = model::revenue_measure(basis.ws, name).map_err(|e| {
+        error_hint(
+            "--revenue",
+            e,
+            "name a measure of credited amounts, like `nrr` or `renewal`",
+        )
+    })?;
+    basis
+        .count_revenue_as(measure, scope)
+        .map_err(|e| error("--revenue", e))
 }

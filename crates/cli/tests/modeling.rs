@@ -288,6 +288,79 @@ fn whatif_counts_only_the_periods_asked_for() {
 }
 
 #[test]
+fn whatif_counts_a_measure_as_revenue_when_asked() {
+    let f = Folder::new("revenue");
+    f.candidate();
+    // am2 loses $50,000 to churn in Q1: a credit of $50,000 that is
+    // revenue lost, not earned. Every credit: $1,290,000 + $50,000; `nrr`
+    // (renewal + expansion - contraction) summed over everyone:
+    // $1,290,000 - $50,000. am2's Q1 nrr is now $100,000: $7,500 before,
+    // $7,000 after; the rest as in the module comment.
+    let deals = f.read("deals.csv") + "d7,2026-03-15,churn,50000.00,am2\n";
+    f.write("deals.csv", &deals);
+    let credits = f.ok(&with_data(&[
+        "whatif",
+        "--candidate",
+        "rc_v2",
+        "--format",
+        "csv",
+    ]));
+    assert!(
+        credits.contains(",total,,4,1340000.00,100750.00,100200.00,-550.00\n"),
+        "{credits}"
+    );
+    let nrr = f.ok(&with_data(&[
+        "whatif",
+        "--candidate",
+        "rc_v2",
+        "--revenue",
+        "nrr",
+        "--format",
+        "csv",
+    ]));
+    assert!(
+        nrr.contains(",total,,4,1240000.00,100750.00,100200.00,-550.00\n"),
+        "{nrr}"
+    );
+    let table = f.ok(&with_data(&[
+        "whatif",
+        "--candidate",
+        "rc_v2",
+        "--revenue",
+        "nrr",
+    ]));
+    assert!(
+        table.contains("  credited revenue (nrr)   $1,240,000.00  $1,240,000.00\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("  (credited revenue: `nrr` summed over everyone)\n"),
+        "{table}"
+    );
+    let json = f.ok(&with_data(&[
+        "whatif",
+        "--candidate",
+        "rc_v2",
+        "--revenue",
+        "nrr",
+        "--format",
+        "json",
+    ]));
+    assert!(json.contains("\"revenue_measure\": \"nrr\""), "{json}");
+    let rollup = f.fails(&with_data(&[
+        "whatif",
+        "--candidate",
+        "rc_v2",
+        "--revenue",
+        "expansion_x",
+    ]));
+    assert!(
+        rollup.contains("error: --revenue: no measure `expansion_x`; measures: "),
+        "{rollup}"
+    );
+}
+
+#[test]
 fn whatif_needs_to_know_what_a_plan_that_is_not_a_clone_replaces() {
     let f = Folder::new("replaces");
     let err = f.fails(&with_data(&["whatif", "--candidate", "flat"]));

@@ -84,6 +84,8 @@ pub struct Comparison {
     pub periods: Vec<String>,
     /// The participant field people are grouped by (`role`), if any.
     pub group_field: Option<String>,
+    /// The measure counted as credited revenue; `None`: every credit.
+    pub revenue_measure: Option<String>,
     pub totals: Amounts,
     /// Payouts and revenue of the people holding credits: their ratio is
     /// the effective commission rate.
@@ -295,6 +297,7 @@ pub fn compare(
     let mut periods = scope.periods.clone();
     periods.sort_by_key(|p| (cal.start(*p), std::cmp::Reverse(cal.end(*p))));
     Ok(Comparison {
+        revenue_measure: basis.revenue_measure.map(|m| ws.measures[m].name.clone()),
         scenario: replaced
             .iter()
             .map(|(&old, &new)| format!("{} replaces {}", ws.plans[new].id, ws.plans[old].id))

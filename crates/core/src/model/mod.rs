@@ -59,6 +59,9 @@ pub struct Basis<'a> {
     /// The payouts of the plans in force, as `engine::calculate` gives them.
     pub baseline: Vec<Payout>,
     pub work: Work,
+    /// What credited revenue counts: every credit (`None`), or a measure
+    /// summed over everyone ([`revenue_measure`]).
+    pub revenue_measure: Option<usize>,
 }
 
 impl<'a> Basis<'a> {
@@ -88,6 +91,7 @@ impl<'a> Basis<'a> {
             tables,
             baseline,
             work,
+            revenue_measure: None,
         })
     }
 
@@ -101,8 +105,12 @@ impl<'a> Basis<'a> {
                 .any(|s| cal.start(*s) <= cal.start(period) && cal.end(period) <= cal.end(*s))
     }
 
-    /// Each participant's credited revenue in `scope`, in the currency.
+    /// Each participant's credited revenue in `scope`, in the currency:
+    /// their credits, or the revenue measure's value.
     pub fn revenue(&self, scope: &Scope) -> Vec<Decimal> {
+        if let Some(m) = self.revenue_measure {
+            return self.measure_revenue(m, scope);
+        }
         let cal = &self.ws.calendar;
         let ranges: Vec<_> = scope
             .periods
@@ -139,6 +147,117 @@ impl<'a> Basis<'a> {
             .map(|v| Decimal::from_i128_with_scale(v, self.ws.minor_unit))
             .collect()
     }
+
+    /// Counts `measure` (checked by [`revenue_measure`]) as credited
+    /// revenue over `scope`, or says why it cannot: the measure is read
+    /// from the finest period kind the plans use, so the periods asked for
+    /// must hold whole periods of that kind.
+    pub fn count_revenue_as(&mut self, measure: usize, scope: &Scope) -> Result<(), String> {
+        let table = self.finest_table().ok_or("the plans pay in no period")?;
+        let whole = table
+            .grid
+            .periods
+            .iter()
+            .any(|period| self.in_scope(scope, *period));
+        if !whole {
+            return Err(format!(
+                "`{}` is computed by {}, and the periods asked for hold no whole one",
+                self.ws.measures[measure].name,
+                table.grid.kind.name()
+            ));
+        }
+        self.revenue_measure = Some(measure);
+        Ok(())
+    }
+
+    fn finest_table(&self) -> Option<&MeasureTable> {
+        self.tables.iter().max_by_key(|t| t.grid.len())
+    }
+
+    fn measure_revenue(&self, measure: usize, scope: &Scope) -> Vec<Decimal> {
+        let mut out = vec![Decimal::ZERO; self.people.len()];
+        let Some(table) = self.finest_table() else {
+            return out;
+        };
+        for (i, period) in table.grid.periods.iter().enumerate() {
+            if !self.in_scope(scope, *period) {
+                continue;
+            }
+            for (p, sum) in out.iter_mut().enumerate() {
+                *sum += table.value(measure, p as u32, i);
+            }
+        }
+        out
+    }
+}
+
+/// "`a` is", or "`a` reads `b`, which is".
+fn what_is(named: &str, reached: &str) -> String {
+    if named == reached {
+        format!("`{named}` is")
+    } else {
+        format!("`{named}` reads `{reached}`, which is")
+    }
+}
+
+/// The measure named `name`, if it can stand for credited revenue: money,
+/// built only from sums of credits (directly or through formulas), so that
+/// summed over everyone it counts each credited dollar once. A roll-up
+/// (a manager's sum of their reports' values) would count it again.
+pub fn revenue_measure(ws: &Workspace, name: &str) -> Result<usize, String> {
+    use crate::plan::MeasureKind;
+    let Some(m) = ws.measure(name) else {
+        let names: Vec<&str> = ws.measures.iter().map(|m| m.name.as_str()).collect();
+        return Err(format!(
+            "no measure `{name}`; measures: {}",
+            names.join(", ")
+        ));
+    };
+    if ws.measures[m].ty != crate::expr::Type::Money {
+        return Err(format!("`{name}` is not an amount of money"));
+    }
+    let mut todo = vec![m];
+    let mut seen = vec![false; ws.measures.len()];
+    while let Some(i) = todo.pop() {
+        if std::mem::replace(&mut seen[i], true) {
+            continue;
+        }
+        let reached = &ws.measures[i];
+        match &reached.kind {
+            MeasureKind::Sum { field: None, .. } => {}
+            MeasureKind::Sum { field: Some(_), .. } => {
+                return Err(format!(
+                    "{} a sum of a transaction field: a split deal would count it once per credit",
+                    what_is(name, &reached.name)
+                ))
+            }
+            MeasureKind::Derived(e) => {
+                for r in e.references() {
+                    match ws.measure(r) {
+                        Some(j) => todo.push(j),
+                        None => {
+                            return Err(format!(
+                                "`{name}` reads `{r}`, which is not a sum of credits"
+                            ))
+                        }
+                    }
+                }
+            }
+            MeasureKind::Rollup { .. } => {
+                return Err(format!(
+                    "{} a roll-up of other people's values: summed over everyone it would count a deal more than once",
+                    what_is(name, &reached.name)
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "{} a count, not an amount of credits",
+                    what_is(name, &reached.name)
+                ))
+            }
+        }
+    }
+    Ok(m)
 }
 
 /// Every participant's payouts in participant id order, each paid by the

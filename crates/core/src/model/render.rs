@@ -149,7 +149,7 @@ pub fn comparison_table(c: &Comparison) -> String {
                 ),
             ],
             vec![
-                "credited revenue".into(),
+                revenue_label(c.revenue_measure.as_deref()),
                 format_money(t.revenue),
                 format_money(t.revenue),
                 String::new(),
@@ -172,6 +172,9 @@ pub fn comparison_table(c: &Comparison) -> String {
         out,
         "  (effective rate: pay of the people holding credits ÷ their credited revenue)"
     );
+    if let Some(m) = &c.revenue_measure {
+        let _ = writeln!(out, "  (credited revenue: `{m}` summed over everyone)");
+    }
     let header = [
         "", "people", "revenue", "before", "after", "change", "%", "gain", "lose",
     ];
@@ -532,6 +535,10 @@ fn comparison_json(c: &Comparison) -> String {
             "\"group_field\": {}",
             c.group_field.as_deref().map_or("null".into(), json_text)
         ),
+        format!(
+            "\"revenue_measure\": {}",
+            c.revenue_measure.as_deref().map_or("null".into(), json_text)
+        ),
         format!("\"totals\": {{{}}}", json_amounts(&c.totals)),
         format!(
             "\"cost_share\": {{\"before\": {}, \"after\": {}}}",
@@ -577,8 +584,9 @@ pub fn sweep_table(s: &Sweep) -> String {
     let _ = writeln!(out, "sweep: {}", names.join(" × "));
     let _ = writeln!(
         out,
-        "{}, credited revenue {}\n",
+        "{}, {} {}\n",
         scope_text(s.year, &s.periods),
+        revenue_label(s.revenue_measure.as_deref()),
         format_money(s.revenue)
     );
     let mut header: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -698,12 +706,21 @@ pub fn sweep_json(s: &Sweep) -> String {
         .collect();
     let points: Vec<String> = s.points.iter().map(point).collect();
     format!(
-        "{{\n  \"parameters\": [{}],\n  \"year\": {},\n  \"periods\": [{}],\n  \"revenue\": {},\n  \"in_force\": {},\n  \"points\": {}\n}}\n",
+        "{{\n  \"parameters\": [{}],\n  \"year\": {},\n  \"periods\": [{}],\n  \"revenue\": {},\n  \"revenue_measure\": {},\n  \"in_force\": {},\n  \"points\": {}\n}}\n",
         params.join(", "),
         s.year,
         s.periods.iter().map(|p| json_text(p)).collect::<Vec<_>>().join(", "),
         json_amount(s.revenue),
+        s.revenue_measure.as_deref().map_or("null".into(), json_text),
         point(&s.current),
         json_list(&points, "  ")
     )
+}
+
+/// "credited revenue", or the measure standing for it.
+fn revenue_label(measure: Option<&str>) -> String {
+    match measure {
+        Some(m) => format!("credited revenue ({m})"),
+        None => "credited revenue".into(),
+    }
 }

@@ -401,6 +401,8 @@ pub struct Sweep {
     pub periods: Vec<String>,
     /// Credited revenue in scope.
     pub revenue: Decimal,
+    /// The measure counted as credited revenue; `None`: every credit.
+    pub revenue_measure: Option<String>,
     /// The plans in force: their cost and payout distribution.
     pub current: Point,
     pub points: Vec<Point>,
@@ -556,6 +558,9 @@ pub fn sweep(basis: &mut Basis, parameters: &[Parameter], scope: &Scope) -> Resu
         year: basis.year,
         periods: periods.iter().map(ToString::to_string).collect(),
         revenue: basis.revenue(scope).iter().sum(),
+        revenue_measure: basis
+            .revenue_measure
+            .map(|m| basis.ws.measures[m].name.clone()),
         current,
         points,
     })
