@@ -6,13 +6,15 @@
 //! show it. Whatever the text, the checker must return, with a workspace
 //! exactly when it found no error, and every diagnostic must point inside
 //! the file it names. A workspace it accepts must run its plan tests (what
-//! `attain test` does next) without panicking.
+//! `attain test` does next) and the plan lint (what `attain check` does
+//! next) without panicking.
 
 #![no_main]
 
 use attain_core::diag::{render, SourceFile};
 use attain_core::engine::run_plan_tests;
 use attain_core::plan::check_workspace;
+use attain_core::plan::lint::lint;
 use libfuzzer_sys::fuzz_target;
 
 const SEPARATOR: &str = "\n%%%%\n";
@@ -52,5 +54,6 @@ fuzz_target!(|data: &[u8]| {
 
     if let Some(ws) = checked.workspace {
         let _ = run_plan_tests(&ws);
+        let _ = render(&lint(&ws));
     }
 });
