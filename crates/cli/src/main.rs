@@ -252,6 +252,10 @@ enum Command {
         /// the schema has it).
         #[arg(long)]
         by: Option<String>,
+        /// Also draw the what-if as SVG: each person's change in pay, and
+        /// each changed component's payout curve beside the candidate's.
+        #[arg(long)]
+        svg: Option<PathBuf>,
         #[command(flatten)]
         data: modeling_cmds::ModelData,
     },
@@ -546,8 +550,9 @@ fn run(command: Command) -> Result<(), Failed> {
         Command::Whatif {
             candidates,
             by,
+            svg,
             data,
-        } => modeling_cmds::whatif(&data, &candidates, by.as_deref()),
+        } => modeling_cmds::whatif(&data, &candidates, by.as_deref(), svg.as_deref()),
         Command::Sweep { vary, data } => modeling_cmds::sweep(&data, &vary),
     }
 }

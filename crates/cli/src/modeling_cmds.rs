@@ -216,7 +216,12 @@ fn scenarios(ws: &Workspace, specs: &[String]) -> Result<Vec<compare::Scenario>,
     Ok(out)
 }
 
-pub fn whatif(data: &ModelData, candidates: &[String], by: Option<&str>) -> Result<(), Failed> {
+pub fn whatif(
+    data: &ModelData,
+    candidates: &[String],
+    by: Option<&str>,
+    svg: Option<&Path>,
+) -> Result<(), Failed> {
     let format = format(&data.format)?;
     let laps = Laps::new();
     let l = load(data, &candidate_ids(candidates))?;
@@ -280,6 +285,11 @@ pub fn whatif(data: &ModelData, candidates: &[String], by: Option<&str>) -> Resu
         }
         Format::Json => render::comparisons_json(&results),
     };
+    if let Some(path) = svg {
+        let svg = pictures(&l.ws, &results);
+        workspace::write_atomically(path, |w| w.write_all(svg.as_bytes()))?;
+        eprintln!("wrote {}", path.display());
+    }
     emit(data.out.as_deref(), &text)?;
     std::mem::forget(l);
     Ok(())
@@ -434,4 +444,66 @@ fn count_revenue(basis: &mut Basis, data: &ModelData, scope: &Scope) -> Result<(
     basis
         .count_revenue_as(measure, scope)
         .map_err(|e| error("--revenue", e))
+}
+
+/// The pictures of a what-if, one SVG: for each scenario, how each
+/// person's pay changes; then, for each replaced plan, each component
+/// whose payout curve the candidate changes, drawn beside it.
+fn pictures(ws: &Workspace, results: &[compare::Comparison]) -> String {
+    use attain_core::chart::{self, bins, plans, Chart, Histogram, Unit};
+    let mut charts: Vec<Box<dyn Chart>> = Vec::new();
+    for c in results {
+        let changes: Vec<rust_decimal::Decimal> =
+            c.people.iter().map(|p| p.amounts.change()).collect();
+        let m = &c.movement;
+        charts.push(Box::new(Histogram {
+            title: format!("Change in pay per person: {}", c.scenario),
+            subtitle: Some(format!(
+                "{} gain, {} lose, {} unchanged; {} in all",
+                m.gainers,
+                m.losers,
+                m.unchanged,
+                attain_core::money::format_money(c.totals.change())
+            )),
+            x_label: format!("change in pay per person ({})", ws.currency),
+            y_label: "people".into(),
+            unit: Unit::Money(plans::currency_symbol(&ws.currency)),
+            bins: bins(&changes, 20),
+            fill: "#1f5fa8".into(),
+        }));
+        for (old, new) in &c.replacements {
+            let (Some(o), Some(n)) = (ws.plan(old), ws.plan(new)) else {
+                continue;
+            };
+            for current in &ws.plans[o].components {
+                let Some(candidate) = ws.plans[n].components.iter().find(|x| x.id == current.id)
+                else {
+                    continue;
+                };
+                let lines = [
+                    plans::CurveOf {
+                        ws,
+                        component: current,
+                        label: format!("current: plan {old}"),
+                    },
+                    plans::CurveOf {
+                        ws,
+                        component: candidate,
+                        label: format!("candidate: plan {new}"),
+                    },
+                ];
+                let title = format!("Payout curve of {} ({old} → {new})", current.id);
+                // A component the candidate pays alike (an included SPIFF)
+                // or that has no curve to draw (no measure) is left out.
+                let Ok(curve) = plans::payout_curve(&lines, &title) else {
+                    continue;
+                };
+                if curve.series.len() == 2 && curve.series[0].points != curve.series[1].points {
+                    charts.push(Box::new(curve));
+                }
+            }
+        }
+    }
+    let parts: Vec<&dyn Chart> = charts.iter().map(|c| c.as_ref()).collect();
+    chart::stack(&parts)
 }

@@ -361,6 +361,39 @@ fn whatif_counts_a_measure_as_revenue_when_asked() {
 }
 
 #[test]
+fn whatif_draws_the_changes_and_the_changed_curves() {
+    let f = Folder::new("svg");
+    f.candidate();
+    f.ok(&with_data(&[
+        "whatif",
+        "--candidate",
+        "rc_v2",
+        "--svg",
+        "whatif.svg",
+        "--format",
+        "csv",
+    ]));
+    let svg = f.read("whatif.svg");
+    assert!(svg.starts_with("<svg"), "{svg}");
+    // The changes of the module comment: one gains, two lose, one is
+    // unchanged, -$800.00 in all; then the commission's two curves.
+    assert!(
+        svg.contains("Change in pay per person: rc_v2 replaces retention_commission"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("1 gain, 2 lose, 1 unchanged; -$800.00 in all"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("Payout curve of commission (retention_commission → rc_v2)"),
+        "{svg}"
+    );
+    assert!(svg.contains("current: plan retention_commission"), "{svg}");
+    assert!(svg.contains("candidate: plan rc_v2"), "{svg}");
+}
+
+#[test]
 fn whatif_needs_to_know_what_a_plan_that_is_not_a_clone_replaces() {
     let f = Folder::new("replaces");
     let err = f.fails(&with_data(&["whatif", "--candidate", "flat"]));
