@@ -131,6 +131,24 @@ impl DataSource {
         }
     }
 
+    /// The people side read from the participants file and the quotas and
+    /// assignments files beside it.
+    fn setting(&self, ws: Workspace, participants: &Path) -> Result<Setting, Failed> {
+        let year = fiscal_year(&ws, self.year)?;
+        let (people, overrides) = read_people(
+            &ws,
+            participants,
+            self.assignments.as_deref(),
+            self.quotas.as_deref(),
+        )?;
+        Ok(Setting {
+            ws,
+            people,
+            overrides,
+            year,
+        })
+    }
+
     fn workspace(&self) -> Result<Workspace, Failed> {
         let (ws, warnings) = workspace::load(&self.at.workspace)?;
         crate::print_warnings(&warnings);
@@ -143,23 +161,9 @@ impl DataSource {
     pub fn load(&self, candidates: &[String]) -> Result<(Setting, Transactions), Failed> {
         let ws = self.workspace()?;
         if let Some((participants, transactions)) = self.files()? {
-            let year = fiscal_year(&ws, self.year)?;
-            let (people, overrides) = read_people(
-                &ws,
-                participants,
-                self.assignments.as_deref(),
-                self.quotas.as_deref(),
-            )?;
-            let txns = workspace::transactions(&ws, &people, transactions)?;
-            return Ok((
-                Setting {
-                    ws,
-                    people,
-                    overrides,
-                    year,
-                },
-                txns,
-            ));
+            let setting = self.setting(ws, participants)?;
+            let txns = workspace::transactions(&setting.ws, &setting.people, transactions)?;
+            return Ok((setting, txns));
         }
         let mut files = Vec::new();
         for id in candidates {
@@ -190,28 +194,11 @@ impl DataSource {
     /// Everything, the transactions kept as text.
     pub fn load_text(&self) -> Result<(Setting, TransactionsText), Failed> {
         if let Some((participants, transactions)) = self.files()? {
-            let ws = self.workspace()?;
-            let year = fiscal_year(&ws, self.year)?;
-            let (people, overrides) = read_people(
-                &ws,
-                participants,
-                self.assignments.as_deref(),
-                self.quotas.as_deref(),
-            )?;
+            let setting = self.setting(self.workspace()?, participants)?;
             let csv =
                 std::fs::read(transactions).map_err(|e| workspace::io_error(transactions, &e))?;
-            return Ok((
-                Setting {
-                    ws,
-                    people,
-                    overrides,
-                    year,
-                },
-                TransactionsText {
-                    name: transactions.display().to_string(),
-                    csv,
-                },
-            ));
+            let name = transactions.display().to_string();
+            return Ok((setting, TransactionsText { name, csv }));
         }
         let mut store = store_cmds::open(&self.at)?;
         let current = store.current_data(self.year).map_err(|e| Failed(e.0))?;

@@ -3,12 +3,11 @@
 //! (read only: nothing is recorded). Glue over `attain_core::forecast` and
 //! `attain_core::estimate`.
 
-use crate::data_source::DataSource;
+use crate::data_source::{DataSource, Setting};
 use crate::workspace::{self, Failed};
 use attain_core::calendar::{Period, PeriodKind};
-use attain_core::data::{self, Participants, Transactions};
+use attain_core::data::{self, Transactions};
 use attain_core::diag::{Diagnostic, Location};
-use attain_core::engine::measures::QuotaOverrides;
 use attain_core::engine::RunError;
 use attain_core::estimate;
 use attain_core::forecast::{self, Forecast, Settings, Source, Spread};
@@ -81,30 +80,9 @@ fn run_failed(errors: Vec<RunError>) -> Failed {
     )
 }
 
-/// The data as read, and the transactions' text when an estimate needs
-/// to add a row to it.
-struct Data {
-    ws: Workspace,
-    year: i16,
-    people: Participants,
-    overrides: QuotaOverrides,
-    /// (where it came from, its text)
-    csv: (String, Vec<u8>),
-}
-
-fn load(source: &DataSource) -> Result<Data, Failed> {
-    let (setting, text) = source.load_text()?;
-    Ok(Data {
-        ws: setting.ws,
-        year: setting.year,
-        people: setting.people,
-        overrides: setting.overrides,
-        csv: (text.name, text.csv),
-    })
-}
-
-fn transactions(d: &Data, text: &[u8]) -> Result<Transactions, Failed> {
-    Ok(data::load_transactions(&d.ws, &d.people, &d.csv.0, text)?)
+/// The transactions of `text` (named as `name` in errors), read for `d`.
+fn transactions(d: &Setting, name: &str, text: &[u8]) -> Result<Transactions, Failed> {
+    Ok(data::load_transactions(&d.ws, &d.people, name, text)?)
 }
 
 fn parse_date_flag(flag: &str, text: &str) -> Result<Date, Failed> {
@@ -163,7 +141,7 @@ pub fn forecast(args: ForecastArgs) -> Result<(), Failed> {
         })?),
         None => None,
     };
-    let d = load(&args.data)?;
+    let (d, text) = args.data.load_text()?;
     let Some(kind) = period.map(|p| p.kind).or_else(|| default_kind(&d.ws)) else {
         return Err(error("plans", "no plan has a component to forecast", None));
     };
@@ -174,7 +152,7 @@ pub fn forecast(args: ForecastArgs) -> Result<(), Failed> {
             Some("pick a period of a kind the plans pay on"),
         ));
     }
-    let txns = transactions(&d, &d.csv.1)?;
+    let txns = transactions(&d, &text.name, &text.csv)?;
     let inputs = forecast::Inputs {
         ws: &d.ws,
         people: &d.people,
@@ -185,7 +163,7 @@ pub fn forecast(args: ForecastArgs) -> Result<(), Failed> {
         simulations: args.simulations,
         seed: args.seed,
     };
-    let clock = std::time::Instant::now();
+    let laps = attain_store::laps::Laps::new();
     if args.backtest {
         let spinner = workspace::spinner("backtesting");
         let result = forecast::backtest(&inputs, d.year, kind, settings);
@@ -206,9 +184,7 @@ pub fn forecast(args: ForecastArgs) -> Result<(), Failed> {
         };
         say_raw!("{text}");
     }
-    if std::env::var_os("ATTAIN_TIMINGS").is_some() {
-        eprintln!("{:>8} ms  forecast", clock.elapsed().as_millis());
-    }
+    laps.lap("forecast");
     Ok(())
 }
 
@@ -274,7 +250,7 @@ fn describe(f: &Forecast) -> String {
     )
 }
 
-fn forecast_table(d: &Data, f: &Forecast) -> String {
+fn forecast_table(d: &Setting, f: &Forecast) -> String {
     let mut rows = vec![vec![
         "participant".to_string(),
         "plan".into(),
@@ -342,7 +318,7 @@ fn csv_cell(text: &str) -> String {
     }
 }
 
-fn forecast_csv(d: &Data, f: &Forecast) -> String {
+fn forecast_csv(d: &Setting, f: &Forecast) -> String {
     let mut out = String::from(
         "participant_id,plan,period,as_of,drawn_from,attainment_to_date,attainment_p10,attainment_p50,attainment_p90,paid_to_date,payout_p10,payout_p50,payout_p90\n",
     );
@@ -402,7 +378,7 @@ fn json_ratios(s: &Spread) -> String {
     )
 }
 
-fn forecast_json(d: &Data, f: &Forecast) -> String {
+fn forecast_json(d: &Setting, f: &Forecast) -> String {
     let people: Vec<String> = f
         .people
         .iter()
@@ -568,7 +544,7 @@ fn backtest_text(format: &str, periods: &[forecast::BacktestPeriod], settings: S
 }
 
 pub fn estimate(args: EstimateArgs) -> Result<(), Failed> {
-    let d = load(&args.data)?;
+    let (d, text) = args.data.load_text()?;
     if !d.people.index.contains_key(&args.participant) {
         return Err(error(
             "--participant",
@@ -618,21 +594,21 @@ pub fn estimate(args: EstimateArgs) -> Result<(), Failed> {
             Some("pick a day of the year being calculated, or pass --year"),
         ));
     }
-    let text = &d.csv.1;
+    let (name, text) = (&text.name, &text.csv);
     let header_line = text.split(|b| *b == b'\n').next().unwrap_or_default();
     let header: Vec<String> = String::from_utf8_lossy(header_line)
         .trim_end_matches('\r')
         .split(',')
         .map(|c| c.trim().trim_matches('"').to_string())
         .collect();
-    let before = transactions(&d, text)?;
+    let before = transactions(&d, name, text)?;
     let mut with_deal = text.clone();
     if !with_deal.ends_with(b"\n") {
         with_deal.push(b'\n');
     }
     with_deal.extend_from_slice(deal.record(&d.ws, &header).as_bytes());
     with_deal.push(b'\n');
-    let after = transactions(&d, &with_deal)?;
+    let after = transactions(&d, name, &with_deal)?;
     let e = estimate::estimate(
         &d.ws,
         &d.people,

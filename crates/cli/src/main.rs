@@ -384,27 +384,21 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
     let (ws, warnings) = workspace::load(&inputs.workspace.workspace)?;
     print_warnings(&warnings);
     let year = data_source::fiscal_year(&ws, inputs.year)?;
-    let timings = std::env::var_os("ATTAIN_TIMINGS").is_some();
-    let clock = std::time::Instant::now();
-    let lap = |what: &str| {
-        if timings {
-            eprintln!("{:>8} ms  {what}", clock.elapsed().as_millis());
-        }
-    };
+    let laps = attain_store::laps::Laps::new();
     let (people, overrides) = data_source::read_people(
         &ws,
         &inputs.participants,
         inputs.assignments.as_deref(),
         inputs.quotas.as_deref(),
     )?;
-    lap("participants read");
+    laps.lap("participants read");
     let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
-    lap("transactions read");
+    laps.lap("transactions read");
     let spinner = workspace::spinner("calculating");
     let calc = engine::calculate(&ws, &people, &txns, &overrides, year);
     spinner.finish_and_clear();
     let calc = calc.map_err(run_errors)?;
-    lap("calculated");
+    laps.lap("calculated");
     Ok(Loaded {
         ws,
         people,

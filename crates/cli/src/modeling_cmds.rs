@@ -5,11 +5,10 @@ use crate::data_source::{relative, DataSource};
 use crate::store_cmds::{self, StoreArg};
 use crate::workspace::{self, Failed};
 use attain_core::calendar::Period;
-use attain_core::data::{Participants, Transactions};
 use attain_core::diag::{Diagnostic, Location, SourceFile};
-use attain_core::engine::measures::QuotaOverrides;
 use attain_core::model::{self, compare, render, sweep, Basis, Scope};
 use attain_core::plan::Workspace;
+use attain_store::laps::Laps;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -42,49 +41,6 @@ fn error_hint(place: &str, message: impl Into<String>, hint: &str) -> Failed {
     Failed(vec![
         Diagnostic::error(Location::file(place), message).with_hint(hint)
     ])
-}
-
-/// `ATTAIN_TIMINGS=1` prints the time of each stage to stderr.
-struct Laps {
-    on: bool,
-    start: std::time::Instant,
-}
-
-impl Laps {
-    fn new() -> Laps {
-        Laps {
-            on: std::env::var_os("ATTAIN_TIMINGS").is_some(),
-            start: std::time::Instant::now(),
-        }
-    }
-
-    fn lap(&self, what: &str) {
-        if self.on {
-            eprintln!("{:>8} ms  {what}", self.start.elapsed().as_millis());
-        }
-    }
-}
-
-/// Loads from CSV files, or from the store with `candidates` (plan ids
-/// of the workspace) added beside its plans.
-fn load(data: &ModelData, candidates: &[String]) -> Result<Loaded, Failed> {
-    let (setting, txns) = data.source.load(candidates)?;
-    Ok(Loaded {
-        ws: setting.ws,
-        people: setting.people,
-        txns,
-        overrides: setting.overrides,
-        year: setting.year,
-    })
-}
-
-/// Everything a what-if or a sweep reads, loaded.
-struct Loaded {
-    ws: Workspace,
-    people: Participants,
-    txns: Transactions,
-    overrides: QuotaOverrides,
-    year: i16,
 }
 
 fn scope(data: &ModelData, year: i16) -> Result<Scope, Failed> {
@@ -224,7 +180,7 @@ pub fn whatif(
 ) -> Result<(), Failed> {
     let format = format(&data.format)?;
     let laps = Laps::new();
-    let l = load(data, &candidate_ids(candidates))?;
+    let (l, txns) = data.source.load(&candidate_ids(candidates))?;
     laps.lap("loaded");
     let scenarios = scenarios(&l.ws, candidates)?;
     let scope = scope(data, l.year)?;
@@ -254,7 +210,7 @@ pub fn whatif(
         }
     };
     let mut basis =
-        Basis::new(&l.ws, &l.people, &l.txns, &l.overrides, l.year).map_err(run_errors)?;
+        Basis::new(&l.ws, &l.people, &txns, &l.overrides, l.year).map_err(run_errors)?;
     count_revenue(&mut basis, data, &scope)?;
     laps.lap("credits, measures and the plans in force");
     let mut results = Vec::new();
@@ -262,7 +218,7 @@ pub fn whatif(
         results.push(compare::compare(&mut basis, s, &scope, group).map_err(run_errors)?);
     }
     laps.lap("scenarios");
-    report_work(&basis.work);
+    report_work(&laps, &basis.work);
     let text = match format {
         Format::Table => results
             .iter()
@@ -291,12 +247,13 @@ pub fn whatif(
         eprintln!("wrote {}", path.display());
     }
     emit(data.out.as_deref(), &text)?;
-    std::mem::forget(l);
+    // A large what-if is not freed piece by piece just before exit.
+    std::mem::forget((l, txns));
     Ok(())
 }
 
-fn report_work(work: &model::Work) {
-    if std::env::var_os("ATTAIN_TIMINGS").is_some() {
+fn report_work(laps: &Laps, work: &model::Work) {
+    if laps.on() {
         eprintln!(
             "work: {} credit pass(es), {} measure table(s), {} quota table(s) recomputed, {} evaluations",
             work.credit_passes, work.measure_tables, work.quota_tables, work.evaluations
@@ -307,7 +264,7 @@ fn report_work(work: &model::Work) {
 pub fn sweep(data: &ModelData, vary: &[String]) -> Result<(), Failed> {
     let format = format(&data.format)?;
     let laps = Laps::new();
-    let l = load(data, &[])?;
+    let (l, txns) = data.source.load(&[])?;
     laps.lap("loaded");
     let scope = scope(data, l.year)?;
     let mut parameters = Vec::new();
@@ -315,19 +272,20 @@ pub fn sweep(data: &ModelData, vary: &[String]) -> Result<(), Failed> {
         parameters.push(sweep::parse_parameter(spec, &l.ws).map_err(|e| error("--vary", e))?);
     }
     let mut basis =
-        Basis::new(&l.ws, &l.people, &l.txns, &l.overrides, l.year).map_err(run_errors)?;
+        Basis::new(&l.ws, &l.people, &txns, &l.overrides, l.year).map_err(run_errors)?;
     count_revenue(&mut basis, data, &scope)?;
     laps.lap("credits, measures and the plans in force");
     let result = sweep::sweep(&mut basis, &parameters, &scope).map_err(|e| error("--vary", e))?;
     laps.lap("sweep");
-    report_work(&basis.work);
+    report_work(&laps, &basis.work);
     let text = match format {
         Format::Table => render::sweep_table(&result),
         Format::Csv => render::sweep_csv(&result),
         Format::Json => render::sweep_json(&result),
     };
     emit(data.out.as_deref(), &text)?;
-    std::mem::forget(l);
+    // A large what-if is not freed piece by piece just before exit.
+    std::mem::forget((l, txns));
     Ok(())
 }
 

@@ -15,3 +15,4 @@ pub mod money;
 pub mod plan;
 pub mod random;
 pub mod report;
+pub mod stats;

@@ -20,6 +20,7 @@
 pub mod diff;
 pub mod driver;
 mod imports;
+pub mod laps;
 pub mod ledger;
 pub mod live;
 pub mod migrate;

@@ -7,6 +7,7 @@
 //! engine run; each effective date inside the year adds one.
 
 use crate::driver::{self, Driver, Row, Value};
+use crate::laps::Laps;
 use crate::periods::{pay_period, PAY_PERIOD};
 use crate::records;
 use crate::snapshot::{self, LATEST};
@@ -215,27 +216,6 @@ pub fn adjustment_lines(a: &AdjustmentLine) -> Vec<String> {
         out.push(format!("  {}: {}", d.deal, d.change));
     }
     out
-}
-
-/// `ATTAIN_TIMINGS=1` prints the time of each stage of a run to stderr.
-struct Laps {
-    on: bool,
-    start: std::time::Instant,
-}
-
-impl Laps {
-    fn new() -> Laps {
-        Laps {
-            on: std::env::var_os("ATTAIN_TIMINGS").is_some(),
-            start: std::time::Instant::now(),
-        }
-    }
-
-    fn lap(&self, what: &str) {
-        if self.on {
-            eprintln!("{:>8} ms  {what}", self.start.elapsed().as_millis());
-        }
-    }
 }
 
 fn record_run(

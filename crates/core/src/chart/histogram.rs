@@ -4,15 +4,8 @@ use super::axis::{round_step, Scale, Unit};
 use super::line::{axis_labels, title, MARGINS};
 use super::svg::{Anchor, Svg};
 use super::Chart;
+use crate::stats::Bin;
 use rust_decimal::Decimal;
-
-/// Values from `from` (included) to `to` (excluded).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Bin {
-    pub from: Decimal,
-    pub to: Decimal,
-    pub count: usize,
-}
 
 /// Counts `values` into about `target` bins of a round width (1, 2, 2.5 or
 /// 5 times a power of ten), the first starting at a multiple of the width.

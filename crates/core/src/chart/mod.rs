@@ -18,8 +18,9 @@ mod line;
 pub mod plans;
 mod svg;
 
+pub use crate::stats::Bin;
 pub use axis::Unit;
-pub use histogram::{bins, Bin, Histogram};
+pub use histogram::{bins, Histogram};
 pub use line::{Guide, LineChart, Marker, Series};
 pub use svg::Svg;
 

@@ -587,6 +587,35 @@ fn quota_values<'a>(
     })
 }
 
+/// Whose values a roll-up of `p` adds: the people in `scope` (their
+/// reports, or their team) who pass `filter`, active or not.
+pub fn rollup_members(
+    ws: &Workspace,
+    people: &Participants,
+    p: u32,
+    scope: RollupScope,
+    filter: Option<&crate::expr::Expr>,
+) -> Vec<u32> {
+    let reports = match scope {
+        RollupScope::DirectReports => people.direct_reports[p as usize].clone(),
+        RollupScope::AllReports => people.all_reports(p),
+        RollupScope::Team => match people.manager[p as usize] {
+            Some(m) => people.direct_reports[m as usize].clone(),
+            None => vec![p],
+        },
+    };
+    match filter {
+        None => reports,
+        Some(f) => reports
+            .into_iter()
+            .filter(|&r| {
+                let scope = |name: &str| participant_value(ws, people, r, name);
+                matches!(eval(f, &scope), Ok(Value::Bool(true)))
+            })
+            .collect(),
+    }
+}
+
 /// Measure `mi`, a roll-up: the value of each active report in `scope`
 /// (those passing `filter`), summed.
 fn roll_up(
@@ -601,24 +630,7 @@ fn roll_up(
     let n_periods = table.grid.len();
     let base = mi * table.n_people * n_periods;
     for p in 0..table.n_people as u32 {
-        let reports = match scope {
-            RollupScope::DirectReports => people.direct_reports[p as usize].clone(),
-            RollupScope::AllReports => people.all_reports(p),
-            RollupScope::Team => match people.manager[p as usize] {
-                Some(m) => people.direct_reports[m as usize].clone(),
-                None => vec![p],
-            },
-        };
-        let reports: Vec<u32> = match filter {
-            None => reports,
-            Some(f) => reports
-                .into_iter()
-                .filter(|&r| {
-                    let scope = |name: &str| participant_value(ws, people, r, name);
-                    matches!(eval(f, &scope), Ok(Value::Bool(true)))
-                })
-                .collect(),
-        };
+        let reports = rollup_members(ws, people, p, scope, filter);
         for i in 0..n_periods {
             let mut sum = Decimal::ZERO;
             for &r in &reports {

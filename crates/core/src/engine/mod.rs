@@ -67,6 +67,20 @@ pub fn credit_errors(txns: &Transactions, errors: Vec<credit::CreditError>) -> V
         .collect()
 }
 
+/// Measure errors as a run reports them: the measure, the participant and
+/// the period.
+pub fn measure_errors(people: &Participants, errors: Vec<measures::MeasureError>) -> Vec<RunError> {
+    errors
+        .into_iter()
+        .map(|e| RunError {
+            message: format!(
+                "measure `{}` for `{}` in {}: {}",
+                e.measure, people.ids[e.participant as usize], e.period, e.message
+            ),
+        })
+        .collect()
+}
+
 /// Why a run stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunError {
@@ -132,17 +146,7 @@ pub fn prepare(
     let mut tables = Vec::new();
     for kind in ws.period_kinds() {
         let grid = PeriodGrid::new(&ws.calendar, year, kind);
-        let table = measures::compute(&inputs, grid).map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| RunError {
-                    message: format!(
-                        "measure `{}` for `{}` in {}: {}",
-                        e.measure, people.ids[e.participant as usize], e.period, e.message
-                    ),
-                })
-                .collect::<Vec<_>>()
-        })?;
+        let table = measures::compute(&inputs, grid).map_err(|e| measure_errors(people, e))?;
         tables.push(table);
     }
 

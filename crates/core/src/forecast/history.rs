@@ -188,17 +188,8 @@ impl History {
                     })
                     .collect(),
             };
-            let table = measures::compute(&measure_inputs, grid).map_err(|errors| {
-                errors
-                    .into_iter()
-                    .map(|e| RunError {
-                        message: format!(
-                            "measure `{}` for `{}` in {}: {}",
-                            e.measure, people.ids[e.participant as usize], e.period, e.message
-                        ),
-                    })
-                    .collect::<Vec<_>>()
-            })?;
+            let table = measures::compute(&measure_inputs, grid)
+                .map_err(|e| crate::engine::measure_errors(people, e))?;
             let mut v = vec![Decimal::ZERO; periods.len() * n_people * nb];
             for q in 0..periods.len() {
                 for p in 0..n_people {

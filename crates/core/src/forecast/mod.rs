@@ -20,6 +20,7 @@ use crate::data::{Participants, Transactions};
 use crate::engine::measures::QuotaOverrides;
 use crate::engine::{self, RunError};
 use crate::plan::Workspace;
+use crate::stats::nearest_rank;
 use history::History;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
@@ -51,16 +52,12 @@ impl Spread {
     /// Nearest-rank percentiles (the value at rank ⌈q·n/100⌉): always one
     /// of the simulated values, so exact and reproducible.
     pub fn of(values: &[Decimal]) -> Option<Spread> {
-        if values.is_empty() {
-            return None;
-        }
         let mut sorted = values.to_vec();
         sorted.sort_unstable();
-        let at = |q: usize| sorted[((q * sorted.len()).div_ceil(100)).clamp(1, sorted.len()) - 1];
         Some(Spread {
-            p10: at(10),
-            p50: at(50),
-            p90: at(90),
+            p10: nearest_rank(&sorted, 10)?,
+            p50: nearest_rank(&sorted, 50)?,
+            p90: nearest_rank(&sorted, 90)?,
         })
     }
 

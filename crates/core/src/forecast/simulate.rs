@@ -16,10 +16,10 @@ use super::history::{unit_bounds, History};
 use crate::calendar::days_between;
 use crate::data::Participants;
 use crate::engine::evaluate::{evaluate, ComponentInputs};
-use crate::engine::measures::participant_value;
+use crate::engine::measures::rollup_members;
 use crate::engine::RunError;
 use crate::expr::{eval, Value};
-use crate::plan::{MeasureKind, RollupScope, ValueRef, Workspace};
+use crate::plan::{MeasureKind, ValueRef, Workspace};
 use crate::random::SplitMix64;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -479,24 +479,9 @@ impl<'a> Evaluator<'a> {
             if let MeasureKind::Rollup { scope, filter, .. } = &ws.measures[m].kind {
                 let lists: Vec<Vec<u32>> = (0..n as u32)
                     .map(|p| {
-                        let reports = match scope {
-                            RollupScope::DirectReports => people.direct_reports[p as usize].clone(),
-                            RollupScope::AllReports => people.all_reports(p),
-                            RollupScope::Team => match people.manager[p as usize] {
-                                Some(m) => people.direct_reports[m as usize].clone(),
-                                None => vec![p],
-                            },
-                        };
-                        reports
+                        rollup_members(ws, people, p, *scope, filter.as_ref())
                             .into_iter()
                             .filter(|&r| active[r as usize])
-                            .filter(|&r| match filter {
-                                None => true,
-                                Some(f) => {
-                                    let scope = |name: &str| participant_value(ws, people, r, name);
-                                    matches!(eval(f, &scope), Ok(Value::Bool(true)))
-                                }
-                            })
                             .collect()
                     })
                     .collect();

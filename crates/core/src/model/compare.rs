@@ -1,11 +1,11 @@
 //! A what-if: candidate plans paid instead of the plans they replace, on
 //! the same credits and measures, compared with the plans in force.
 
-use super::stats::{histogram, Bin, Distribution};
 use super::{evaluate_all, Basis, Scope};
 use crate::engine::measures::participant_value;
 use crate::engine::{Payout, RunError};
 use crate::expr::Value;
+use crate::stats::{even_bins, Bin, Distribution};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -331,7 +331,7 @@ pub fn compare(
         ),
         people: person_lines,
         movement,
-        histogram: histogram(&changes, 10),
+        histogram: even_bins(&changes, 10),
         changes: Distribution::of(&changes),
     })
 }

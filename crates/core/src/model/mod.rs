@@ -13,7 +13,6 @@
 
 pub mod compare;
 pub mod render;
-pub mod stats;
 pub mod sweep;
 
 use crate::calendar::Period;

@@ -2,9 +2,9 @@
 //! renderers format what modeling computed; they never recompute it.
 
 use super::compare::{Amounts, Comparison, Line};
-use super::stats::Distribution;
 use super::sweep::{Sweep, Unit};
 use crate::money::{format_money, format_number, round, RoundingMode};
+use crate::stats::Distribution;
 use rust_decimal::Decimal;
 use std::fmt::Write;
 

@@ -2,12 +2,12 @@
 //! grid, each point's cost and payout distribution computed on the credits
 //! and measures of the plans in force.
 
-use super::stats::Distribution;
 use super::{Basis, Scope};
 use crate::engine::measures::{with_quotas, MeasureTable};
 use crate::engine::{evaluate_one, RunError};
 use crate::money::{format_number, parse_literal};
 use crate::plan::{PayRule, Workspace};
+use crate::stats::Distribution;
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 

@@ -1,4 +1,6 @@
-//! Distributions of amounts: percentiles and histograms, exact.
+//! Distributions of amounts, exact: nearest-rank percentiles (what-if
+//! reports, sweeps, forecasts) and the bins histograms count into (the
+//! what-if table, the charts).
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -24,14 +26,7 @@ impl Distribution {
         let mut sorted = values.to_vec();
         sorted.sort();
         let n = sorted.len();
-        let rank = |p: usize| -> Decimal {
-            if n == 0 {
-                return Decimal::ZERO;
-            }
-            // ceil(p/100 × n), at least 1.
-            let r = (p * n).div_ceil(100).max(1);
-            sorted[r - 1]
-        };
+        let rank = |p: usize| nearest_rank(&sorted, p).unwrap_or_default();
         Distribution {
             count: n,
             min: sorted.first().copied().unwrap_or_default(),
@@ -59,8 +54,17 @@ impl Distribution {
     }
 }
 
-/// A bar of a histogram: values `from <= v < to` (the last bin includes
-/// its top).
+/// The `p`th percentile of `sorted` (ascending) by nearest rank: the value
+/// at rank ⌈p·n/100⌉ (at least 1), always one of the values, so exact and
+/// reproducible; `None` when there is none.
+pub fn nearest_rank(sorted: &[Decimal], p: usize) -> Option<Decimal> {
+    let n = sorted.len();
+    let r = (p * n).div_ceil(100).clamp(1, n.max(1));
+    sorted.get(r - 1).copied()
+}
+
+/// A bar of a histogram: values `from <= v < to` ([`even_bins`]' last bin
+/// includes its top).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bin {
     pub from: Decimal,
@@ -69,8 +73,10 @@ pub struct Bin {
 }
 
 /// Up to `bins` bins of one width, a whole number of currency units,
-/// covering every value; no bin when there is no value.
-pub fn histogram(values: &[Decimal], bins: usize) -> Vec<Bin> {
+/// covering every value; no bin when there is no value. For tables, where
+/// a fixed number of rows matters; a chart wants round edges instead
+/// (`chart::bins`).
+pub fn even_bins(values: &[Decimal], bins: usize) -> Vec<Bin> {
     let (Some(min), Some(max)) = (values.iter().min(), values.iter().max()) else {
         return Vec::new();
     };
@@ -118,7 +124,7 @@ mod tests {
     #[test]
     fn histogram_bins_cover_every_value() {
         let values = [d(-250), d(0), d(0), d(10), d(750)];
-        let h = histogram(&values, 4);
+        let h = even_bins(&values, 4);
         assert_eq!(h.len(), 4);
         assert_eq!((h[0].from, h[0].to), (d(-250), d(0)));
         assert_eq!(
