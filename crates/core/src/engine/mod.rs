@@ -313,29 +313,7 @@ pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
                 let quotas: Vec<measures::QuotaValue> = (0..ws.quotas.len())
                     .map(|q| quota_for(ws, test, q, active_days, period_days))
                     .collect();
-                let values = match test_measures(ws, test, &quotas) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        failures.push((c.id.clone(), *expected, Err(e)));
-                        continue;
-                    }
-                };
-                let value_of = |name: &str| -> Option<Decimal> {
-                    if let Some(m) = ws.measure(name) {
-                        return Some(values[m]);
-                    }
-                    ws.quota(name).map(|q| quotas[q].value)
-                };
-                let quota = c
-                    .quota
-                    .map(|q| (quotas[q].value, quotas[q].step(&ws.quotas[q])));
-                let inputs = ComponentInputs {
-                    ws,
-                    named: &value_of,
-                    measure: c.measure.map(|m| values[m]),
-                    quota,
-                };
-                let actual = evaluate(c, &inputs).map(|e| e.amount);
+                let actual = evaluate_example(ws, c, test, &quotas).map(|e| e.amount);
                 if actual.as_ref() != Ok(expected) {
                     failures.push((c.id.clone(), *expected, actual));
                 }
@@ -349,6 +327,35 @@ pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
         }
     }
     out
+}
+
+/// Component `c` evaluated on the measures a worked example gives (the
+/// others derived or zero, as [`test_measures`] says) and on `quotas`: how
+/// plan tests and the plan lint's probe ask what a component pays without
+/// data.
+pub(crate) fn evaluate_example(
+    ws: &Workspace,
+    c: &crate::plan::Component,
+    test: &crate::plan::PlanTest,
+    quotas: &[measures::QuotaValue],
+) -> Result<evaluate::Evaluated, String> {
+    let values = test_measures(ws, test, quotas)?;
+    let value_of = |name: &str| -> Option<Decimal> {
+        match ws.measure(name) {
+            Some(m) => Some(values[m]),
+            None => ws.quota(name).map(|q| quotas[q].value),
+        }
+    };
+    let quota = c
+        .quota
+        .map(|q| (quotas[q].value, quotas[q].step(&ws.quotas[q])));
+    let inputs = ComponentInputs {
+        ws,
+        named: &value_of,
+        measure: c.measure.map(|m| values[m]),
+        quota,
+    };
+    evaluate(c, &inputs)
 }
 
 /// Every measure's value in a plan test: given, derived from the given, or 0.

@@ -10,7 +10,7 @@
 //! (a cent of a money measure). So a jump is located to the cent and a kink
 //! to within a fraction of a dollar, with a few thousand evaluations.
 
-use super::evaluate::{evaluate, ComponentInputs, Evaluated};
+use super::evaluate::Evaluated;
 use super::measures::QuotaValue;
 use crate::expr::{BinaryOp, Expr, ExprKind, Type, UnaryOp};
 use crate::plan::{Basis, Component, MeasureKind, PayRule, PlanTest, Workspace};
@@ -182,24 +182,7 @@ impl<'a> Probe<'a> {
             expect: Vec::new(),
             location: String::new(),
         };
-        let quotas = &self.quotas;
-        let values = super::test_measures(ws, &test, quotas)?;
-        let named = |name: &str| -> Option<Decimal> {
-            match ws.measure(name) {
-                Some(m) => Some(values[m]),
-                None => ws.quota(name).map(|q| quotas[q].value),
-            }
-        };
-        let quota = c
-            .quota
-            .map(|q| (quotas[q].value, quotas[q].step(&ws.quotas[q])));
-        let inputs = ComponentInputs {
-            ws,
-            named: &named,
-            measure: Some(x),
-            quota,
-        };
-        evaluate(c, &inputs)
+        super::evaluate_example(ws, c, &test, &self.quotas)
     }
 
     /// Where the plan itself says something changes: band edges, curve
