@@ -407,21 +407,70 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
     })
 }
 
+/// The payouts alone (what `calc` writes): added up while the file is read
+/// (an [`engine::fold`]), unless its ids do not ascend, when the file is read
+/// whole as for `explain`.
+fn calculate_payouts(
+    inputs: &Inputs,
+) -> Result<
+    (
+        attain_core::plan::Workspace,
+        attain_core::data::Participants,
+        engine::Calculation,
+    ),
+    Failed,
+> {
+    let (ws, warnings) = workspace::load(&inputs.workspace.workspace)?;
+    print_warnings(&warnings);
+    let year = data_source::fiscal_year(&ws, inputs.year)?;
+    let laps = attain_store::laps::Laps::new();
+    let (people, overrides) = data_source::read_people(
+        &ws,
+        &inputs.participants,
+        inputs.assignments.as_deref(),
+        inputs.quotas.as_deref(),
+    )?;
+    laps.lap("participants read");
+    let fold = engine::fold::Fold::new(&ws, &people, year);
+    let sifted = workspace::sifted_transactions(&ws, &people, &inputs.transactions, &fold)?;
+    let calc = match sifted {
+        attain_core::data::Sifted::Read { kept, outs } => {
+            laps.lap("transactions read and added up");
+            let calc = fold.finish(&people, &kept, &overrides, outs);
+            std::mem::forget(kept);
+            calc
+        }
+        attain_core::data::Sifted::OutOfOrder => {
+            drop(fold);
+            laps.lap("ids out of order: the file is read whole");
+            let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
+            laps.lap("transactions read");
+            let calc = engine::calculate(&ws, &people, &txns, &overrides, year);
+            std::mem::forget(txns);
+            calc
+        }
+    };
+    let calc = calc.map_err(run_errors)?;
+    laps.lap("calculated");
+    Ok((ws, people, calc))
+}
+
 fn run(command: Command) -> Result<(), Failed> {
     match command {
         Command::Check(args) => check_cmd::check(&args),
         Command::Calc { inputs, out } => {
-            let l = load_and_calculate(&inputs)?;
+            let l = calculate_payouts(&inputs)?;
+            let (ws, people, calc) = (&l.0, &l.1, &l.2);
             match out {
                 Some(path) => {
                     workspace::write_atomically(&path, |w| {
-                        report::payouts_csv(w, &l.ws, &l.people, &l.calc)
+                        report::payouts_csv(w, ws, people, calc)
                     })?;
                     let total: attain_core::money::Dec =
-                        l.calc.payouts.iter().map(|p| p.amount).sum();
+                        calc.payouts.iter().map(|p| p.amount).sum();
                     eprintln!(
                         "{} payouts, total {}, written to {}",
-                        l.calc.payouts.len(),
+                        calc.payouts.len(),
                         format_money(total),
                         path.display()
                     );
@@ -429,7 +478,7 @@ fn run(command: Command) -> Result<(), Failed> {
                 None => {
                     let stdout = std::io::stdout();
                     let mut lock = stdout.lock();
-                    report::payouts_csv(&mut lock, &l.ws, &l.people, &l.calc).map_err(|e| {
+                    report::payouts_csv(&mut lock, ws, people, calc).map_err(|e| {
                         Failed(vec![Diagnostic::error(
                             Location::file("standard output"),
                             e.to_string(),

@@ -114,6 +114,28 @@ pub fn transactions(
     Ok(result?)
 }
 
+/// Reads the transactions file through `sift` (see
+/// [`data::sift_transactions`]), with the same progress bar.
+pub fn sifted_transactions<S: data::Sift>(
+    ws: &Workspace,
+    people: &Participants,
+    path: &Path,
+    sift: &S,
+) -> Result<data::Sifted<S::Out>, Failed> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(size);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
+    ) {
+        bar.set_style(style);
+    }
+    bar.set_message(format!("reading and crediting {}", path.display()));
+    let reader = bar.wrap_read(open(path)?);
+    let result = data::sift_transactions(ws, people, &path.display().to_string(), reader, sift);
+    bar.finish_and_clear();
+    Ok(result?)
+}
+
 /// A spinner for a step of unknown length, on a terminal only.
 pub fn spinner(message: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new_spinner();

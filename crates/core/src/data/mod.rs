@@ -17,7 +17,9 @@ use std::io::Read;
 mod adjustments;
 mod transactions;
 pub use adjustments::{load_assignments, load_quotas, Assignment};
-pub use transactions::load_transactions;
+pub use transactions::{
+    load_transactions, sift_transactions, sift_transactions_in_blocks, Keep, KeepAll, Sift, Sifted,
+};
 
 /// Hash maps keyed by ids and text values: foldhash is several times faster
 /// than the default SipHash on short strings, and these maps hold no
@@ -427,6 +429,83 @@ impl Transactions {
     pub fn line(&self, i: usize) -> u32 {
         self.lines.get(i)
     }
+
+    /// Appends every row of `other`, re-interning its text; false (and
+    /// nothing certain appended) when the text would pass 4 GB.
+    pub(crate) fn append(&mut self, other: &Transactions) -> bool {
+        if !self.ids.append(&other.ids) {
+            return false;
+        }
+        self.date.extend_from_slice(&other.date);
+        self.amount.extend_from_slice(&other.amount);
+        self.lines.append(&other.lines);
+        let remap = self.text.absorb(&other.text);
+        // Blocks start from the same seed, so ids often keep their number.
+        let same_ids = remap.iter().enumerate().all(|(i, &r)| r as usize == i);
+        let mut fits = true;
+        for (dst, src) in self.fields.iter_mut().zip(&other.fields) {
+            match (dst, src) {
+                (Column::Raw(d), Column::Raw(s)) => fits &= d.append(s),
+                (Column::Text(d), Column::Text(s)) if same_ids => d.extend_from_slice(s),
+                (Column::Text(d), Column::Text(s)) => {
+                    d.extend(
+                        s.iter()
+                            .map(|&v| if v == NONE { NONE } else { remap[v as usize] }),
+                    )
+                }
+                (Column::Participant(d), Column::Participant(s)) => d.extend_from_slice(s),
+                (Column::Money(d), Column::Money(s)) | (Column::Integer(d), Column::Integer(s)) => {
+                    d.extend_from_slice(s)
+                }
+                (Column::Decimal(d), Column::Decimal(s)) => d.extend_from_slice(s),
+                (Column::Date(d), Column::Date(s)) => d.extend_from_slice(s),
+                _ => {}
+            }
+        }
+        fits
+    }
+
+    /// Appends rows `rows` (ascending) of `other`, as [`Transactions::append`].
+    pub(crate) fn append_rows(&mut self, other: &Transactions, rows: &[u32]) -> bool {
+        let rows = || rows.iter().map(|&r| r as usize);
+        let fits = |t: &RawText, s: &RawText| {
+            (t.text.len() as u64).saturating_add(s.text.len() as u64) <= u64::from(u32::MAX)
+        };
+        if !fits(&self.ids, &other.ids) {
+            return false;
+        }
+        for r in rows() {
+            self.ids.push(other.ids.get(r));
+            self.lines.push(other.lines.get(r));
+        }
+        self.date.extend(rows().map(|r| other.date[r]));
+        self.amount.extend(rows().map(|r| other.amount[r]));
+        let remap = self.text.absorb(&other.text);
+        let mut all_fit = true;
+        for (dst, src) in self.fields.iter_mut().zip(&other.fields) {
+            match (dst, src) {
+                (Column::Raw(d), Column::Raw(s)) => {
+                    if fits(d, s) {
+                        rows().for_each(|r| d.push(s.get(r)));
+                    } else {
+                        all_fit = false;
+                    }
+                }
+                (Column::Text(d), Column::Text(s)) => d.extend(rows().map(|r| match s[r] {
+                    NONE => NONE,
+                    v => remap[v as usize],
+                })),
+                (Column::Participant(d), Column::Participant(s)) => d.extend(rows().map(|r| s[r])),
+                (Column::Money(d), Column::Money(s)) | (Column::Integer(d), Column::Integer(s)) => {
+                    d.extend(rows().map(|r| s[r]))
+                }
+                (Column::Decimal(d), Column::Decimal(s)) => d.extend(rows().map(|r| s[r])),
+                (Column::Date(d), Column::Date(s)) => d.extend(rows().map(|r| s[r])),
+                _ => {}
+            }
+        }
+        all_fit
+    }
 }
 
 /// Line numbers of rows, kept as the places where a row is not on the line
@@ -448,6 +527,38 @@ impl Lines {
         }
         self.last = line;
         self.len += 1;
+    }
+
+    /// Keeps the first `rows` lines.
+    pub(crate) fn truncate(&mut self, rows: usize) {
+        if rows >= self.len {
+            return;
+        }
+        let keep = self
+            .jumps
+            .partition_point(|&(row, _)| (row as usize) < rows);
+        self.jumps.truncate(keep);
+        self.len = rows;
+        self.last = rows.checked_sub(1).map_or(0, |r| self.get(r));
+    }
+
+    /// Appends the lines of `other`'s rows.
+    pub(crate) fn append(&mut self, other: &Lines) {
+        let base = self.len as u32;
+        for &(row, line) in &other.jumps {
+            let continues = row == 0 && self.len > 0 && self.last.checked_add(1) == Some(line);
+            if !continues {
+                self.jumps.push((base + row, line));
+            }
+        }
+        if other.len > 0 {
+            self.last = other.last;
+            self.len += other.len;
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
 
     pub(crate) fn get(&self, i: usize) -> u32 {
@@ -1001,6 +1112,26 @@ mod tests {
             assert_eq!(lines.get(i), l, "row {i}");
         }
         assert_eq!(lines.jumps.len(), 6);
+        // Appended in two pieces, cut anywhere, and truncated: the same.
+        for cut in 0..=given.len() {
+            let (a, b) = given.split_at(cut);
+            let (mut x, mut y) = (Lines::default(), Lines::default());
+            a.iter().for_each(|&l| x.push(l));
+            b.iter().for_each(|&l| y.push(l));
+            x.append(&y);
+            assert_eq!(x.len(), given.len());
+            for (i, &l) in given.iter().enumerate() {
+                assert_eq!(x.get(i), l, "cut {cut}, row {i}");
+            }
+            assert_eq!(x.jumps.len(), 6, "cut {cut}");
+            x.truncate(cut);
+            x.push(99);
+            assert_eq!(x.len(), cut + 1);
+            assert_eq!(x.get(cut), 99, "cut {cut}");
+            for (i, &l) in given[..cut].iter().enumerate() {
+                assert_eq!(x.get(i), l, "cut {cut}, row {i}");
+            }
+        }
     }
 
     #[test]

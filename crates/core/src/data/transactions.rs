@@ -9,7 +9,7 @@
 
 use super::{
     bind_columns, csv_error, each_record, read_field, Column, FieldReader, Interner, Participants,
-    RawText, RowErrors, Transactions, MAX_ROW_ERRORS, NONE,
+    RowErrors, Transactions, MAX_ROW_ERRORS, NONE,
 };
 use crate::diag::{Diagnostic, Location};
 use crate::plan::Workspace;
@@ -350,31 +350,25 @@ impl<'a> Ctx<'a> {
 
 /// One block's rows, with text interned locally.
 struct Part {
-    ids: RawText,
+    rows: Transactions,
     /// Every id is greater (in byte order) than the one before: the part's
     /// ids are then unique without hashing them.
     ascending: bool,
     /// The last id's [`order_key`].
     last_order: Option<u128>,
-    date: Vec<jiff::civil::Date>,
-    amount: Vec<i64>,
-    fields: Vec<Column>,
-    text: Interner,
-    line: Vec<u32>,
     errors: RowErrors,
 }
 
 impl Part {
     fn new(ctx: &Ctx) -> Part {
         Part {
-            ids: RawText::default(),
+            rows: Transactions {
+                fields: ctx.empty_columns(),
+                text: ctx.seed.clone(),
+                ..Transactions::default()
+            },
             ascending: true,
             last_order: None,
-            date: Vec::new(),
-            amount: Vec::new(),
-            fields: ctx.empty_columns(),
-            text: ctx.seed.clone(),
-            line: Vec::new(),
             errors: RowErrors::new(ctx.file),
         }
     }
@@ -383,16 +377,16 @@ impl Part {
     /// memory costs a page fault per 4 KB, which showed as a quarter of the
     /// run's time.
     fn clear(&mut self, ctx: &Ctx) {
-        self.ids.clear();
+        self.rows.ids.clear();
         self.ascending = true;
         self.last_order = None;
-        self.date.clear();
-        self.amount.clear();
-        self.line.clear();
-        for c in &mut self.fields {
+        self.rows.date.clear();
+        self.rows.amount.clear();
+        self.rows.lines = super::Lines::default();
+        for c in &mut self.rows.fields {
             c.truncate(0);
         }
-        self.text.clone_from(&ctx.seed);
+        self.rows.text.clone_from(&ctx.seed);
         self.errors = RowErrors::new(ctx.file);
     }
 
@@ -400,14 +394,14 @@ impl Part {
     fn truncate(&mut self, rows: usize) {
         // `ascending` stays as it is: a row rolled back is read again, and
         // compares with the same id before it.
-        if rows < self.ids.len() {
-            self.ids.truncate(rows);
-            self.last_order = self.ids.last().and_then(order_key);
+        if rows < self.rows.ids.len() {
+            self.rows.ids.truncate(rows);
+            self.last_order = self.rows.ids.last().and_then(order_key);
         }
-        self.date.truncate(rows);
-        self.amount.truncate(rows);
-        self.line.truncate(rows);
-        for c in &mut self.fields {
+        self.rows.date.truncate(rows);
+        self.rows.amount.truncate(rows);
+        self.rows.lines.truncate(rows);
+        for c in &mut self.rows.fields {
             c.truncate(rows);
         }
     }
@@ -417,9 +411,11 @@ impl Part {
     /// ordinary, and the row is then read the general way, which accepts
     /// or explains it exactly as before.
     fn fast_row(&mut self, ctx: &Ctx, acts: &[Act], row: &str, line: u64) -> bool {
-        let rows = self.line.len();
+        let rows = self.rows.lines.len();
         if self.fast_fields(ctx, acts, row) {
-            self.line.push(u32::try_from(line).unwrap_or(u32::MAX));
+            self.rows
+                .lines
+                .push(u32::try_from(line).unwrap_or(u32::MAX));
             return true;
         }
         self.truncate(rows);
@@ -451,14 +447,14 @@ impl Part {
                 }
                 Act::Date => match super::parse_date(value) {
                     Some(d) => {
-                        self.date.push(d);
+                        self.rows.date.push(d);
                         true
                     }
                     None => false,
                 },
                 Act::Amount => match fast_minor_units(value, ctx.ws.minor_unit) {
                     Some(v) if ctx.amount_min.allows(v) => {
-                        self.amount.push(v);
+                        self.rows.amount.push(v);
                         true
                     }
                     _ => false,
@@ -478,11 +474,10 @@ impl Part {
     }
 
     fn reserve(&mut self, rows: usize) {
-        self.ids.reserve(rows);
-        self.date.reserve(rows);
-        self.amount.reserve(rows);
-        self.line.reserve(rows);
-        for c in &mut self.fields {
+        self.rows.ids.reserve(rows);
+        self.rows.date.reserve(rows);
+        self.rows.amount.reserve(rows);
+        for c in &mut self.rows.fields {
             c.reserve(rows);
         }
     }
@@ -513,10 +508,12 @@ impl Part {
             );
         }
         self.push_id(id);
-        self.line.push(u32::try_from(line).unwrap_or(u32::MAX));
+        self.rows
+            .lines
+            .push(u32::try_from(line).unwrap_or(u32::MAX));
         let raw_date = trim(row[l.date]);
         match super::parse_date(raw_date) {
-            Some(d) => self.date.push(d),
+            Some(d) => self.rows.date.push(d),
             None => {
                 self.errors.push(
                     line,
@@ -527,12 +524,12 @@ impl Part {
                     ),
                     Some("expected YYYY-MM-DD, like 2026-03-31".into()),
                 );
-                self.date.push(jiff::civil::Date::MIN);
+                self.rows.date.push(jiff::civil::Date::MIN);
             }
         }
         let raw_amount = trim(row[l.amount]);
         match fast_minor_units(raw_amount, ctx.ws.minor_unit) {
-            Some(v) if ctx.amount_min.allows(v) => self.amount.push(v),
+            Some(v) if ctx.amount_min.allows(v) => self.rows.amount.push(v),
             _ => {
                 let mut col = Column::Money(Vec::new());
                 let reader = FieldReader {
@@ -544,12 +541,12 @@ impl Part {
                     raw_amount,
                     line,
                     &mut col,
-                    &mut self.text,
+                    &mut self.rows.text,
                     None,
                     ctx.ws.minor_unit,
                     &mut self.errors,
                 );
-                self.amount.push(match col {
+                self.rows.amount.push(match col {
                     Column::Money(v) => v.first().copied().unwrap_or(super::MISSING),
                     _ => super::MISSING,
                 });
@@ -569,8 +566,8 @@ impl Part {
                 &reader,
                 raw,
                 line,
-                &mut self.fields[i],
-                &mut self.text,
+                &mut self.rows.fields[i],
+                &mut self.rows.text,
                 Some(ctx.people),
                 ctx.ws.minor_unit,
                 &mut self.errors,
@@ -586,11 +583,11 @@ impl Part {
             let order = order_key(id);
             self.ascending = match (self.last_order, order) {
                 (Some(last), Some(this)) => last < this,
-                _ => self.ids.last().is_none_or(|last| last < id),
+                _ => self.rows.ids.last().is_none_or(|last| last < id),
             };
             self.last_order = order;
         }
-        self.ids.push(id);
+        self.rows.ids.push(id);
     }
 
     /// Stores an ordinary value of field `i`; false (nothing stored) for
@@ -599,7 +596,7 @@ impl Part {
     fn fast_field(&mut self, ctx: &Ctx, i: usize, raw: &str) -> bool {
         let f = &ctx.ws.transactions.fields[i];
         let raw = trim(raw);
-        match (&ctx.fast[i], &mut self.fields[i]) {
+        match (&ctx.fast[i], &mut self.rows.fields[i]) {
             (Fast::Allowed(ids, keys), Column::Text(v)) => {
                 let Some(values) = f.values.as_ref().filter(|_| !raw.is_empty()) else {
                     return false;
@@ -678,11 +675,11 @@ impl Part {
             let crate::plan::SplitPercent::Field(pf) = split.percent else {
                 continue;
             };
-            let named = matches!(&self.fields[split.to], Column::Participant(v) if v.last().is_some_and(|&p| p != NONE));
+            let named = matches!(&self.rows.fields[split.to], Column::Participant(v) if v.last().is_some_and(|&p| p != NONE));
             if !named {
                 continue;
             }
-            match &self.fields[pf] {
+            match &self.rows.fields[pf] {
                 Column::Integer(v) => match v.last() {
                     Some(&p) if (0..=100).contains(&p) => total += p,
                     _ => return false,
@@ -703,11 +700,11 @@ impl Part {
             let crate::plan::SplitPercent::Field(pf) = split.percent else {
                 continue;
             };
-            let named = matches!(&self.fields[split.to], Column::Participant(v) if v.last().is_some_and(|&p| p != NONE));
+            let named = matches!(&self.rows.fields[split.to], Column::Participant(v) if v.last().is_some_and(|&p| p != NONE));
             if !named {
                 continue;
             }
-            let pct = match &self.fields[pf] {
+            let pct = match &self.rows.fields[pf] {
                 Column::Integer(v) => v
                     .last()
                     .filter(|&&x| x != super::MISSING)
@@ -993,18 +990,114 @@ pub fn load_transactions<R: Read + Send>(
     file: &str,
     reader: R,
 ) -> Result<Transactions, Vec<Diagnostic>> {
-    load_in_blocks(ws, people, file, reader, BLOCK)
+    match load_in_blocks::<R, KeepAll>(ws, people, file, reader, BLOCK, None)? {
+        Sifted::Read { kept, .. } => Ok(*kept),
+        // Only a sift stops at ids out of order.
+        Sifted::OutOfOrder => Ok(Transactions::default()),
+    }
+}
+
+/// Which rows of a block the reader keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keep {
+    All,
+    /// These rows (ascending), and no other.
+    Rows(Vec<u32>),
+}
+
+/// What a reader does with each block of rows as soon as it is parsed, on
+/// the core that parsed it, while the block is still in cache: a run that
+/// needs only totals adds them up there and keeps just the rows it must
+/// read again, so the whole file is never held in memory.
+pub trait Sift: Sync {
+    /// What the sift makes of one block, handed back in file order.
+    type Out: Send;
+
+    /// `rows` is one block, read without error (blocks with errors are
+    /// not sifted: the read fails anyway).
+    fn sift(&self, rows: &Transactions) -> (Keep, Self::Out);
+}
+
+/// The sift of a plain read: every row kept.
+pub struct KeepAll;
+
+impl Sift for KeepAll {
+    type Out = ();
+
+    fn sift(&self, _rows: &Transactions) -> (Keep, ()) {
+        (Keep::All, ())
+    }
+}
+
+/// A sifted read.
+pub enum Sifted<T> {
+    /// The rows kept, and the sift's outcome for each block, in file order.
+    Read {
+        kept: Box<Transactions>,
+        outs: Vec<T>,
+    },
+    /// The ids do not ascend, so their uniqueness needs every id: the
+    /// read stopped, and the file must be read whole by
+    /// [`load_transactions`].
+    OutOfOrder,
+}
+
+/// Reads the transactions file through `sift`. Rows the sift does not keep
+/// are still read and checked (every error is reported as by
+/// [`load_transactions`]); their ids are unique when they ascend, which is
+/// checked as they pass, and otherwise the read stops with
+/// [`Sifted::OutOfOrder`].
+pub fn sift_transactions<R: Read + Send, S: Sift>(
+    ws: &Workspace,
+    people: &Participants,
+    file: &str,
+    reader: R,
+    sift: &S,
+) -> Result<Sifted<S::Out>, Vec<Diagnostic>> {
+    load_in_blocks(ws, people, file, reader, BLOCK, Some(sift))
+}
+
+/// [`sift_transactions`] in blocks of `block_size` bytes, so that tests
+/// can cross block boundaries with small files.
+#[doc(hidden)]
+pub fn sift_transactions_in_blocks<R: Read + Send, S: Sift>(
+    ws: &Workspace,
+    people: &Participants,
+    file: &str,
+    reader: R,
+    sift: &S,
+    block_size: usize,
+) -> Result<Sifted<S::Out>, Vec<Diagnostic>> {
+    load_in_blocks(ws, people, file, reader, block_size.max(1), Some(sift))
+}
+
+/// A parsed part, with what the sift made of it (`None` when it has
+/// errors, or no sift is given).
+type Parsed<T> = (Part, Option<(Keep, T)>);
+
+fn parse_and_sift<S: Sift>(
+    ctx: &Ctx,
+    bytes: &[u8],
+    first_line: u64,
+    part: Part,
+    sift: Option<&S>,
+) -> Parsed<S::Out> {
+    let part = parse_block(ctx, bytes, first_line, part);
+    let clean = part.errors.errors.is_empty() && part.errors.more == 0;
+    let sifted = sift.filter(|_| clean).map(|s| s.sift(&part.rows));
+    (part, sifted)
 }
 
 /// [`load_transactions`] with the block size as a parameter, so tests can
-/// cross block boundaries with small files.
-fn load_in_blocks<R: Read + Send>(
+/// cross block boundaries with small files, and an optional sift.
+fn load_in_blocks<R: Read + Send, S: Sift>(
     ws: &Workspace,
     people: &Participants,
     file: &str,
     mut reader: R,
     block_size: usize,
-) -> Result<Transactions, Vec<Diagnostic>> {
+    sift: Option<&S>,
+) -> Result<Sifted<S::Out>, Vec<Diagnostic>> {
     let schema = &ws.transactions;
     let read_error = |e: std::io::Error| {
         vec![Diagnostic::error(
@@ -1060,6 +1153,19 @@ fn load_in_blocks<R: Read + Send>(
 
     let threads = rayon::current_num_threads().max(1);
     let mut merger = Merger::new(&ctx);
+    let mut outs: Vec<S::Out> = Vec::new();
+    // Adds a parsed part to what is kept.
+    let mut take = |merger: &mut Merger, (mut part, sifted): Parsed<S::Out>| {
+        let keep = match sifted {
+            Some((keep, out)) => {
+                outs.push(out);
+                keep
+            }
+            None => Keep::All,
+        };
+        merger.add(&mut part, &keep);
+        part
+    };
     let mut next_line: u64 = 2;
     let mut eof = fill(&mut reader, &mut buf, &mut filled, block_size).map_err(read_error)?;
     let mut quoted = false;
@@ -1068,11 +1174,14 @@ fn load_in_blocks<R: Read + Send>(
     // Parts parsed but not merged yet: they are merged, and the next block
     // read, while the following block is parsed. Merged parts are kept for
     // reuse.
-    let mut pending: Vec<Part> = Vec::new();
+    let mut pending: Vec<Parsed<S::Out>> = Vec::new();
     let mut pool: Vec<Part> = Vec::new();
     let n_pieces = threads * 2;
     let mut next_plan: Option<BlockPlan> = None;
     loop {
+        if sift.is_some() && !merger.ascending {
+            return Ok(Sifted::OutOfOrder);
+        }
         let data = &buf[..filled];
         let plan = next_plan
             .take()
@@ -1106,20 +1215,18 @@ fn load_in_blocks<R: Read + Send>(
         let parts: Vec<Part> = (0..pieces.len())
             .map(|_| pool.pop().unwrap_or_else(|| Part::new(&ctx)))
             .collect();
-        let mut done = std::mem::take(&mut pending);
+        let done = std::mem::take(&mut pending);
         let (parsed, filled_next) = rayon::join(
             || {
                 pieces
                     .par_iter()
                     .zip(firsts.par_iter())
                     .zip(parts)
-                    .map(|((p, &l), part)| parse_block(&ctx, p, l, part))
-                    .collect::<Vec<Part>>()
+                    .map(|((p, &l), part)| parse_and_sift(&ctx, p, l, part, sift))
+                    .collect::<Vec<Parsed<S::Out>>>()
             },
             || {
-                for part in &mut done {
-                    merger.add(part);
-                }
+                let merged: Vec<Part> = done.into_iter().map(|p| take(&mut merger, p)).collect();
                 let eof_next = if eof {
                     Ok(true)
                 } else {
@@ -1129,12 +1236,12 @@ fn load_in_blocks<R: Read + Send>(
                     .as_ref()
                     .ok()
                     .map(|&e| BlockPlan::new(&spare[..spare_filled], e, n_pieces));
-                (eof_next, plan)
+                (merged, eof_next, plan)
             },
         );
-        pool.extend(done);
+        let (merged, filled_next, plan) = filled_next;
+        pool.extend(merged);
         pending = parsed;
-        let (filled_next, plan) = filled_next;
         next_plan = plan;
         eof = filled_next.map_err(read_error)?;
         std::mem::swap(&mut buf, &mut spare);
@@ -1145,8 +1252,8 @@ fn load_in_blocks<R: Read + Send>(
     }
     drop(pool);
     drop(spare);
-    for mut part in pending {
-        merger.add(&mut part);
+    for parsed in pending {
+        take(&mut merger, parsed);
     }
     if quoted {
         // The rest of the file, record by record.
@@ -1162,9 +1269,18 @@ fn load_in_blocks<R: Read + Send>(
             part.push_row(&ctx, &row, line);
         });
         part.errors.errors.extend(read_error);
-        merger.add(&mut part);
+        let clean = part.errors.errors.is_empty() && part.errors.more == 0;
+        let sifted = sift.filter(|_| clean).map(|s| s.sift(&part.rows));
+        take(&mut merger, (part, sifted));
     }
-    merger.finish(file)
+    if sift.is_some() && !merger.ascending {
+        return Ok(Sifted::OutOfOrder);
+    }
+    let kept = merger.finish(file)?;
+    Ok(Sifted::Read {
+        kept: Box::new(kept),
+        outs,
+    })
 }
 
 /// Joins parts in file order as they are parsed (so a block's memory is
@@ -1180,6 +1296,8 @@ struct Merger {
     too_large: bool,
     /// 1-based column of the id, for duplicate reports.
     id_column: usize,
+    /// The last id read, kept or not.
+    last_id: Option<String>,
 }
 
 impl Merger {
@@ -1196,48 +1314,30 @@ impl Merger {
             more: 0,
             too_large: false,
             id_column: ctx.layout.id.saturating_add(1),
+            last_id: None,
         }
     }
 
-    fn add(&mut self, p: &mut Part) {
-        let t = &mut self.t;
+    fn add(&mut self, p: &mut Part, keep: &Keep) {
         self.errors.append(&mut p.errors.errors);
         self.more += p.errors.more;
-        if let (Some(last), Some(first)) = (t.ids.last(), p.ids.first()) {
-            self.ascending &= last < first;
+        // Ids ascend across parts when each part's first id follows the
+        // last id read before it, kept or not.
+        if let (Some(last), Some(first)) = (&self.last_id, p.rows.ids.first()) {
+            self.ascending &= last.as_str() < first;
         }
         self.ascending &= p.ascending;
-        if !t.ids.append(&p.ids) {
-            self.too_large = true;
-            return;
+        if let Some(last) = p.rows.ids.last() {
+            let mut id = self.last_id.take().unwrap_or_default();
+            id.clear();
+            id.push_str(last);
+            self.last_id = Some(id);
         }
-        t.date.extend_from_slice(&p.date);
-        t.amount.extend_from_slice(&p.amount);
-        for &l in &p.line {
-            t.lines.push(l);
-        }
-        let remap = t.text.absorb(&p.text);
-        // Parts start from the same seed, so ids often keep their number.
-        let same_ids = remap.iter().enumerate().all(|(i, &r)| r as usize == i);
-        for (dst, src) in t.fields.iter_mut().zip(&p.fields) {
-            match (dst, src) {
-                (Column::Raw(d), Column::Raw(s)) => self.too_large |= !d.append(s),
-                (Column::Text(d), Column::Text(s)) if same_ids => d.extend_from_slice(s),
-                (Column::Text(d), Column::Text(s)) => {
-                    d.extend(
-                        s.iter()
-                            .map(|&v| if v == NONE { NONE } else { remap[v as usize] }),
-                    )
-                }
-                (Column::Participant(d), Column::Participant(s)) => d.extend_from_slice(s),
-                (Column::Money(d), Column::Money(s)) | (Column::Integer(d), Column::Integer(s)) => {
-                    d.extend_from_slice(s)
-                }
-                (Column::Decimal(d), Column::Decimal(s)) => d.extend_from_slice(s),
-                (Column::Date(d), Column::Date(s)) => d.extend_from_slice(s),
-                _ => {}
-            }
-        }
+        let fits = match keep {
+            Keep::All => self.t.append(&p.rows),
+            Keep::Rows(rows) => self.t.append_rows(&p.rows, rows),
+        };
+        self.too_large |= !fits;
     }
 
     /// Checks that ids are unique across the whole file and returns the data
@@ -1250,6 +1350,7 @@ impl Merger {
             mut more,
             too_large,
             id_column,
+            ..
         } = self;
         if too_large {
             return Err(vec![Diagnostic::error(
@@ -1344,6 +1445,20 @@ impl Merger {
 #[allow(clippy::panic)]
 mod tests {
     use super::*;
+
+    /// A plain read in blocks of `block` bytes.
+    fn load_in_blocks(
+        ws: &Workspace,
+        people: &Participants,
+        file: &str,
+        bytes: &[u8],
+        block: usize,
+    ) -> Result<Transactions, Vec<Diagnostic>> {
+        match super::load_in_blocks::<_, KeepAll>(ws, people, file, bytes, block, None)? {
+            Sifted::Read { kept, .. } => Ok(*kept),
+            Sifted::OutOfOrder => panic!("a plain read stopped"),
+        }
+    }
 
     #[test]
     fn fast_amounts() {
@@ -1493,6 +1608,82 @@ n = { count = "credits", where = "kind == 'a'" }
         whole
     }
 
+    /// A sift that keeps some rows gets every block once, in file order;
+    /// the rows kept are those a plain read holds at the same places, with
+    /// their lines; a row with an error is reported as by a plain read.
+    #[test]
+    fn sifted_reads_keep_what_the_sift_asks_for() {
+        use crate::diag::SourceFile;
+        let ws_text = r#"
+[participants]
+id = "id"
+[transactions]
+id = "id"
+date = "date"
+amount = "amount"
+[transactions.fields]
+owner = { type = "participant" }
+[credit]
+to = "owner"
+[measures]
+n = { count = "credits" }
+"#;
+        let checked = crate::plan::check_workspace(&SourceFile::new("attain.toml", ws_text), &[]);
+        let Some(ws) = checked.workspace else {
+            panic!("{}", crate::diag::render(&checked.diagnostics));
+        };
+        let people =
+            crate::data::load_participants(&ws, "p.csv", "id\np1\n".as_bytes()).unwrap_or_default();
+        /// Keeps rows whose amount has an odd number of cents; says how
+        /// many rows each block had.
+        struct Odd;
+        impl Sift for Odd {
+            type Out = usize;
+            fn sift(&self, rows: &Transactions) -> (Keep, usize) {
+                let keep = (0..rows.len() as u32)
+                    .filter(|&i| rows.amount[i as usize] % 2 == 1)
+                    .collect();
+                (Keep::Rows(keep), rows.len())
+            }
+        }
+        let mut csv = String::from("id,date,amount,owner\n");
+        for i in 0..300 {
+            // A blank line now and then moves the lines off the rows.
+            if i % 97 == 0 {
+                csv.push('\n');
+            }
+            csv.push_str(&format!("t{i:04},2026-01-02,0.{:02},p1\n", i % 100));
+        }
+        let Ok(whole) = load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), 1 << 20) else {
+            panic!("plain read failed");
+        };
+        for block in [50, 97, 256, 4096, 1 << 20] {
+            let read =
+                sift_transactions_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), &Odd, block);
+            let Ok(Sifted::Read { kept, outs }) = read else {
+                panic!("sifted read failed (block {block})");
+            };
+            assert_eq!(outs.iter().sum::<usize>(), 300, "block {block}");
+            let odd: Vec<usize> = (0..300).filter(|&i| whole.amount[i] % 2 == 1).collect();
+            assert_eq!(kept.len(), odd.len(), "block {block}");
+            for (k, &i) in odd.iter().enumerate() {
+                assert_eq!(kept.id(k), whole.id(i), "block {block}");
+                assert_eq!(kept.line(k), whole.line(i), "block {block}");
+                assert_eq!(kept.amount[k], whole.amount[i], "block {block}");
+            }
+        }
+        // Out of order: the sift stops; a bad row: the same errors.
+        let swapped = csv.replace("t0005,", "t9999,");
+        let read = sift_transactions_in_blocks(&ws, &people, "d.csv", swapped.as_bytes(), &Odd, 97);
+        assert!(matches!(read, Ok(Sifted::OutOfOrder)));
+        let bad = csv.replace("t0150,2026-01-02", "t0150,2026-13-02");
+        let plain = load_in_blocks(&ws, &people, "d.csv", bad.as_bytes(), 97).err();
+        let sifted =
+            sift_transactions_in_blocks(&ws, &people, "d.csv", bad.as_bytes(), &Odd, 97).err();
+        assert!(plain.is_some());
+        assert_eq!(plain, sifted);
+    }
+
     /// Ids in ascending order skip the hash sort; a repeat is still found
     /// whether it follows its twin, comes blocks later, or breaks the order.
     #[test]
@@ -1587,7 +1778,7 @@ n = { count = "credits" }
         let ctx = Ctx::new(&ws, &people, "d.csv", layout);
         let rows = "t1,2026-01-02,1.00,p1\nt2,2026-01-02, 1.00,p1\nt3,2026-01-02,1.00,p1\n";
         let part = parse_block(&ctx, rows.as_bytes(), 2, Part::new(&ctx));
-        assert_eq!(part.ids.len(), 3);
+        assert_eq!(part.rows.ids.len(), 3);
         assert!(part.errors.errors.is_empty());
         assert!(part.ascending);
         let rows = "t1,2026-01-02,1.00,p1\nt3,2026-01-02, 1.00,p1\nt2,2026-01-02,1.00,p1\n";

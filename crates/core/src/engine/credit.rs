@@ -137,6 +137,35 @@ pub fn credit(
     }
 }
 
+/// [`credit`] on the calling thread alone: for a block of rows that is
+/// itself one of many credited at once (a [`super::fold`]).
+pub fn credit_serial(
+    ws: &Workspace,
+    txns: &Transactions,
+    include: impl Fn(usize) -> bool + Sync,
+) -> Result<Credits, Vec<CreditError>> {
+    let total = count_range(ws, txns, &include, 0..txns.len());
+    let mut out = Credits {
+        txn: vec![0; total],
+        participant: vec![0; total],
+        amount: vec![0; total],
+        credited_as: vec![CreditedAs::Owner; total],
+    };
+    let mut stretch = CreditsMut {
+        txn: &mut out.txn,
+        participant: &mut out.participant,
+        amount: &mut out.amount,
+        credited_as: &mut out.credited_as,
+        len: 0,
+    };
+    let errors = credit_range(ws, txns, &include, 0..txns.len(), &mut stretch);
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
 /// One range's stretch of the output columns.
 struct CreditsMut<'a> {
     txn: &'a mut [u32],
@@ -195,83 +224,115 @@ fn credit_range(
     range: std::ops::Range<usize>,
     out: &mut CreditsMut,
 ) -> Vec<CreditError> {
-    let rule = &ws.credit;
-    let Column::Participant(owner) = &txns.fields[rule.to] else {
+    let Column::Participant(owner) = &txns.fields[ws.credit.to] else {
         return Vec::new();
     };
-    let unit = Decimal::new(1, ws.minor_unit);
     let mut errors = Vec::new();
     for i in range {
         if !include(i) {
             continue;
         }
-        let amount = txns.amount[i];
-        let mut remaining = amount;
+        // The owner's credit is written first and given what the splits
+        // leave once they are known.
         let owner_at = out.len;
         if owner[i] != NONE {
             out.push(i, owner[i], 0, CreditedAs::Owner);
         }
-        for split in &rule.splits {
-            let Column::Participant(to) = &txns.fields[split.to] else {
-                continue;
-            };
-            if to[i] == NONE {
-                continue;
-            }
-            let share = match &split.percent {
-                SplitPercent::Field(f) => match &txns.fields[*f] {
-                    Column::Integer(v) if v[i] == MISSING => None,
-                    Column::Integer(v) => Some(div_round(
-                        i128::from(amount) * i128::from(v[i]),
-                        100,
-                        split.rounding,
-                    )),
-                    Column::Decimal(v) => v[i].map(|pct| {
-                        let exact =
-                            Decimal::new(amount, ws.minor_unit) * pct / Decimal::ONE_HUNDRED;
-                        let r = round(exact, ws.minor_unit, split.rounding);
-                        (r / unit).trunc().mantissa()
-                    }),
-                    _ => None,
-                },
-                SplitPercent::Fixed(ratio) => {
-                    let exact = Decimal::new(amount, ws.minor_unit) * ratio;
-                    Some(
-                        (round(exact, ws.minor_unit, split.rounding) / unit)
-                            .trunc()
-                            .mantissa(),
-                    )
+        let outcome = credit_row(ws, txns, i, |to, share| {
+            out.push(i, to, share, CreditedAs::Split);
+        });
+        match outcome {
+            Ok(remaining) => {
+                if let Some(a) = out.amount.get_mut(owner_at).filter(|_| owner[i] != NONE) {
+                    *a = remaining;
                 }
-            };
-            let Some(share) = share else {
-                errors.push(CreditError {
-                    txn: i as u32,
-                    message: "a split owner is named but the split percent is empty".into(),
-                });
-                continue;
-            };
-            let share = i64::try_from(share).unwrap_or(i64::MAX);
-            remaining -= share;
-            out.push(i, to[i], share, CreditedAs::Split);
-        }
-        if (amount >= 0 && remaining < 0) || (amount < 0 && remaining > 0) {
-            errors.push(CreditError {
-                txn: i as u32,
-                message: "the split shares add up to more than 100% of the amount".into(),
-            });
-        }
-        if owner[i] != NONE {
-            if let Some(a) = out.amount.get_mut(owner_at) {
-                *a = remaining;
             }
-        } else if remaining != 0 {
-            errors.push(CreditError {
-                txn: i as u32,
-                message: "the transaction has no owner to keep the part not split".into(),
-            });
+            Err(found) => errors.extend(found),
         }
     }
     errors
+}
+
+/// Credits transaction `i` of `txns`: each split share goes to `split`
+/// (split owner, amount in minor units), in the order of the plan's
+/// splits; what is left is the owner's credit, returned. The owner, when
+/// there is none, may keep nothing. Every rule about credits is here, for
+/// the columnar pass and the [`super::fold`] alike.
+#[inline]
+pub fn credit_row(
+    ws: &Workspace,
+    txns: &Transactions,
+    i: usize,
+    mut split: impl FnMut(u32, i64),
+) -> Result<i64, Vec<CreditError>> {
+    let rule = &ws.credit;
+    let has_owner = match &txns.fields[rule.to] {
+        Column::Participant(owner) => owner[i] != NONE,
+        _ => false,
+    };
+    let unit = Decimal::new(1, ws.minor_unit);
+    let amount = txns.amount[i];
+    let mut remaining = amount;
+    let mut errors = Vec::new();
+    for s in &rule.splits {
+        let Column::Participant(to) = &txns.fields[s.to] else {
+            continue;
+        };
+        if to[i] == NONE {
+            continue;
+        }
+        let share = match &s.percent {
+            SplitPercent::Field(f) => match &txns.fields[*f] {
+                Column::Integer(v) if v[i] == MISSING => None,
+                Column::Integer(v) => Some(div_round(
+                    i128::from(amount) * i128::from(v[i]),
+                    100,
+                    s.rounding,
+                )),
+                Column::Decimal(v) => v[i].map(|pct| {
+                    let exact = Decimal::new(amount, ws.minor_unit) * pct / Decimal::ONE_HUNDRED;
+                    let r = round(exact, ws.minor_unit, s.rounding);
+                    (r / unit).trunc().mantissa()
+                }),
+                _ => None,
+            },
+            SplitPercent::Fixed(ratio) => {
+                let exact = Decimal::new(amount, ws.minor_unit) * ratio;
+                Some(
+                    (round(exact, ws.minor_unit, s.rounding) / unit)
+                        .trunc()
+                        .mantissa(),
+                )
+            }
+        };
+        let Some(share) = share else {
+            errors.push(CreditError {
+                txn: i as u32,
+                message: "a split owner is named but the split percent is empty".into(),
+            });
+            continue;
+        };
+        let share = i64::try_from(share).unwrap_or(i64::MAX);
+        remaining = remaining.saturating_sub(share);
+        split(to[i], share);
+    }
+    if (amount >= 0 && remaining < 0) || (amount < 0 && remaining > 0) {
+        errors.push(CreditError {
+            txn: i as u32,
+            message: "the split shares add up to more than 100% of the amount".into(),
+        });
+    }
+    if !has_owner && remaining != 0 {
+        errors.push(CreditError {
+            txn: i as u32,
+            message: "the transaction has no owner to keep the part not split".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(remaining)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]

@@ -143,9 +143,36 @@ impl<'a> ClassMasks<'a> {
     /// Which filters credit `c` of transaction `t` passes.
     #[inline]
     pub fn of(&self, credits: &Credits, c: usize, t: usize) -> u64 {
+        self.masks[self.class(credits, c, t)]
+    }
+
+    /// The class of credit `c` of transaction `t`, below [`ClassMasks::len`].
+    #[inline]
+    pub fn class(&self, credits: &Credits, c: usize, t: usize) -> usize {
         let text = self.text_ids.map_or(0, |v| v[t].wrapping_add(1) as usize);
         let split = credits.credited_as[c] == CreditedAs::Split;
-        self.masks[text * 2 + usize::from(split)]
+        text * 2 + usize::from(split)
+    }
+
+    /// The class of a credit of transaction `t`, by whether it is a split.
+    #[inline]
+    pub fn class_of_row(&self, t: usize, split: bool) -> usize {
+        let text = self.text_ids.map_or(0, |v| v[t].wrapping_add(1) as usize);
+        text * 2 + usize::from(split)
+    }
+
+    /// How many classes there are.
+    pub fn len(&self) -> usize {
+        self.masks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.masks.is_empty()
+    }
+
+    /// Which filters the credits of `class` pass.
+    pub fn mask(&self, class: usize) -> u64 {
+        self.masks.get(class).copied().unwrap_or(0)
     }
 }
 

@@ -183,10 +183,63 @@ pub struct MeasureInputs<'a> {
     pub overrides: &'a QuotaOverrides,
 }
 
+/// The period of each day from the grid's first: a table by day, not a
+/// search per transaction. `u8::MAX` where no period holds the day.
+pub(crate) fn periods_by_day(grid: &PeriodGrid) -> (i32, Vec<u8>) {
+    let by_day: Vec<u8> = match (grid.starts.first(), grid.ends.last()) {
+        (Some(&first), Some(&last)) => (0..=days_between(first, last))
+            .map(|d| {
+                first
+                    .checked_add(jiff::Span::new().days(d))
+                    .ok()
+                    .and_then(|date| grid.index_of(date))
+                    .map_or(u8::MAX, |i| i as u8)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let first_day = grid
+        .starts
+        .first()
+        .map_or(0, |&d| crate::calendar::day_number(d));
+    (first_day, by_day)
+}
+
+/// The measures that add up credits with no field read (`sum = "credit"`
+/// and `count`), in measure order, with their filter and whether they
+/// count: the bulk of the work, done in one pass over the credits (or, in
+/// a [`super::fold`], while the file is read).
+pub(crate) fn summed_measures(ws: &Workspace) -> Vec<(usize, Option<&crate::expr::Expr>, bool)> {
+    ws.measures
+        .iter()
+        .enumerate()
+        .filter_map(|(mi, m)| match &m.kind {
+            MeasureKind::Sum {
+                field: None,
+                filter,
+            } => Some((mi, filter.as_ref(), false)),
+            MeasureKind::Count { filter } => Some((mi, filter.as_ref(), true)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Computes every quota and measure on `grid`.
 pub fn compute(
     inputs: &MeasureInputs,
     grid: PeriodGrid,
+) -> Result<MeasureTable, Vec<MeasureError>> {
+    compute_with(inputs, grid, None)
+}
+
+/// [`compute`], with the [`summed_measures`] given already added up
+/// (`presummed[j × cells + cell]` for the j-th, in minor units or as a
+/// count), so that `inputs` need hold only the credits the other measures
+/// read.
+pub(crate) fn compute_with(
+    inputs: &MeasureInputs,
+    grid: PeriodGrid,
+    presummed: Option<&[i128]>,
 ) -> Result<MeasureTable, Vec<MeasureError>> {
     let MeasureInputs {
         ws,
@@ -206,23 +259,7 @@ pub fn compute(
     }
 
     // Which period each credited transaction falls in.
-    // A table by day of the year, not a search per transaction.
-    let by_day: Vec<u8> = match (grid.starts.first(), grid.ends.last()) {
-        (Some(&first), Some(&last)) => (0..=days_between(first, last))
-            .map(|d| {
-                first
-                    .checked_add(jiff::Span::new().days(d))
-                    .ok()
-                    .and_then(|date| grid.index_of(date))
-                    .map_or(u8::MAX, |i| i as u8)
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
-    let first_day = grid
-        .starts
-        .first()
-        .map_or(0, |&d| crate::calendar::day_number(d));
+    let (first_day, by_day) = periods_by_day(&grid);
     let period_of: Vec<u8> = txns
         .date
         .par_iter()
@@ -250,22 +287,19 @@ pub fn compute(
     // pass over the credits, split across cores; each core adds into its own
     // integer accumulators, which are then added up (exact, so the split
     // changes nothing).
-    let simple: Vec<(usize, Filter, bool)> = ws
-        .measures
-        .iter()
-        .enumerate()
-        .filter_map(|(mi, m)| match &m.kind {
-            MeasureKind::Sum {
-                field: None,
-                filter,
-            } => Some((mi, Filter::compile(filter.as_ref(), schema, txns), false)),
-            MeasureKind::Count { filter } => {
-                Some((mi, Filter::compile(filter.as_ref(), schema, txns), true))
-            }
-            _ => None,
-        })
+    let simple: Vec<(usize, Filter, bool)> = summed_measures(ws)
+        .into_iter()
+        .map(|(mi, filter, is_count)| (mi, Filter::compile(filter, schema, txns), is_count))
         .collect();
-    if !simple.is_empty() {
+    if let Some(pre) = presummed {
+        for (j, (mi, _, is_count)) in simple.iter().enumerate() {
+            for cell in 0..cells {
+                let v = pre.get(j * cells + cell).copied().unwrap_or(0);
+                table.values[mi * cells + cell] =
+                    Decimal::from_i128_with_scale(v, if *is_count { 0 } else { unit });
+            }
+        }
+    } else if !simple.is_empty() {
         let k = simple.len();
         let chunks = rayon::current_num_threads().max(1) * 2;
         let chunk = credits.len().div_ceil(chunks).max(1);

@@ -7,6 +7,7 @@
 pub mod credit;
 pub mod evaluate;
 pub mod filter;
+pub mod fold;
 pub mod incremental;
 pub mod measures;
 pub mod probe;
