@@ -456,6 +456,10 @@ pub(crate) fn compute_with(
                 };
                 let chunks = rayon::current_num_threads().max(1) * 2;
                 let chunk = credits.len().div_ceil(chunks).max(1);
+                // Keys are 64 bits: exact for ids, whole numbers and dates,
+                // a hash for raw text and decimals, whose runs are then
+                // checked against the values themselves.
+                let hashed_keys = matches!(column, Column::Raw(_) | Column::Decimal(_));
                 let parts: Vec<Vec<GroupRow>> = (0..chunks)
                     .into_par_iter()
                     .map(|ci| {
@@ -474,17 +478,26 @@ pub(crate) fn compute_with(
                             let key = match column {
                                 Column::Raw(r) => {
                                     let text = r.get(t);
-                                    (!text.is_empty())
-                                        .then(|| i128::from(crate::data::text_hash(text)))
+                                    (!text.is_empty()).then(|| crate::data::text_hash(text))
                                 }
-                                other => group_key(other, t),
+                                other => group_key(other, t).map(key_bits),
                             };
-                            let dkey = distinct_raw.and_then(|r| {
+                            let dkey = distinct_raw.map_or(0, |r| {
                                 let text = r.get(t);
-                                (!text.is_empty()).then(|| crate::data::text_hash(text))
+                                if text.is_empty() {
+                                    0
+                                } else {
+                                    crate::data::text_hash(text).max(1)
+                                }
                             });
                             if let Some(key) = key {
-                                out.push((credits.participant[c], per, key, c as u32, dkey));
+                                out.push(GroupRow {
+                                    key,
+                                    dkey,
+                                    cell: credits.participant[c] * n_periods as u32
+                                        + u32::from(per),
+                                    credit: c as u32,
+                                });
                             }
                         }
                         out
@@ -492,21 +505,31 @@ pub(crate) fn compute_with(
                     .collect();
                 let mut rows: Vec<GroupRow> = parts.concat();
                 drop(parts);
-                rows.par_sort_unstable();
-                if let Column::Raw(r) = column {
-                    let text_of = |row: &GroupRow| r.get(credits.txn[row.3 as usize] as usize);
-                    let collision = rows
-                        .chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2))
-                        .filter(|run| run.len() > 1)
-                        .any(|run| run.iter().any(|x| text_of(x) != text_of(&run[0])));
-                    if collision {
-                        let mut keys = KeyMaker::new(column);
-                        for row in &mut rows {
-                            row.2 = keys
-                                .key(credits.txn[row.3 as usize] as usize)
-                                .unwrap_or_default();
+                rows.par_sort_unstable_by_key(GroupRow::order);
+                if hashed_keys {
+                    let exact = |row: &GroupRow| {
+                        let t = credits.txn[row.credit as usize] as usize;
+                        match column {
+                            Column::Raw(r) => (Some(r.get(t)), None),
+                            other => (None, group_key(other, t)),
                         }
-                        rows.par_sort_unstable();
+                    };
+                    let collision = rows
+                        .chunk_by(|a, b| a.order() == b.order())
+                        .filter(|run| run.len() > 1)
+                        .any(|run| run.iter().any(|x| exact(x) != exact(&run[0])));
+                    if collision {
+                        // Exact keys, numbered in the order first met.
+                        let mut keys = KeyMaker::new(column);
+                        let mut numbers: HashMap<i128, u64> = HashMap::new();
+                        for row in &mut rows {
+                            let key = keys
+                                .key(credits.txn[row.credit as usize] as usize)
+                                .unwrap_or_default();
+                            let next = numbers.len() as u64;
+                            row.key = *numbers.entry(key).or_insert(next);
+                        }
+                        rows.par_sort_unstable_by_key(GroupRow::order);
                     }
                 }
                 // The common `distinct(field) >= N` is counted on keys, with
@@ -515,12 +538,16 @@ pub(crate) fn compute_with(
                     let mut dkeys = KeyMaker::new(&txns.fields[distinct_field]);
                     let mut seen: Vec<i128> = Vec::new();
                     let mut hashed: Vec<(u64, u32)> = Vec::new();
-                    for run in rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+                    for run in rows.chunk_by(|a, b| a.order() == b.order()) {
                         seen.clear();
                         let mut exact = true;
                         if let Some(r) = distinct_raw {
                             hashed.clear();
-                            hashed.extend(run.iter().filter_map(|x| x.4.map(|h| (h, x.3))));
+                            hashed.extend(
+                                run.iter()
+                                    .filter(|x| x.dkey != 0)
+                                    .map(|x| (x.dkey, x.credit)),
+                            );
                             hashed.sort_unstable();
                             let text = |c: u32| r.get(credits.txn[c as usize] as usize);
                             // Equal hashes must be equal texts; else this
@@ -534,10 +561,9 @@ pub(crate) fn compute_with(
                             }
                         }
                         if distinct_raw.is_none() || !exact {
-                            seen.extend(
-                                run.iter()
-                                    .filter_map(|r| dkeys.key(credits.txn[r.3 as usize] as usize)),
-                            );
+                            seen.extend(run.iter().filter_map(|r| {
+                                dkeys.key(credits.txn[r.credit as usize] as usize)
+                            }));
                             seen.sort_unstable();
                             seen.dedup();
                         }
@@ -551,18 +577,17 @@ pub(crate) fn compute_with(
                             _ => n < threshold,
                         };
                         if holds {
-                            table.values
-                                [base + run[0].0 as usize * n_periods + run[0].1 as usize] +=
-                                Decimal::ONE;
+                            table.values[base + run[0].cell as usize] += Decimal::ONE;
                         }
                     }
                     continue;
                 }
                 let mut members: Vec<u32> = Vec::new();
-                for run in rows.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
-                    let (p, per) = (run[0].0, run[0].1);
+                for run in rows.chunk_by(|a, b| a.order() == b.order()) {
+                    let cell = run[0].cell as usize;
+                    let (p, per) = ((cell / n_periods) as u32, cell % n_periods);
                     members.clear();
-                    members.extend(run.iter().map(|r| r.3));
+                    members.extend(run.iter().map(|r| r.credit));
                     let scope = GroupScope {
                         ws,
                         txns,
@@ -764,9 +789,37 @@ pub fn with_quotas(
     }
 }
 
-/// A credit in a group: participant, period index, group key, credit, and
-/// the hash of the text `distinct` counts, when that is raw text.
-type GroupRow = (u32, u8, i128, u32, Option<u64>);
+/// A credit in a group (24 bytes: groups are made by sorting these).
+#[derive(Clone, Copy)]
+struct GroupRow {
+    /// The group's key in 64 bits (see `hashed_keys` where they are made).
+    key: u64,
+    /// The hash of the text `distinct` counts, when that is raw text (never
+    /// 0); 0 when there is none.
+    dkey: u64,
+    /// Participant × periods + period.
+    cell: u32,
+    credit: u32,
+}
+
+impl GroupRow {
+    /// Rows of one group are equal here, and sort together.
+    fn order(&self) -> u128 {
+        u128::from(self.cell) << 64 | u128::from(self.key)
+    }
+}
+
+/// A group key of a column whose keys fit 64 bits exactly (ids, whole
+/// numbers, dates), or a hash of it (decimals).
+fn key_bits(key: i128) -> u64 {
+    match i64::try_from(key) {
+        Ok(k) => k as u64,
+        Err(_) => {
+            use std::hash::BuildHasher;
+            foldhash::fast::FixedState::with_seed(0x9e).hash_one(key)
+        }
+    }
+}
 
 /// The credits that fall in a period of the grid and pass `filter`, as
 /// (credit, transaction, period index).
