@@ -596,13 +596,13 @@ pub(crate) fn compute_with(
                     };
                     match eval(having, &scope) {
                         Ok(Value::Bool(true)) => {
-                            table.values[base + p as usize * n_periods + per as usize] +=
+                            table.values[base + p as usize * n_periods + per] +=
                                 Decimal::ONE;
                         }
                         Ok(_) => {}
                         Err(e) => errors.push(MeasureError {
                             participant: p,
-                            period: table.grid.periods[per as usize],
+                            period: table.grid.periods[per],
                             measure: m.name.clone(),
                             message: e.message,
                         }),
