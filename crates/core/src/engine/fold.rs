@@ -17,7 +17,7 @@
 use super::credit::{credit, credit_row, credit_serial, Credits};
 use super::filter::{ClassMasks, CreditView, Filter};
 use super::measures::{self, MeasureInputs, PeriodGrid, QuotaOverrides};
-use super::{credit_errors, measure_errors, payouts_in_id_order, Calculation, RunError};
+use super::{credit_errors, measure_errors, payouts_with, Calculation, RunError};
 use crate::calendar::day_number;
 use crate::data::{Keep, Participants, Sift, Transactions, NONE};
 use crate::expr::Expr;
@@ -200,7 +200,8 @@ impl<'a> Fold<'a> {
 
     /// The payouts, from the sums of every block and `kept`, the rows
     /// kept (with `outcomes`, what each block gave, in file order). The
-    /// calculation's credits are those of the kept rows only.
+    /// calculation's credits are those of the kept rows only, and its
+    /// payouts carry amounts, not traces: what `attain calc` writes.
     pub fn finish(
         self,
         people: &Participants,
@@ -262,7 +263,7 @@ impl<'a> Fold<'a> {
                 .map_err(|e| measure_errors(people, e))?;
             tables.push(table);
         }
-        let payouts = payouts_in_id_order(ws, people, &tables, &|plan| plan, None)?;
+        let payouts = payouts_with(ws, people, &tables, &|plan| plan, None, false)?;
         Ok(Calculation {
             year: self.year,
             credits,
