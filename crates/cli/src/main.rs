@@ -431,24 +431,30 @@ fn calculate_payouts(
         inputs.quotas.as_deref(),
     )?;
     laps.lap("participants read");
-    let fold = engine::fold::Fold::new(&ws, &people, year);
-    let sifted = workspace::sifted_transactions(&ws, &people, &inputs.transactions, &fold)?;
-    let calc = match sifted {
-        attain_core::data::Sifted::Read { kept, outs } => {
-            laps.lap("transactions read and added up");
-            let calc = fold.finish(&people, &kept, &overrides, outs);
-            std::mem::forget(kept);
-            calc
+    let whole = |laps: &attain_store::laps::Laps| -> Result<_, Failed> {
+        let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
+        laps.lap("transactions read");
+        let calc = engine::calculate(&ws, &people, &txns, &overrides, year);
+        std::mem::forget(txns);
+        Ok(calc)
+    };
+    let calc = match engine::fold::Fold::new(&ws, &people, year) {
+        Some(fold) => {
+            match workspace::sifted_transactions(&ws, &people, &inputs.transactions, &fold)? {
+                attain_core::data::Sifted::Read { kept, outs } => {
+                    laps.lap("transactions read and added up");
+                    let calc = fold.finish(&people, &kept, &overrides, outs);
+                    std::mem::forget(kept);
+                    calc
+                }
+                attain_core::data::Sifted::OutOfOrder => {
+                    drop(fold);
+                    laps.lap("ids out of order: the file is read whole");
+                    whole(&laps)?
+                }
+            }
         }
-        attain_core::data::Sifted::OutOfOrder => {
-            drop(fold);
-            laps.lap("ids out of order: the file is read whole");
-            let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
-            laps.lap("transactions read");
-            let calc = engine::calculate(&ws, &people, &txns, &overrides, year);
-            std::mem::forget(txns);
-            calc
-        }
+        None => whole(&laps)?,
     };
     let calc = calc.map_err(run_errors)?;
     laps.lap("calculated");

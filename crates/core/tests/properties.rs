@@ -532,7 +532,7 @@ proptest! {
             deals.reverse();
         }
         let d_csv = deals_csv(&deals);
-        let fold = Fold::new(ws, &expected.people, YEAR);
+        let fold = Fold::new(ws, &expected.people, YEAR).expect("the reference plans fold");
         let sifted = sift_transactions_in_blocks(
             ws, &expected.people, "deals.csv", d_csv.as_bytes(), &fold, block,
         ).unwrap_or_else(|d| panic!("deals rejected:\n{}", render(&d)));

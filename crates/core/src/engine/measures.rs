@@ -596,8 +596,7 @@ pub(crate) fn compute_with(
                     };
                     match eval(having, &scope) {
                         Ok(Value::Bool(true)) => {
-                            table.values[base + p as usize * n_periods + per] +=
-                                Decimal::ONE;
+                            table.values[base + p as usize * n_periods + per] += Decimal::ONE;
                         }
                         Ok(_) => {}
                         Err(e) => errors.push(MeasureError {
