@@ -7,7 +7,7 @@
 //! made in a different order: exact integers, so the order changes
 //! nothing, and the payouts are byte for byte those of
 //! [`super::calculate`]. What is saved is holding the whole file, and its
-//! credits, in memory (at 10 M transactions, ≈ 1 GB written once and read
+//! credits, in memory (at 10 M transactions, ≈ 700 MB written once and read
 //! back): fresh memory costs a page fault every 4 KB, the largest single
 //! cost of a large run.
 //!
