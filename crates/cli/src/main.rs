@@ -380,7 +380,17 @@ struct Loaded {
     calc: engine::Calculation,
 }
 
-fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
+/// What a calculation from files starts from: the checked workspace, the
+/// fiscal year, the participants with their quota overrides.
+struct Setup {
+    ws: attain_core::plan::Workspace,
+    year: i16,
+    people: attain_core::data::Participants,
+    overrides: engine::measures::QuotaOverrides,
+    laps: attain_store::laps::Laps,
+}
+
+fn set_up(inputs: &Inputs) -> Result<Setup, Failed> {
     let (ws, warnings) = workspace::load(&inputs.workspace.workspace)?;
     print_warnings(&warnings);
     let year = data_source::fiscal_year(&ws, inputs.year)?;
@@ -392,6 +402,23 @@ fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
         inputs.quotas.as_deref(),
     )?;
     laps.lap("participants read");
+    Ok(Setup {
+        ws,
+        year,
+        people,
+        overrides,
+        laps,
+    })
+}
+
+fn load_and_calculate(inputs: &Inputs) -> Result<Loaded, Failed> {
+    let Setup {
+        ws,
+        year,
+        people,
+        overrides,
+        laps,
+    } = set_up(inputs)?;
     let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
     laps.lap("transactions read");
     let spinner = workspace::spinner("calculating");
@@ -420,45 +447,39 @@ fn calculate_payouts(
     ),
     Failed,
 > {
-    let (ws, warnings) = workspace::load(&inputs.workspace.workspace)?;
-    print_warnings(&warnings);
-    let year = data_source::fiscal_year(&ws, inputs.year)?;
-    let laps = attain_store::laps::Laps::new();
-    let (people, overrides) = data_source::read_people(
-        &ws,
-        &inputs.participants,
-        inputs.assignments.as_deref(),
-        inputs.quotas.as_deref(),
-    )?;
-    laps.lap("participants read");
+    let setup = set_up(inputs)?;
+    let Setup {
+        ws, people, laps, ..
+    } = &setup;
+    let (year, overrides) = (setup.year, &setup.overrides);
     let whole = |laps: &attain_store::laps::Laps| -> Result<_, Failed> {
-        let txns = workspace::transactions(&ws, &people, &inputs.transactions)?;
+        let txns = workspace::transactions(ws, people, &inputs.transactions)?;
         laps.lap("transactions read");
-        let calc = engine::calculate(&ws, &people, &txns, &overrides, year);
+        let calc = engine::calculate(ws, people, &txns, overrides, year);
         std::mem::forget(txns);
         Ok(calc)
     };
-    let calc = match engine::fold::Fold::new(&ws, &people, year) {
+    let calc = match engine::fold::Fold::new(ws, people, year) {
         Some(fold) => {
-            match workspace::sifted_transactions(&ws, &people, &inputs.transactions, &fold)? {
+            match workspace::sifted_transactions(ws, people, &inputs.transactions, &fold)? {
                 attain_core::data::Sifted::Read { kept, outs } => {
                     laps.lap("transactions read and added up");
-                    let calc = fold.finish(&people, &kept, &overrides, outs);
+                    let calc = fold.finish(people, &kept, overrides, outs);
                     std::mem::forget(kept);
                     calc
                 }
                 attain_core::data::Sifted::OutOfOrder => {
                     drop(fold);
                     laps.lap("ids out of order: the file is read whole");
-                    whole(&laps)?
+                    whole(laps)?
                 }
             }
         }
-        None => whole(&laps)?,
+        None => whole(laps)?,
     };
     let calc = calc.map_err(run_errors)?;
     laps.lap("calculated");
-    Ok((ws, people, calc))
+    Ok((setup.ws, setup.people, calc))
 }
 
 fn run(command: Command) -> Result<(), Failed> {

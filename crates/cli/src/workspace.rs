@@ -100,18 +100,9 @@ pub fn transactions(
     people: &Participants,
     path: &Path,
 ) -> Result<Transactions, Failed> {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    let bar = indicatif::ProgressBar::new(size);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec}",
-    ) {
-        bar.set_style(style);
-    }
-    bar.set_message(format!("reading {}", path.display()));
-    let reader = bar.wrap_read(open(path)?);
-    let result = data::load_transactions(ws, people, &path.display().to_string(), reader);
-    bar.finish_and_clear();
-    Ok(result?)
+    with_progress(path, "reading", |file, reader| {
+        data::load_transactions(ws, people, file, reader)
+    })
 }
 
 /// Reads the transactions file through `sift` (see
@@ -122,6 +113,18 @@ pub fn sifted_transactions<S: data::Sift>(
     path: &Path,
     sift: &S,
 ) -> Result<data::Sifted<S::Out>, Failed> {
+    with_progress(path, "reading and crediting", |file, reader| {
+        data::sift_transactions(ws, people, file, reader, sift)
+    })
+}
+
+/// `read` on the file at `path` (named as messages name it), its bytes
+/// counted on a progress bar.
+fn with_progress<T>(
+    path: &Path,
+    doing: &str,
+    read: impl FnOnce(&str, indicatif::ProgressBarIter<BufReader<File>>) -> Result<T, Vec<Diagnostic>>,
+) -> Result<T, Failed> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(size);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -129,9 +132,9 @@ pub fn sifted_transactions<S: data::Sift>(
     ) {
         bar.set_style(style);
     }
-    bar.set_message(format!("reading and crediting {}", path.display()));
+    bar.set_message(format!("{doing} {}", path.display()));
     let reader = bar.wrap_read(open(path)?);
-    let result = data::sift_transactions(ws, people, &path.display().to_string(), reader, sift);
+    let result = read(&path.display().to_string(), reader);
     bar.finish_and_clear();
     Ok(result?)
 }

@@ -1611,11 +1611,9 @@ n = { count = "credits", where = "kind == 'a'" }
         whole
     }
 
-    /// A sift that keeps some rows gets every block once, in file order;
-    /// the rows kept are those a plain read holds at the same places, with
-    /// their lines; a row with an error is reported as by a plain read.
-    #[test]
-    fn sifted_reads_keep_what_the_sift_asks_for() {
+    /// A workspace of transactions `id,date,amount,owner` and its one
+    /// participant, `p1`.
+    fn one_owner() -> (Workspace, Participants) {
         use crate::diag::SourceFile;
         let ws_text = r#"
 [participants]
@@ -1637,6 +1635,15 @@ n = { count = "credits" }
         };
         let people =
             crate::data::load_participants(&ws, "p.csv", "id\np1\n".as_bytes()).unwrap_or_default();
+        (ws, people)
+    }
+
+    /// A sift that keeps some rows gets every block once, in file order;
+    /// the rows kept are those a plain read holds at the same places, with
+    /// their lines; a row with an error is reported as by a plain read.
+    #[test]
+    fn sifted_reads_keep_what_the_sift_asks_for() {
+        let (ws, people) = one_owner();
         /// Keeps rows whose amount has an odd number of cents; says how
         /// many rows each block had.
         struct Odd;
@@ -1691,27 +1698,7 @@ n = { count = "credits" }
     /// whether it follows its twin, comes blocks later, or breaks the order.
     #[test]
     fn repeated_ids_are_found_in_ordered_files() {
-        use crate::diag::SourceFile;
-        let ws_text = r#"
-[participants]
-id = "id"
-[transactions]
-id = "id"
-date = "date"
-amount = "amount"
-[transactions.fields]
-owner = { type = "participant" }
-[credit]
-to = "owner"
-[measures]
-n = { count = "credits" }
-"#;
-        let checked = crate::plan::check_workspace(&SourceFile::new("attain.toml", ws_text), &[]);
-        let Some(ws) = checked.workspace else {
-            panic!("{}", crate::diag::render(&checked.diagnostics));
-        };
-        let people =
-            crate::data::load_participants(&ws, "p.csv", "id\np1\n".as_bytes()).unwrap_or_default();
+        let (ws, people) = one_owner();
         let file = |ids: &[String]| {
             let mut csv = String::from("id,date,amount,owner\n");
             for id in ids {
@@ -1750,27 +1737,7 @@ n = { count = "credits" }
     /// blank before the amount) is read again and still follows the id before it.
     #[test]
     fn rows_read_twice_keep_ids_ascending() {
-        use crate::diag::SourceFile;
-        let ws_text = r#"
-[participants]
-id = "id"
-[transactions]
-id = "id"
-date = "date"
-amount = "amount"
-[transactions.fields]
-owner = { type = "participant" }
-[credit]
-to = "owner"
-[measures]
-n = { count = "credits" }
-"#;
-        let checked = crate::plan::check_workspace(&SourceFile::new("attain.toml", ws_text), &[]);
-        let Some(ws) = checked.workspace else {
-            panic!("{}", crate::diag::render(&checked.diagnostics));
-        };
-        let people =
-            crate::data::load_participants(&ws, "p.csv", "id\np1\n".as_bytes()).unwrap_or_default();
+        let (ws, people) = one_owner();
         let layout = Layout {
             id: 0,
             date: 1,
