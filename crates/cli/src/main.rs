@@ -48,6 +48,11 @@ enum Command {
     /// lint what they pay (cliffs, dead zones, pay that falls).
     Check(check_cmd::CheckArgs),
     /// Calculate payouts from data files into a CSV.
+    ///
+    /// The transactions are added up as they are read, so memory stays
+    /// small whatever the file's size; this needs their ids in ascending
+    /// order (a table exported by its key). A file in any other order is
+    /// read whole instead, with the same result.
     Calc {
         #[command(flatten)]
         inputs: Inputs,
