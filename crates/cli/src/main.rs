@@ -49,9 +49,9 @@ enum Command {
     Check(check_cmd::CheckArgs),
     /// Calculate payouts from data files into a CSV.
     ///
-    /// The transactions are added up as they are read, so memory stays
-    /// small whatever the file's size; this needs their ids in ascending
-    /// order (a table exported by its key). A file in any other order is
+    /// The transactions are added up as they are read, and only the rows a
+    /// grouped or distinct measure reads are kept in memory; this needs
+    /// their ids in ascending order (a table exported by its key). A file in any other order is
     /// read whole instead, with the same result.
     Calc {
         #[command(flatten)]
