@@ -1,7 +1,7 @@
 //! A histogram: values counted into bins of a round width.
 
 use super::axis::{round_step, Scale, Unit};
-use super::line::{axis_labels, title, MARGINS};
+use super::frame::{axis_labels, px, title, Plot, WIDTH};
 use super::svg::{Anchor, Svg};
 use super::Chart;
 use crate::stats::Bin;
@@ -56,12 +56,7 @@ pub struct Histogram {
     pub fill: String,
 }
 
-const WIDTH: i64 = 900;
 const HEIGHT: i64 = 460;
-
-fn px(v: i64) -> Decimal {
-    Decimal::from(v)
-}
 
 impl Chart for Histogram {
     fn size(&self) -> (i64, i64) {
@@ -69,11 +64,14 @@ impl Chart for Histogram {
     }
 
     fn draw(&self, svg: &mut Svg, top: i64) {
-        let (left_margin, right_margin, top_margin, bottom_margin) = MARGINS;
-        title(svg, top, WIDTH, &self.title, self.subtitle.as_deref());
-        let (left, right) = (px(left_margin), px(WIDTH - right_margin));
-        let (plot_top, bottom) = (px(top + top_margin), px(top + HEIGHT - bottom_margin));
-        axis_labels(svg, top, WIDTH, HEIGHT, &self.x_label, &self.y_label);
+        title(svg, top, &self.title, self.subtitle.as_deref());
+        let Plot {
+            left,
+            right,
+            top: plot_top,
+            bottom,
+        } = Plot::new(top, HEIGHT);
+        axis_labels(svg, top, HEIGHT, &self.x_label, &self.y_label);
         let (Some(first), Some(last)) = (self.bins.first(), self.bins.last()) else {
             svg.text(
                 (

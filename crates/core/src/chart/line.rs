@@ -2,6 +2,7 @@
 //! (cliffs) and vertical guides (the quota).
 
 use super::axis::{Scale, Unit};
+use super::frame::{axis_labels, px, title, Plot, WIDTH};
 use super::svg::{Anchor, Svg};
 use super::Chart;
 use rust_decimal::Decimal;
@@ -47,16 +48,7 @@ pub struct LineChart {
 }
 
 pub(super) const PALETTE: [&str; 4] = ["#1f5fa8", "#d9531e", "#2c8c3c", "#7a4fa3"];
-const WIDTH: i64 = 900;
 const HEIGHT: i64 = 560;
-const LEFT: i64 = 100;
-const RIGHT: i64 = 40;
-const TOP: i64 = 76;
-const BOTTOM: i64 = 70;
-
-fn px(v: i64) -> Decimal {
-    Decimal::from(v)
-}
 
 impl Chart for LineChart {
     fn size(&self) -> (i64, i64) {
@@ -84,11 +76,15 @@ impl Chart for LineChart {
             .max(Decimal::ONE);
         let xs = Scale::new(x_low, x_high, 10);
         let ys = Scale::new(y_low, y_high, 6);
-        let (left, right) = (px(LEFT), px(WIDTH - RIGHT));
-        let (plot_top, bottom) = (px(top + TOP), px(top + HEIGHT - BOTTOM));
+        let Plot {
+            left,
+            right,
+            top: plot_top,
+            bottom,
+        } = Plot::new(top, HEIGHT);
         let x_at = |x: Decimal| xs.place(x, left, right);
         let y_at = |y: Decimal| ys.place(y, bottom, plot_top);
-        title(svg, top, WIDTH, &self.title, self.subtitle.as_deref());
+        title(svg, top, &self.title, self.subtitle.as_deref());
         // Grid and ticks.
         for t in &ys.ticks {
             let y = y_at(*t);
@@ -112,7 +108,7 @@ impl Chart for LineChart {
         }
         svg.line((left, bottom), (right, bottom), "#333333", "");
         svg.line((left, plot_top), (left, bottom), "#333333", "");
-        axis_labels(svg, top, WIDTH, HEIGHT, &self.x_label, &self.y_label);
+        axis_labels(svg, top, HEIGHT, &self.x_label, &self.y_label);
         for g in &self.guides {
             if g.x < xs.low || g.x > xs.high {
                 continue;
@@ -188,39 +184,3 @@ impl Chart for LineChart {
         }
     }
 }
-
-pub(super) fn title(svg: &mut Svg, top: i64, width: i64, text: &str, subtitle: Option<&str>) {
-    svg.text(
-        (px(width / 2), px(top + 28)),
-        Anchor::Middle,
-        "font-size=\"18\" font-weight=\"bold\"",
-        text,
-    );
-    if let Some(s) = subtitle {
-        svg.text(
-            (px(width / 2), px(top + 50)),
-            Anchor::Middle,
-            "fill=\"#555555\"",
-            s,
-        );
-    }
-}
-
-pub(super) fn axis_labels(svg: &mut Svg, top: i64, width: i64, height: i64, x: &str, y: &str) {
-    let left = LEFT;
-    svg.text(
-        (px((left + width - RIGHT) / 2), px(top + height - 22)),
-        Anchor::Middle,
-        "font-weight=\"bold\"",
-        x,
-    );
-    let mid = top + TOP + (height - TOP - BOTTOM) / 2;
-    svg.text(
-        (px(22), px(mid)),
-        Anchor::Middle,
-        &format!("font-weight=\"bold\" transform=\"rotate(-90 22 {mid})\""),
-        y,
-    );
-}
-
-pub(super) const MARGINS: (i64, i64, i64, i64) = (LEFT, RIGHT, TOP, BOTTOM);

@@ -13,6 +13,7 @@
 //! need a few hundred lines.
 
 mod axis;
+mod frame;
 mod histogram;
 mod line;
 pub mod plans;
