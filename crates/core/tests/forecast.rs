@@ -9,35 +9,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use attain_core::calendar::{Period, PeriodKind};
 use attain_core::data::{
     load_participants, load_transactions, parse_date, Participants, Transactions,
 };
-use attain_core::diag::SourceFile;
 use attain_core::engine::measures::QuotaOverrides;
 use attain_core::estimate;
 use attain_core::forecast::{self, Settings, Source};
-use attain_core::plan::{check_workspace, Workspace};
+use attain_core::plan::Workspace;
+use common::example_workspace;
 use rust_decimal::Decimal;
-use std::path::Path;
 use std::str::FromStr;
 
 fn workspace() -> Workspace {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/reference-workload");
-    let read = |p: &Path| std::fs::read_to_string(p).unwrap();
-    let ws = SourceFile::new("attain.toml", read(&root.join("attain.toml")));
-    let mut paths: Vec<_> = std::fs::read_dir(root.join("plans"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    paths.sort();
-    let plans: Vec<SourceFile> = paths
-        .iter()
-        .map(|p| SourceFile::new(p.display().to_string(), read(p)))
-        .collect();
-    check_workspace(&ws, &plans)
-        .workspace
-        .expect("the reference workspace checks")
+    example_workspace("examples/reference-workload")
 }
 
 const PEOPLE: &str = "\

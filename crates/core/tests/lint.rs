@@ -3,8 +3,11 @@
 //! -p attain-core --test lint` rewrites it).
 #![allow(clippy::panic)]
 
+mod common;
+
 use attain_core::diag::{render, Diagnostic, Severity, SourceFile};
 use attain_core::plan::{check_workspace, lint::lint};
+use common::example_sources;
 use std::path::Path;
 
 const WORKSPACE: &str = r#"
@@ -240,37 +243,11 @@ curve = [{ at = 0.90, pay = 0 }, { at = 1.00, pay = 6_000 }]
     assert_eq!(found, Vec::<String>::new());
 }
 
-fn load(dir: &str) -> (SourceFile, Vec<SourceFile>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let read = |p: &Path| std::fs::read_to_string(root.join(p)).unwrap_or_default();
-    let ws = SourceFile::new(
-        format!("{dir}/attain.toml"),
-        read(&Path::new(dir).join("attain.toml")),
-    );
-    let mut names: Vec<String> = std::fs::read_dir(root.join(dir).join("plans"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    let plans = names
-        .iter()
-        .map(|n| {
-            let path = format!("{dir}/plans/{n}");
-            let text = read(Path::new(&path));
-            SourceFile::new(path, text)
-        })
-        .collect();
-    (ws, plans)
-}
-
 #[test]
 fn the_examples_findings_match_the_golden_file() {
     let mut text = String::new();
     for dir in ["examples/brief", "examples/reference-workload"] {
-        let (ws, plans) = load(dir);
+        let (ws, plans) = example_sources(dir);
         let checked = check_workspace(&ws, &plans);
         let Some(ws) = checked.workspace else {
             panic!("{}", render(&checked.diagnostics));

@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use attain_core::data::{
     load_participants, load_transactions, sift_transactions_in_blocks, Participants, Sifted,
     Transactions,
@@ -17,10 +19,10 @@ use attain_core::engine::fold::Fold;
 use attain_core::engine::{calculate, measures::QuotaOverrides, run_plan_tests, Calculation};
 use attain_core::plan::{check_workspace, Workspace};
 use attain_core::report::payouts_csv;
+use common::example_sources;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::Path;
 use std::sync::OnceLock;
 
 const YEAR: i16 = 2026;
@@ -47,35 +49,11 @@ const ACCOUNTS: [&str; 6] = [
 // ---------------------------------------------------------------------------
 // The reference workspace
 
-/// `attain.toml` and `plans/*.toml` of examples/reference-workload, in name
-/// order, named as the CLI names them relative to the workspace.
+/// `attain.toml` and `plans/*.toml` of examples/reference-workload, read
+/// once.
 fn sources() -> &'static (SourceFile, Vec<SourceFile>) {
     static SOURCES: OnceLock<(SourceFile, Vec<SourceFile>)> = OnceLock::new();
-    SOURCES.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/reference-workload");
-        let read = |p: &Path| {
-            std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-        };
-        let ws = SourceFile::new("attain.toml", read(&root.join("attain.toml")));
-        let mut paths: Vec<_> = std::fs::read_dir(root.join("plans"))
-            .expect("plans folder")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        let plans = paths
-            .iter()
-            .map(|p| {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default();
-                SourceFile::new(format!("plans/{name}"), read(p))
-            })
-            .collect();
-        (ws, plans)
-    })
+    SOURCES.get_or_init(|| example_sources("examples/reference-workload"))
 }
 
 fn workspace() -> &'static Workspace {
