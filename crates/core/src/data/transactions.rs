@@ -992,8 +992,11 @@ pub fn load_transactions<R: Read + Send>(
 ) -> Result<Transactions, Vec<Diagnostic>> {
     match load_in_blocks::<R, KeepAll>(ws, people, file, reader, BLOCK, None)? {
         Sifted::Read { kept, .. } => Ok(*kept),
-        // Only a sift stops at ids out of order.
-        Sifted::OutOfOrder => Ok(Transactions::default()),
+        // Only a sift stops at ids out of order; a plain read never does.
+        Sifted::OutOfOrder => Err(vec![Diagnostic::error(
+            Location::file(file),
+            "the read stopped before the end of the file",
+        )]),
     }
 }
 
@@ -1075,14 +1078,8 @@ pub fn sift_transactions_in_blocks<R: Read + Send, S: Sift>(
 /// errors, or no sift is given).
 type Parsed<T> = (Part, Option<(Keep, T)>);
 
-fn parse_and_sift<S: Sift>(
-    ctx: &Ctx,
-    bytes: &[u8],
-    first_line: u64,
-    part: Part,
-    sift: Option<&S>,
-) -> Parsed<S::Out> {
-    let part = parse_block(ctx, bytes, first_line, part);
+/// A read part with what `sift` makes of it, when it has no errors.
+fn sifted<S: Sift>(part: Part, sift: Option<&S>) -> Parsed<S::Out> {
     let clean = part.errors.errors.is_empty() && part.errors.more == 0;
     let sifted = sift.filter(|_| clean).map(|s| s.sift(&part.rows));
     (part, sifted)
@@ -1225,7 +1222,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
                     .par_iter()
                     .zip(firsts.par_iter())
                     .zip(parts)
-                    .map(|((p, &l), part)| parse_and_sift(&ctx, p, l, part, sift))
+                    .map(|((p, &l), part)| sifted(parse_block(&ctx, p, l, part), sift))
                     .collect::<Vec<Parsed<S::Out>>>()
             },
             || {
@@ -1272,9 +1269,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
             part.push_row(&ctx, &row, line);
         });
         part.errors.errors.extend(read_error);
-        let clean = part.errors.errors.is_empty() && part.errors.more == 0;
-        let sifted = sift.filter(|_| clean).map(|s| s.sift(&part.rows));
-        take(&mut merger, (part, sifted));
+        take(&mut merger, sifted(part, sift));
     }
     if sift.is_some() && !merger.ascending {
         return Ok(Sifted::OutOfOrder);

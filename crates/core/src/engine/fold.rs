@@ -21,7 +21,7 @@ use super::{credit_errors, measure_errors, payouts_with, Calculation, RunError};
 use crate::calendar::day_number;
 use crate::data::{Keep, Participants, Sift, Transactions, NONE};
 use crate::expr::Expr;
-use crate::plan::{MeasureKind, Workspace};
+use crate::plan::Workspace;
 use std::sync::Mutex;
 
 /// Sums of every block read so far, and how to add a block to them.
@@ -168,19 +168,7 @@ impl<'a> Fold<'a> {
                 }
             })
             .collect();
-        let kept_by = ws
-            .measures
-            .iter()
-            .filter_map(|m| match &m.kind {
-                MeasureKind::Sum {
-                    field: Some(_),
-                    filter,
-                }
-                | MeasureKind::CountDistinct { filter, .. }
-                | MeasureKind::CountGroups { filter, .. } => Some(filter.as_ref()),
-                _ => None,
-            })
-            .collect();
+        let kept_by = measures::row_filters(ws);
         let summed = measures::summed_measures(ws);
         let widest = grids.iter().map(|g| g.grid.len()).max().unwrap_or(0);
         let cells = (people.len() as u64)

@@ -224,6 +224,27 @@ pub(crate) fn summed_measures(ws: &Workspace) -> Vec<(usize, Option<&crate::expr
         .collect()
 }
 
+/// The filters of the measures that read credits one by one (grouped,
+/// distinct and field sums): the rest read sums ([`summed_measures`]) or
+/// other measures and quotas. A [`super::fold`] keeps the rows these read.
+pub(crate) fn row_filters(ws: &Workspace) -> Vec<Option<&crate::expr::Expr>> {
+    ws.measures
+        .iter()
+        .filter_map(|m| match &m.kind {
+            MeasureKind::Sum {
+                field: Some(_),
+                filter,
+            }
+            | MeasureKind::CountDistinct { filter, .. }
+            | MeasureKind::CountGroups { filter, .. } => Some(filter.as_ref()),
+            MeasureKind::Sum { field: None, .. }
+            | MeasureKind::Count { .. }
+            | MeasureKind::Rollup { .. }
+            | MeasureKind::Derived(_) => None,
+        })
+        .collect()
+}
+
 /// Computes every quota and measure on `grid`.
 pub fn compute(
     inputs: &MeasureInputs,
