@@ -18,7 +18,8 @@ mod adjustments;
 mod transactions;
 pub use adjustments::{load_assignments, load_quotas, Assignment};
 pub use transactions::{
-    load_transactions, sift_transactions, sift_transactions_in_blocks, Keep, KeepAll, Sift, Sifted,
+    load_transactions, sift_transactions, sift_transactions_in_blocks, Keep, KeepAll, Row, RowSift,
+    Sift, Sifted,
 };
 
 /// Hash maps keyed by ids and text values: foldhash is several times faster
@@ -235,14 +236,6 @@ impl RawText {
 
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    pub(crate) fn first(&self) -> Option<&str> {
-        (self.len > 0).then(|| self.get(0))
-    }
-
-    pub(crate) fn last(&self) -> Option<&str> {
-        self.len.checked_sub(1).map(|i| self.get(i))
     }
 }
 
@@ -557,7 +550,8 @@ impl Lines {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.len
     }
 

@@ -110,16 +110,22 @@ enum Fast {
     Careful,
 }
 
-/// Participant ids up to 16 bytes, in an open-addressing table whose keys
+/// Participant ids up to 15 bytes, in an open-addressing table whose keys
 /// are compared as two integers: one probe per owner column per row instead
 /// of a general string-keyed map. Longer ids go through the map.
 struct IdTable {
-    /// Participant index per slot (`NONE`: empty). Slots and keys are kept
-    /// apart so that both stay small enough for the cache: a lookup is one
-    /// probe at a random place, per owner column per row.
-    slots: Vec<u32>,
-    keys: Vec<(u64, u64)>,
+    /// The key and participant of each slot (`NONE`: empty), side by side:
+    /// a lookup lands at a random slot, and finding the participant there
+    /// costs one cache miss, where a table of indexes into the keys cost
+    /// two, one after the other.
+    slots: Vec<IdSlot>,
     shift: u32,
+}
+
+#[derive(Clone, Copy)]
+struct IdSlot {
+    key: (u64, u64),
+    participant: u32,
 }
 
 impl IdTable {
@@ -169,43 +175,46 @@ impl IdTable {
             .max(16)
             .next_power_of_two()
             .trailing_zeros();
+        let empty = IdSlot {
+            key: (0, 0),
+            participant: NONE,
+        };
         let mut t = IdTable {
-            slots: vec![NONE; 1 << bits],
-            keys: people
-                .ids
-                .iter()
-                .map(|id| IdTable::key(id.as_bytes()).unwrap_or((u64::MAX, u64::MAX)))
-                .collect(),
+            slots: vec![empty; 1 << bits],
             shift: 64 - bits,
         };
         let mask = t.slots.len() - 1;
         for (i, id) in people.ids.iter().enumerate() {
-            let Some(k) = IdTable::key(id.as_bytes()) else {
+            let Some(key) = IdTable::key(id.as_bytes()) else {
                 continue;
             };
             // The last row of an id wins, as in the map.
-            let mut s = t.slot(k);
-            while t.slots[s] != NONE && t.keys[t.slots[s] as usize] != k {
+            let mut s = t.slot(key);
+            while t.slots[s].participant != NONE && t.slots[s].key != key {
                 s = (s + 1) & mask;
             }
-            t.slots[s] = i as u32;
+            t.slots[s] = IdSlot {
+                key,
+                participant: i as u32,
+            };
         }
         t
     }
 
+    #[inline]
     fn get(&self, people: &Participants, id: &str) -> Option<u32> {
-        let Some(k) = IdTable::key(id.as_bytes()) else {
+        let Some(key) = IdTable::key(id.as_bytes()) else {
             return people.index.get(id).copied();
         };
         let mask = self.slots.len() - 1;
-        let mut s = self.slot(k);
+        let mut s = self.slot(key);
         loop {
-            let i = *self.slots.get(s)?;
-            if i == NONE {
+            let slot = self.slots.get(s)?;
+            if slot.participant == NONE {
                 return None;
             }
-            if self.keys.get(i as usize) == Some(&k) {
-                return Some(i);
+            if slot.key == key {
+                return Some(slot.participant);
             }
             s = (s + 1) & mask;
         }
@@ -266,6 +275,59 @@ fn fast_integer(s: &str) -> Option<i64> {
         v = v * 10 + i64::from(c - b'0');
     }
     Some(if neg { -v } else { v })
+}
+
+/// An ordinary value, read fast.
+enum FastValue<'b> {
+    /// As [`Row`] holds it.
+    Number(i64),
+    /// Text kept as written.
+    Text(&'b str),
+}
+
+/// Reads an ordinary value of field `i`; `None` for anything else, which
+/// `read_field` then reads or explains.
+#[inline(always)]
+fn fast_value<'b>(ctx: &Ctx, i: usize, raw: &'b str) -> Option<FastValue<'b>> {
+    let (Some(f), Some(fast)) = (ctx.ws.transactions.fields.get(i), ctx.fast.get(i)) else {
+        return None;
+    };
+    let raw = trim(raw);
+    let v = match fast {
+        Fast::Allowed(ids, keys) => {
+            let values = f.values.as_ref().filter(|_| !raw.is_empty())?;
+            // Two integer compares per allowed value, not a string compare.
+            let j = match keys {
+                Some(keys) => {
+                    IdTable::key(raw.as_bytes()).and_then(|k| keys.iter().position(|&x| x == k))
+                }
+                None => values.iter().position(|a| a == raw),
+            };
+            i64::from(*ids.get(j?)?)
+        }
+        Fast::Raw => {
+            let ok = match &f.values {
+                None => !raw.is_empty() || f.optional,
+                Some(values) => values.iter().any(|a| a == raw),
+            };
+            return ok.then_some(FastValue::Text(raw));
+        }
+        Fast::Participant if raw.is_empty() => {
+            f.optional.then_some(())?;
+            i64::from(NONE)
+        }
+        Fast::Participant => i64::from(ctx.ids.get(ctx.people, raw)?),
+        Fast::Integer(_) | Fast::Money(_) if raw.is_empty() => {
+            f.optional.then_some(())?;
+            super::MISSING
+        }
+        Fast::Integer(min) => Some(fast_integer(raw)?).filter(|&x| min.allows(x))?,
+        Fast::Money(min) => {
+            Some(fast_minor_units(raw, ctx.ws.minor_unit)?).filter(|&x| min.allows(x))?
+        }
+        Fast::Careful => return None,
+    };
+    Some(FastValue::Number(v))
 }
 
 impl<'a> Ctx<'a> {
@@ -350,79 +412,57 @@ impl<'a> Ctx<'a> {
 
 /// One block's rows, with text interned locally.
 struct Part {
+    /// The rows stored: every row read, or those a row sift keeps.
     rows: Transactions,
-    /// Every id is greater (in byte order) than the one before: the part's
-    /// ids are then unique without hashing them.
+    /// Every id read is greater (in byte order) than the one before: the
+    /// part's ids are then unique without hashing them.
     ascending: bool,
     /// The last id's [`order_key`].
     last_order: Option<u128>,
+    /// The first and last ids read, stored or not, to check that ids
+    /// ascend from one part to the next.
+    first_id: Option<String>,
+    last_id: String,
     errors: RowErrors,
 }
 
-impl Part {
-    fn new(ctx: &Ctx) -> Part {
-        Part {
-            rows: Transactions {
-                fields: ctx.empty_columns(),
-                text: ctx.seed.clone(),
-                ..Transactions::default()
-            },
-            ascending: true,
-            last_order: None,
-            errors: RowErrors::new(ctx.file),
+/// One row's values, cut and checked but not stored: what a row sift
+/// sees, and what is stored if it keeps the row.
+struct Scratch<'b> {
+    id: &'b str,
+    date: jiff::civil::Date,
+    amount: i64,
+    /// Per schema field, as [`Row::fields`].
+    values: Vec<i64>,
+    /// Per schema field: the text of fields kept as written.
+    raw: Vec<&'b str>,
+}
+
+impl<'b> Scratch<'b> {
+    fn new(ctx: &Ctx) -> Scratch<'b> {
+        let n = ctx.ws.transactions.fields.len();
+        Scratch {
+            id: "",
+            date: jiff::civil::Date::MIN,
+            amount: 0,
+            values: vec![0; n],
+            raw: vec![""; n],
         }
     }
 
-    /// Empties the part for the next block, keeping its memory: fresh
-    /// memory costs a page fault per 4 KB, which showed as a quarter of the
-    /// run's time.
-    fn clear(&mut self, ctx: &Ctx) {
-        self.rows.ids.clear();
-        self.ascending = true;
-        self.last_order = None;
-        self.rows.date.clear();
-        self.rows.amount.clear();
-        self.rows.lines = super::Lines::default();
-        for c in &mut self.rows.fields {
-            c.truncate(0);
-        }
-        self.rows.text.clone_from(&ctx.seed);
-        self.errors = RowErrors::new(ctx.file);
-    }
-
-    /// Forgets every row from the `rows`-th on.
-    fn truncate(&mut self, rows: usize) {
-        // `ascending` stays as it is: a row rolled back is read again, and
-        // compares with the same id before it.
-        if rows < self.rows.ids.len() {
-            self.rows.ids.truncate(rows);
-            self.last_order = self.rows.ids.last().and_then(order_key);
-        }
-        self.rows.date.truncate(rows);
-        self.rows.amount.truncate(rows);
-        self.rows.lines.truncate(rows);
-        for c in &mut self.rows.fields {
-            c.truncate(rows);
+    fn row(&self) -> Row<'_> {
+        Row {
+            date: self.date,
+            amount: self.amount,
+            fields: &self.values,
         }
     }
 
     /// Reads an ordinary row in one pass over its bytes, each field parsed
-    /// as it is cut; false (and nothing kept) at the first thing out of the
-    /// ordinary, and the row is then read the general way, which accepts
-    /// or explains it exactly as before.
-    fn fast_row(&mut self, ctx: &Ctx, acts: &[Act], row: &str, line: u64) -> bool {
-        let rows = self.rows.lines.len();
-        if self.fast_fields(ctx, acts, row) {
-            self.rows
-                .lines
-                .push(u32::try_from(line).unwrap_or(u32::MAX));
-            return true;
-        }
-        self.truncate(rows);
-        false
-    }
-
-    fn fast_fields(&mut self, ctx: &Ctx, acts: &[Act], row: &str) -> bool {
+    /// as it is cut; false at the first thing out of the ordinary, and the
+    /// row is then read the general way ([`Part::push_row`]), which
+    /// accepts or explains it exactly as before.
+    fn read(&mut self, ctx: &Ctx, acts: &[Act], row: &'b str) -> bool {
         let bytes = row.as_bytes();
         let mut pos = 0;
         for (col, act) in acts.iter().enumerate() {
@@ -439,38 +479,210 @@ impl Part {
             let ok = match *act {
                 Act::Skip => true,
                 Act::Id => {
-                    if trim(value).len() != value.len() || value.is_empty() {
-                        return false;
-                    }
-                    self.push_id(value);
-                    true
+                    self.id = value;
+                    trim(value).len() == value.len() && !value.is_empty()
                 }
                 Act::Date => match super::parse_date(value) {
                     Some(d) => {
-                        self.rows.date.push(d);
+                        self.date = d;
                         true
                     }
                     None => false,
                 },
                 Act::Amount => match fast_minor_units(value, ctx.ws.minor_unit) {
                     Some(v) if ctx.amount_min.allows(v) => {
-                        self.rows.amount.push(v);
+                        self.amount = v;
                         true
                     }
                     _ => false,
                 },
-                Act::Field(i) => self.fast_field(ctx, i, value),
+                Act::Field(i) => self.field(ctx, i, value),
             };
             if !ok {
                 return false;
             }
         }
         for &i in &ctx.absent {
-            if !self.fast_field(ctx, i, "") {
+            if !self.field(ctx, i, "") {
                 return false;
             }
         }
         ctx.integer_splits && self.splits_fine(ctx)
+    }
+
+    /// Reads an ordinary value of field `i`; false for anything else.
+    #[inline(always)]
+    fn field(&mut self, ctx: &Ctx, i: usize, raw: &'b str) -> bool {
+        match fast_value(ctx, i, raw) {
+            Some(FastValue::Number(v)) => match self.values.get_mut(i) {
+                Some(slot) => *slot = v,
+                None => return false,
+            },
+            Some(FastValue::Text(t)) => match self.raw.get_mut(i) {
+                Some(slot) => *slot = t,
+                None => return false,
+            },
+            None => return false,
+        }
+        true
+    }
+
+    /// True when every split of the row has a percent from 0 to 100 and
+    /// they add up to at most 100: when `check_splits` would find nothing
+    /// to say.
+    fn splits_fine(&self, ctx: &Ctx) -> bool {
+        let mut total: i64 = 0;
+        for split in &ctx.ws.credit.splits {
+            let crate::plan::SplitPercent::Field(pf) = split.percent else {
+                continue;
+            };
+            if self.values.get(split.to).copied() == Some(i64::from(NONE)) {
+                continue;
+            }
+            match self.values.get(pf) {
+                Some(&p) if (0..=100).contains(&p) => total += p,
+                _ => return false,
+            }
+        }
+        total <= 100
+    }
+
+    /// The values of the last row stored in `rows`, which was read the
+    /// general way.
+    fn last_of(&mut self, rows: &Transactions) {
+        self.date = rows.date.last().copied().unwrap_or(jiff::civil::Date::MIN);
+        self.amount = rows.amount.last().copied().unwrap_or(0);
+        for (slot, column) in self.values.iter_mut().zip(&rows.fields) {
+            *slot = match column {
+                Column::Text(v) | Column::Participant(v) => {
+                    v.last().map_or(i64::from(NONE), |&x| i64::from(x))
+                }
+                Column::Integer(v) | Column::Money(v) => {
+                    v.last().copied().unwrap_or(super::MISSING)
+                }
+                _ => 0,
+            };
+        }
+    }
+}
+
+/// One row, read and checked but not stored yet: what a [`RowSift`] sees.
+pub struct Row<'r> {
+    pub date: jiff::civil::Date,
+    /// In the currency's minor unit.
+    pub amount: i64,
+    /// Each schema field's value as a number: a participant's index or a
+    /// text id (`NONE` when empty), a whole number or minor units
+    /// (`MISSING` when empty); 0 for text kept as written, which a row
+    /// sift does not read.
+    fields: &'r [i64],
+}
+
+impl Row<'_> {
+    /// The participant field `f` names (`NONE`: empty).
+    #[inline]
+    pub fn participant(&self, f: usize) -> u32 {
+        self.fields
+            .get(f)
+            .and_then(|&v| u32::try_from(v).ok())
+            .unwrap_or(NONE)
+    }
+
+    /// The text id of interned field `f` (`NONE`: empty).
+    #[inline]
+    pub fn text(&self, f: usize) -> u32 {
+        self.participant(f)
+    }
+
+    /// The whole number or minor units of field `f` (`MISSING`: empty).
+    #[inline]
+    pub fn integer(&self, f: usize) -> i64 {
+        self.fields.get(f).copied().unwrap_or(super::MISSING)
+    }
+}
+
+impl Part {
+    fn new(ctx: &Ctx) -> Part {
+        Part {
+            rows: Transactions {
+                fields: ctx.empty_columns(),
+                text: ctx.seed.clone(),
+                ..Transactions::default()
+            },
+            ascending: true,
+            last_order: None,
+            first_id: None,
+            last_id: String::new(),
+            errors: RowErrors::new(ctx.file),
+        }
+    }
+
+    /// Empties the part for the next block, keeping its memory: fresh
+    /// memory costs a page fault per 4 KB, which showed as a quarter of the
+    /// run's time.
+    fn clear(&mut self, ctx: &Ctx) {
+        self.rows.ids.clear();
+        self.ascending = true;
+        self.last_order = None;
+        self.first_id = None;
+        self.last_id.clear();
+        self.rows.date.clear();
+        self.rows.amount.clear();
+        self.rows.lines = super::Lines::default();
+        for c in &mut self.rows.fields {
+            c.truncate(0);
+        }
+        self.rows.text.clone_from(&ctx.seed);
+        self.errors = RowErrors::new(ctx.file);
+    }
+
+    /// Forgets every row stored from the `rows`-th on (their ids stay
+    /// read).
+    fn truncate(&mut self, rows: usize) {
+        self.rows.ids.truncate(rows);
+        self.rows.date.truncate(rows);
+        self.rows.amount.truncate(rows);
+        self.rows.lines.truncate(rows);
+        for c in &mut self.rows.fields {
+            c.truncate(rows);
+        }
+    }
+
+    /// Notes the id of a row read, stored or not.
+    fn read_id(&mut self, id: &str) {
+        let order = order_key(id);
+        if self.first_id.is_none() {
+            self.first_id = Some(id.to_owned());
+        } else if self.ascending {
+            self.ascending = match (self.last_order, order) {
+                (Some(last), Some(this)) => last < this,
+                _ => self.last_id.as_str() < id,
+            };
+        }
+        self.last_order = order;
+        self.last_id.clear();
+        self.last_id.push_str(id);
+    }
+
+    /// Stores a row read in one pass.
+    fn store(&mut self, s: &Scratch, line: u64) {
+        self.rows.ids.push(s.id);
+        self.rows.date.push(s.date);
+        self.rows.amount.push(s.amount);
+        for ((column, &v), &raw) in self.rows.fields.iter_mut().zip(&s.values).zip(&s.raw) {
+            match column {
+                Column::Text(c) | Column::Participant(c) => {
+                    c.push(u32::try_from(v).unwrap_or(NONE));
+                }
+                Column::Integer(c) | Column::Money(c) => c.push(v),
+                Column::Raw(c) => c.push(raw),
+                // Not read in one pass (see `Ctx::acts`).
+                _ => {}
+            }
+        }
+        self.rows
+            .lines
+            .push(u32::try_from(line).unwrap_or(u32::MAX));
     }
 
     fn reserve(&mut self, rows: usize) {
@@ -507,7 +719,8 @@ impl Part {
                 Some("every transaction needs an id".into()),
             );
         }
-        self.push_id(id);
+        self.read_id(id);
+        self.rows.ids.push(id);
         self.rows
             .lines
             .push(u32::try_from(line).unwrap_or(u32::MAX));
@@ -573,121 +786,21 @@ impl Part {
                 &mut self.errors,
             );
         }
-        if !(ctx.integer_splits && self.splits_fine(ctx)) {
-            self.check_splits(ctx, line);
-        }
+        self.check_splits(ctx, line);
     }
 
-    fn push_id(&mut self, id: &str) {
-        if self.ascending {
-            let order = order_key(id);
-            self.ascending = match (self.last_order, order) {
-                (Some(last), Some(this)) => last < this,
-                _ => self.rows.ids.last().is_none_or(|last| last < id),
-            };
-            self.last_order = order;
-        }
-        self.rows.ids.push(id);
-    }
-
-    /// Stores an ordinary value of field `i`; false (nothing stored) for
-    /// anything else, which `read_field` then reads or explains.
-    #[inline(always)]
+    /// Stores the value of field `i` when it is ordinary; false (nothing
+    /// stored) for anything else.
     fn fast_field(&mut self, ctx: &Ctx, i: usize, raw: &str) -> bool {
-        let f = &ctx.ws.transactions.fields[i];
-        let raw = trim(raw);
-        match (&ctx.fast[i], &mut self.rows.fields[i]) {
-            (Fast::Allowed(ids, keys), Column::Text(v)) => {
-                let Some(values) = f.values.as_ref().filter(|_| !raw.is_empty()) else {
-                    return false;
-                };
-                // Two integer compares per allowed value, not a string compare.
-                let j = match keys {
-                    Some(keys) => {
-                        IdTable::key(raw.as_bytes()).and_then(|k| keys.iter().position(|&x| x == k))
-                    }
-                    None => values.iter().position(|a| a == raw),
-                };
-                match j.and_then(|j| ids.get(j)) {
-                    Some(&id) => v.push(id),
-                    None => return false,
-                }
+        match (fast_value(ctx, i, raw), self.rows.fields.get_mut(i)) {
+            (Some(FastValue::Number(v)), Some(Column::Text(c) | Column::Participant(c))) => {
+                c.push(u32::try_from(v).unwrap_or(NONE));
             }
-            (Fast::Raw, Column::Raw(v)) => {
-                let ok = match &f.values {
-                    None => !raw.is_empty() || f.optional,
-                    Some(values) => values.iter().any(|a| a == raw),
-                };
-                if !ok {
-                    return false;
-                }
-                v.push(raw);
-            }
-            (Fast::Participant, Column::Participant(v)) => {
-                if raw.is_empty() {
-                    if !f.optional {
-                        return false;
-                    }
-                    v.push(NONE);
-                } else {
-                    match ctx.ids.get(ctx.people, raw) {
-                        Some(p) => v.push(p),
-                        None => return false,
-                    }
-                }
-            }
-            (Fast::Integer(min), Column::Integer(v)) => {
-                if raw.is_empty() {
-                    if !f.optional {
-                        return false;
-                    }
-                    v.push(super::MISSING);
-                } else {
-                    match fast_integer(raw) {
-                        Some(x) if min.allows(x) => v.push(x),
-                        _ => return false,
-                    }
-                }
-            }
-            (Fast::Money(min), Column::Money(v)) => {
-                if raw.is_empty() {
-                    if !f.optional {
-                        return false;
-                    }
-                    v.push(super::MISSING);
-                } else {
-                    match fast_minor_units(raw, ctx.ws.minor_unit) {
-                        Some(x) if min.allows(x) => v.push(x),
-                        _ => return false,
-                    }
-                }
-            }
+            (Some(FastValue::Number(v)), Some(Column::Integer(c) | Column::Money(c))) => c.push(v),
+            (Some(FastValue::Text(t)), Some(Column::Raw(c))) => c.push(t),
             _ => return false,
         }
         true
-    }
-
-    /// The splits of the last row, when every percent is a whole number:
-    /// true when `check_splits` would find nothing to say.
-    fn splits_fine(&self, ctx: &Ctx) -> bool {
-        let mut total: i64 = 0;
-        for split in &ctx.ws.credit.splits {
-            let crate::plan::SplitPercent::Field(pf) = split.percent else {
-                continue;
-            };
-            let named = matches!(&self.rows.fields[split.to], Column::Participant(v) if v.last().is_some_and(|&p| p != NONE));
-            if !named {
-                continue;
-            }
-            match &self.rows.fields[pf] {
-                Column::Integer(v) => match v.last() {
-                    Some(&p) if (0..=100).contains(&p) => total += p,
-                    _ => return false,
-                },
-                _ => return false,
-            }
-        }
-        total <= 100
     }
 
     /// A split owner needs a percent, from 0 to 100, and all splits of a
@@ -826,11 +939,48 @@ fn checked_minor_units(neg: bool, digits: &[u8], minor_unit: u32) -> Option<i64>
     Some(if neg { -v } else { v })
 }
 
-fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64, mut part: Part) -> Part {
+/// Reads one piece of the file into `part`, through `sift` when given.
+fn read_part<S: Sift>(
+    ctx: &Ctx,
+    bytes: &[u8],
+    first_line: u64,
+    mut part: Part,
+    sift: Option<&S>,
+) -> Parsed<S::Out> {
     part.clear(ctx);
+    // Rows go one by one to a sift that takes them so only when each is
+    // read in one pass; the others are stored and sifted as a block.
+    let rows = sift
+        .filter(|_| ctx.acts.is_some())
+        .and_then(|s| s.rows(&part.rows));
+    match rows {
+        Some(mut rows) => {
+            parse_block(ctx, bytes, first_line, &mut part, Some(&mut rows));
+            let out = rows.finish();
+            let clean = part.errors.errors.is_empty() && part.errors.more == 0;
+            (part, clean.then_some((Keep::All, out)))
+        }
+        None => {
+            parse_block(ctx, bytes, first_line, &mut part, None::<&mut S::Rows<'_>>);
+            sifted(part, sift)
+        }
+    }
+}
+
+/// Reads `bytes` into `part`; with a row sift, a row is stored only when
+/// the sift keeps it.
+fn parse_block<R: RowSift>(
+    ctx: &Ctx,
+    bytes: &[u8],
+    first_line: u64,
+    part: &mut Part,
+    mut sift: Option<&mut R>,
+) {
     // A guess, not a count: parts are reused, so this matters only the
     // first time, and a short guess just grows.
-    part.reserve(bytes.len() / 64);
+    if sift.is_none() {
+        part.reserve(bytes.len() / 64);
+    }
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -842,13 +992,14 @@ fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64, mut part: Part) -> Part
                 "this row is not valid UTF-8 text".into(),
                 Some("save the file as UTF-8".into()),
             );
-            return part;
+            return;
         }
     };
     // Lines and fields are cut at ASCII bytes found with memchr, which is
     // several times faster than `str::split` on a char; cutting valid UTF-8
     // at an ASCII byte always leaves valid UTF-8.
     let mut fields: Vec<&str> = Vec::with_capacity(ctx.layout.width);
+    let mut scratch = Scratch::new(ctx);
     let mut start = 0;
     let mut line = first_line;
     let mut ends = memchr::memchr_iter(b'\n', bytes);
@@ -858,7 +1009,13 @@ fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64, mut part: Part) -> Part
         let raw = text.get(start..stop).unwrap_or("");
         let row = raw.strip_suffix('\r').unwrap_or(raw);
         let done = match &ctx.acts {
-            Some(acts) if !row.is_empty() => part.fast_row(ctx, acts, row, line),
+            Some(acts) if !row.is_empty() && scratch.read(ctx, acts, row) => {
+                part.read_id(scratch.id);
+                if sift.as_mut().is_none_or(|s| s.row(&scratch.row())) {
+                    part.store(&scratch, line);
+                }
+                true
+            }
             _ => false,
         };
         if !row.is_empty() && !done {
@@ -873,7 +1030,15 @@ fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64, mut part: Part) -> Part
                 }
             }
             fields.push(row.get(from..).unwrap_or(""));
+            let problems = part.errors.errors.len() + part.errors.more;
             part.push_row(ctx, &fields, line);
+            let clean = part.errors.errors.len() + part.errors.more == problems;
+            if let Some(s) = sift.as_mut().filter(|_| clean) {
+                scratch.last_of(&part.rows);
+                if !s.row(&scratch.row()) {
+                    part.truncate(part.rows.len().saturating_sub(1));
+                }
+            }
         }
         match end {
             Some(e) => start = e + 1,
@@ -881,7 +1046,6 @@ fn parse_block(ctx: &Ctx, bytes: &[u8], first_line: u64, mut part: Part) -> Part
         }
         line += 1;
     }
-    part
 }
 
 /// Reads until `buf[..*filled]` holds `want` bytes or the input ends (then
@@ -1016,9 +1180,35 @@ pub trait Sift: Sync {
     /// What the sift makes of one block, handed back in file order.
     type Out: Send;
 
+    /// The sift of one block taking its rows one at a time.
+    type Rows<'s>: RowSift<Out = Self::Out>
+    where
+        Self: 's;
+
+    /// A sift for one block that sees each row as soon as it is read,
+    /// before it is stored: rows it does not keep are never stored at all.
+    /// `empty` is the block before its first row (its interned text is
+    /// what [`Row`] text ids refer to). `None`: blocks go to
+    /// [`Sift::sift`] whole. Rows not read in one pass (quoted files,
+    /// fields read carefully) always go to `sift`.
+    fn rows<'s>(&'s self, empty: &Transactions) -> Option<Self::Rows<'s>>;
+
     /// `rows` is one block, read without error (blocks with errors are
     /// not sifted: the read fails anyway).
     fn sift(&self, rows: &Transactions) -> (Keep, Self::Out);
+}
+
+/// A [`Sift`] for one block that takes its rows one at a time.
+pub trait RowSift {
+    type Out;
+
+    /// Whether `row` is kept. Rows of a block with errors are given too,
+    /// up to the first error: the read fails, so what the sift makes of
+    /// them does not matter.
+    fn row(&mut self, row: &Row) -> bool;
+
+    /// What the sift made of the block.
+    fn finish(self) -> Self::Out;
 }
 
 /// The sift of a plain read: every row kept.
@@ -1026,10 +1216,25 @@ pub struct KeepAll;
 
 impl Sift for KeepAll {
     type Out = ();
+    type Rows<'s> = KeepAll;
+
+    fn rows(&self, _empty: &Transactions) -> Option<KeepAll> {
+        None
+    }
 
     fn sift(&self, _rows: &Transactions) -> (Keep, ()) {
         (Keep::All, ())
     }
+}
+
+impl RowSift for KeepAll {
+    type Out = ();
+
+    fn row(&mut self, _row: &Row) -> bool {
+        true
+    }
+
+    fn finish(self) {}
 }
 
 /// A sifted read.
@@ -1222,7 +1427,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
                     .par_iter()
                     .zip(firsts.par_iter())
                     .zip(parts)
-                    .map(|((p, &l), part)| sifted(parse_block(&ctx, p, l, part), sift))
+                    .map(|((p, &l), part)| read_part(&ctx, p, l, part, sift))
                     .collect::<Vec<Parsed<S::Out>>>()
             },
             || {
@@ -1321,14 +1526,13 @@ impl Merger {
         self.more += p.errors.more;
         // Ids ascend across parts when each part's first id follows the
         // last id read before it, kept or not.
-        if let (Some(last), Some(first)) = (&self.last_id, p.rows.ids.first()) {
-            self.ascending &= last.as_str() < first;
+        if let (Some(last), Some(first)) = (&self.last_id, &p.first_id) {
+            self.ascending &= last < first;
         }
         self.ascending &= p.ascending;
-        if let Some(last) = p.rows.ids.last() {
+        if p.first_id.is_some() {
             let mut id = self.last_id.take().unwrap_or_default();
-            id.clear();
-            id.push_str(last);
+            id.clone_from(&p.last_id);
             self.last_id = Some(id);
         }
         let fits = match keep {
@@ -1640,15 +1844,31 @@ n = { count = "credits" }
     fn sifted_reads_keep_what_the_sift_asks_for() {
         let (ws, people) = one_owner();
         /// Keeps rows whose amount has an odd number of cents; says how
-        /// many rows each block had.
-        struct Odd;
+        /// many rows each block had. Takes blocks whole, or (`.0`) rows
+        /// one at a time.
+        struct Odd(bool);
+        struct OddRows(usize);
         impl Sift for Odd {
             type Out = usize;
+            type Rows<'s> = OddRows;
+            fn rows(&self, _empty: &Transactions) -> Option<OddRows> {
+                self.0.then_some(OddRows(0))
+            }
             fn sift(&self, rows: &Transactions) -> (Keep, usize) {
                 let keep = (0..rows.len() as u32)
                     .filter(|&i| rows.amount[i as usize] % 2 == 1)
                     .collect();
                 (Keep::Rows(keep), rows.len())
+            }
+        }
+        impl RowSift for OddRows {
+            type Out = usize;
+            fn row(&mut self, row: &Row) -> bool {
+                self.0 += 1;
+                row.amount % 2 == 1
+            }
+            fn finish(self) -> usize {
+                self.0
             }
         }
         let mut csv = String::from("id,date,amount,owner\n");
@@ -1662,9 +1882,13 @@ n = { count = "credits" }
         let Ok(whole) = load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), 1 << 20) else {
             panic!("plain read failed");
         };
-        for block in [50, 97, 256, 4096, 1 << 20] {
+        for (block, rows) in [50, 97, 256, 4096, 1 << 20]
+            .into_iter()
+            .flat_map(|b| [(b, false), (b, true)])
+        {
+            let odd = Odd(rows);
             let read =
-                sift_transactions_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), &Odd, block);
+                sift_transactions_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), &odd, block);
             let Ok(Sifted::Read { kept, outs }) = read else {
                 panic!("sifted read failed (block {block})");
             };
@@ -1679,14 +1903,17 @@ n = { count = "credits" }
         }
         // Out of order: the sift stops; a bad row: the same errors.
         let swapped = csv.replace("t0005,", "t9999,");
-        let read = sift_transactions_in_blocks(&ws, &people, "d.csv", swapped.as_bytes(), &Odd, 97);
-        assert!(matches!(read, Ok(Sifted::OutOfOrder)));
         let bad = csv.replace("t0150,2026-01-02", "t0150,2026-13-02");
         let plain = load_in_blocks(&ws, &people, "d.csv", bad.as_bytes(), 97).err();
-        let sifted =
-            sift_transactions_in_blocks(&ws, &people, "d.csv", bad.as_bytes(), &Odd, 97).err();
         assert!(plain.is_some());
-        assert_eq!(plain, sifted);
+        for odd in [Odd(false), Odd(true)] {
+            let read =
+                sift_transactions_in_blocks(&ws, &people, "d.csv", swapped.as_bytes(), &odd, 97);
+            assert!(matches!(read, Ok(Sifted::OutOfOrder)));
+            let sifted =
+                sift_transactions_in_blocks(&ws, &people, "d.csv", bad.as_bytes(), &odd, 97).err();
+            assert_eq!(plain, sifted);
+        }
     }
 
     /// Ids in ascending order skip the hash sort; a repeat is still found
@@ -1742,12 +1969,12 @@ n = { count = "credits" }
         };
         let ctx = Ctx::new(&ws, &people, "d.csv", layout);
         let rows = "t1,2026-01-02,1.00,p1\nt2,2026-01-02, 1.00,p1\nt3,2026-01-02,1.00,p1\n";
-        let part = parse_block(&ctx, rows.as_bytes(), 2, Part::new(&ctx));
+        let (part, _) = read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None);
         assert_eq!(part.rows.ids.len(), 3);
         assert!(part.errors.errors.is_empty());
         assert!(part.ascending);
         let rows = "t1,2026-01-02,1.00,p1\nt3,2026-01-02, 1.00,p1\nt2,2026-01-02,1.00,p1\n";
-        let part = parse_block(&ctx, rows.as_bytes(), 2, Part::new(&ctx));
+        let (part, _) = read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None);
         assert!(!part.ascending);
     }
 

@@ -238,7 +238,7 @@ fn credit_range(
         if owner[i] != NONE {
             out.push(i, owner[i], 0, CreditedAs::Owner);
         }
-        let outcome = credit_row(ws, txns, i, |to, share| {
+        let outcome = credit_row(ws, &StoredRow { txns, i }, i as u32, |to, share| {
             out.push(i, to, share, CreditedAs::Split);
         });
         match outcome {
@@ -253,48 +253,112 @@ fn credit_range(
     errors
 }
 
-/// Credits transaction `i` of `txns`: each split share goes to `split`
-/// (split owner, amount in minor units), in the order of the plan's
-/// splits; what is left is the owner's credit, returned. The owner, when
-/// there is none, may keep nothing. Every rule about credits is here, for
-/// the columnar pass and the [`super::fold`] alike.
+/// What crediting reads of one transaction: a stored row
+/// ([`StoredRow`]) or a row not stored yet ([`crate::data::Row`]).
+pub trait CreditFields {
+    /// In the currency's minor unit.
+    fn amount(&self) -> i64;
+    /// The participant field `f` names (`NONE`: empty).
+    fn participant(&self, f: usize) -> u32;
+    /// The split percent in field `f`.
+    fn percent(&self, f: usize) -> Percent;
+}
+
+/// A split percent as a row holds it.
+pub enum Percent {
+    Missing,
+    Whole(i64),
+    Exact(Decimal),
+}
+
+/// Row `i` of stored transactions.
+pub struct StoredRow<'a> {
+    pub txns: &'a Transactions,
+    pub i: usize,
+}
+
+impl CreditFields for StoredRow<'_> {
+    #[inline]
+    fn amount(&self) -> i64 {
+        self.txns.amount[self.i]
+    }
+
+    #[inline]
+    fn participant(&self, f: usize) -> u32 {
+        match &self.txns.fields[f] {
+            Column::Participant(v) => v[self.i],
+            _ => NONE,
+        }
+    }
+
+    #[inline]
+    fn percent(&self, f: usize) -> Percent {
+        match &self.txns.fields[f] {
+            Column::Integer(v) if v[self.i] == MISSING => Percent::Missing,
+            Column::Integer(v) => Percent::Whole(v[self.i]),
+            Column::Decimal(v) => v[self.i].map_or(Percent::Missing, Percent::Exact),
+            _ => Percent::Missing,
+        }
+    }
+}
+
+impl CreditFields for crate::data::Row<'_> {
+    #[inline]
+    fn amount(&self) -> i64 {
+        self.amount
+    }
+
+    #[inline]
+    fn participant(&self, f: usize) -> u32 {
+        self.participant(f)
+    }
+
+    #[inline]
+    fn percent(&self, f: usize) -> Percent {
+        match self.integer(f) {
+            MISSING => Percent::Missing,
+            p => Percent::Whole(p),
+        }
+    }
+}
+
+/// Credits one transaction, `row` (number `txn`, named in errors): each
+/// split share goes to `split` (split owner, amount in minor units), in the
+/// order of the plan's splits; what is left is the owner's credit,
+/// returned. The owner, when there is none, may keep nothing. Every rule
+/// about credits is here, for the columnar pass and the [`super::fold`]
+/// alike.
 #[inline]
 pub fn credit_row(
     ws: &Workspace,
-    txns: &Transactions,
-    i: usize,
+    row: &impl CreditFields,
+    txn: u32,
     mut split: impl FnMut(u32, i64),
 ) -> Result<i64, Vec<CreditError>> {
     let rule = &ws.credit;
-    let has_owner = match &txns.fields[rule.to] {
-        Column::Participant(owner) => owner[i] != NONE,
-        _ => false,
-    };
+    let has_owner = row.participant(rule.to) != NONE;
     let unit = Decimal::new(1, ws.minor_unit);
-    let amount = txns.amount[i];
+    let amount = row.amount();
     let mut remaining = amount;
     let mut errors = Vec::new();
     for s in &rule.splits {
-        let Column::Participant(to) = &txns.fields[s.to] else {
-            continue;
-        };
-        if to[i] == NONE {
+        let to = row.participant(s.to);
+        if to == NONE {
             continue;
         }
         let share = match &s.percent {
-            SplitPercent::Field(f) => match &txns.fields[*f] {
-                Column::Integer(v) if v[i] == MISSING => None,
-                Column::Integer(v) => Some(div_round(
-                    i128::from(amount) * i128::from(v[i]),
+            SplitPercent::Field(f) => match row.percent(*f) {
+                Percent::Missing => None,
+                Percent::Whole(p) => Some(div_round(
+                    i128::from(amount) * i128::from(p),
                     100,
                     s.rounding,
                 )),
-                Column::Decimal(v) => v[i].map(|pct| {
+                Percent::Exact(pct) => {
                     let exact = Decimal::new(amount, ws.minor_unit) * pct / Decimal::ONE_HUNDRED;
                     let r = round(exact, ws.minor_unit, s.rounding);
-                    (r / unit).trunc().mantissa()
-                }),
-                _ => None,
+                    Some((r / unit).trunc().mantissa())
+                }
             },
             SplitPercent::Fixed(ratio) => {
                 let exact = Decimal::new(amount, ws.minor_unit) * ratio;
@@ -307,24 +371,24 @@ pub fn credit_row(
         };
         let Some(share) = share else {
             errors.push(CreditError {
-                txn: i as u32,
+                txn,
                 message: "a split owner is named but the split percent is empty".into(),
             });
             continue;
         };
         let share = i64::try_from(share).unwrap_or(i64::MAX);
         remaining = remaining.saturating_sub(share);
-        split(to[i], share);
+        split(to, share);
     }
     if (amount >= 0 && remaining < 0) || (amount < 0 && remaining > 0) {
         errors.push(CreditError {
-            txn: i as u32,
+            txn,
             message: "the split shares add up to more than 100% of the amount".into(),
         });
     }
     if !has_owner && remaining != 0 {
         errors.push(CreditError {
-            txn: i as u32,
+            txn,
             message: "the transaction has no owner to keep the part not split".into(),
         });
     }

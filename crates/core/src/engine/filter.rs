@@ -102,8 +102,40 @@ impl Filter {
 /// a split) says at once which of the filters it passes.
 pub struct ClassMasks<'a> {
     text_ids: Option<&'a [u32]>,
+    table: ClassTable,
+}
+
+/// The table of [`ClassMasks`] without the rows it reads: for rows seen
+/// one at a time, before they are stored.
+#[derive(Debug, Clone)]
+pub struct ClassTable {
+    /// The text column the filters read, if any.
+    column: Option<usize>,
     /// Bit j set: filter j passes. Class = (text id + 1, NONE → 0) × 2 + split.
     masks: Vec<u64>,
+}
+
+impl ClassTable {
+    /// The text column whose id, with whether the credit is a split, is
+    /// its class; `None` when no filter reads text.
+    pub fn column(&self) -> Option<usize> {
+        self.column
+    }
+
+    /// Which filters a credit passes whose text id (in [`Self::column`];
+    /// `NONE` when there is none) is `text`.
+    #[inline]
+    pub fn mask(&self, text: u32, split: bool) -> u64 {
+        let text = if self.column.is_some() {
+            text.wrapping_add(1) as usize
+        } else {
+            0
+        };
+        self.masks
+            .get(text * 2 + usize::from(split))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 impl<'a> ClassMasks<'a> {
@@ -137,13 +169,21 @@ impl<'a> ClassMasks<'a> {
                     .fold(0u64, |m, (j, _)| m | 1 << j)
             })
             .collect();
-        Some(ClassMasks { text_ids, masks })
+        Some(ClassMasks {
+            text_ids,
+            table: ClassTable { column, masks },
+        })
+    }
+
+    /// The table alone, for rows not stored yet.
+    pub fn table(&self) -> ClassTable {
+        self.table.clone()
     }
 
     /// Which filters credit `c` of transaction `t` passes.
     #[inline]
     pub fn of(&self, credits: &Credits, c: usize, t: usize) -> u64 {
-        self.masks[self.class(credits, c, t)]
+        self.table.masks[self.class(credits, c, t)]
     }
 
     /// The class of credit `c` of transaction `t`, below [`ClassMasks::len`].
@@ -163,16 +203,16 @@ impl<'a> ClassMasks<'a> {
 
     /// How many classes there are.
     pub fn len(&self) -> usize {
-        self.masks.len()
+        self.table.masks.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.masks.is_empty()
+        self.table.masks.is_empty()
     }
 
     /// Which filters the credits of `class` pass.
     pub fn mask(&self, class: usize) -> u64 {
-        self.masks.get(class).copied().unwrap_or(0)
+        self.table.masks.get(class).copied().unwrap_or(0)
     }
 }
 

@@ -14,15 +14,15 @@
 //! A fold explains payouts down to measures and quotas, not down to each
 //! credited transaction: `explain` and statements take the ordinary path.
 
-use super::credit::{credit, credit_row, credit_serial, CreditError};
-use super::filter::{ClassMasks, CreditView, Filter};
+use super::credit::{credit, credit_row, credit_serial, CreditError, StoredRow};
+use super::filter::{ClassMasks, ClassTable, CreditView, Filter};
 use super::measures::{self, MeasureInputs, PeriodGrid, QuotaOverrides};
 use super::{credit_errors, measure_errors, payouts_with, Calculation, RunError};
 use crate::calendar::day_number;
-use crate::data::{Keep, Participants, Sift, Transactions, NONE};
+use crate::data::{Keep, Participants, Row, RowSift, Sift, Transactions, NONE};
 use crate::expr::Expr;
 use crate::plan::Workspace;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 /// Sums of every block read so far, and how to add a block to them.
 pub struct Fold<'a> {
@@ -371,7 +371,12 @@ impl<'a> Fold<'a> {
                     keep |= m.mask(m.class_of_row(t, split)) != 0;
                 }
             };
-            match credit_row(ws, rows, t, |to, share| add(to, share, true)) {
+            match credit_row(
+                ws,
+                &StoredRow { txns: rows, i: t },
+                t as u32,
+                |to, share| add(to, share, true),
+            ) {
                 Ok(remaining) => {
                     if owner != NONE {
                         add(owner, remaining, false);
@@ -432,8 +437,101 @@ impl<'a> Fold<'a> {
     }
 }
 
-impl Sift for Fold<'_> {
+/// A fold taking one block's rows as they are read: each row is credited,
+/// its credits queued for the sums they add to, and only the rows that some
+/// measure reads one by one are kept. Nothing of the other rows is stored.
+pub struct FoldRows<'s, 'a> {
+    fold: &'s Fold<'a>,
+    totals: MutexGuard<'s, Totals>,
+    /// Which sums each class of credit adds to.
+    sums_by: ClassTable,
+    /// Which classes of credit keep their row (none: no row is kept).
+    keep_by: Option<ClassTable>,
+}
+
+impl RowSift for FoldRows<'_, '_> {
     type Out = BlockOutcome;
+
+    #[inline]
+    fn row(&mut self, row: &Row) -> bool {
+        let fold = self.fold;
+        let day = day_number(row.date);
+        if !(fold.days.0..=fold.days.1).contains(&day) {
+            return false;
+        }
+        let periods = fold.periods(day);
+        let ws = fold.ws;
+        let owner = row.participant(ws.credit.to);
+        let text = self.sums_by.column().map_or(NONE, |c| row.text(c));
+        let keep_text = self
+            .keep_by
+            .as_ref()
+            .and_then(|k| k.column())
+            .map_or(NONE, |c| row.text(c));
+        let totals = &mut *self.totals;
+        let (sums_by, keep_by) = (&self.sums_by, &self.keep_by);
+        let mut keep = false;
+        let mut add = |p: u32, amount: i64, split: bool| {
+            fold.queue(totals, &periods, p, amount, sums_by.mask(text, split));
+            if let Some(k) = keep_by {
+                keep |= k.mask(keep_text, split) != 0;
+            }
+        };
+        match credit_row(ws, row, 0, |to, share| add(to, share, true)) {
+            Ok(remaining) => {
+                if owner != NONE {
+                    add(owner, remaining, false);
+                }
+                keep
+            }
+            // Kept, so that `finish`, crediting the kept rows again, finds
+            // the error and names the row.
+            Err(_) => true,
+        }
+    }
+
+    fn finish(mut self) -> BlockOutcome {
+        self.fold.add_full(&mut self.totals);
+        BlockOutcome { errors: Vec::new() }
+    }
+}
+
+impl<'a> Sift for Fold<'a> {
+    type Out = BlockOutcome;
+    type Rows<'s>
+        = FoldRows<'s, 'a>
+    where
+        Self: 's;
+
+    /// Rows one at a time when every filter reads only `credited_as` and
+    /// one text column.
+    fn rows<'s>(&'s self, empty: &Transactions) -> Option<FoldRows<'s, 'a>> {
+        let schema = &self.ws.transactions;
+        let table = |filters: &[Option<&Expr>]| -> Option<ClassTable> {
+            let compiled: Vec<Filter> = filters
+                .iter()
+                .map(|f| Filter::compile(*f, schema, empty))
+                .collect();
+            let refs: Vec<&Filter> = compiled.iter().collect();
+            ClassMasks::new(&refs, empty).map(|m| m.table())
+        };
+        let sums_by = table(&self.summed.iter().map(|s| s.1).collect::<Vec<_>>())?;
+        let keep_by = if self.kept_by.is_empty() {
+            None
+        } else {
+            Some(table(&self.kept_by)?)
+        };
+        let slot = rayon::current_thread_index().unwrap_or(self.totals.len() - 1);
+        let mutex = self.totals.get(slot).or(self.totals.last())?;
+        let mut totals = mutex.lock().unwrap_or_else(|e| e.into_inner());
+        totals.ready(self);
+        Some(FoldRows {
+            fold: self,
+            totals,
+            sums_by,
+            keep_by,
+        })
+    }
 
     fn sift(&self, rows: &Transactions) -> (Keep, BlockOutcome) {
         let slot = rayon::current_thread_index().unwrap_or(self.totals.len() - 1);
@@ -520,6 +618,54 @@ payout = "$10 * deals"
         let general =
             format!("{WORKSPACE}large = {{ sum = \"credit\", where = \"credit > $1000\" }}\n");
         fold_like_calculate(&general);
+    }
+
+    /// A row that cannot be credited (no owner to keep what its split
+    /// leaves) fails the fold as it fails the columnar calculation, naming
+    /// the row, whether rows are taken one at a time or in blocks.
+    #[test]
+    fn rows_that_cannot_be_credited_are_named() {
+        let optional_owner = WORKSPACE.replace(
+            "owner = { type = \"participant\" }",
+            "owner = { type = \"participant\", optional = true }",
+        );
+        let general =
+            format!("{optional_owner}large = {{ sum = \"credit\", where = \"credit > $1000\" }}\n");
+        for workspace in [optional_owner, general] {
+            let checked = crate::plan::check_workspace(
+                &SourceFile::new("attain.toml", &workspace),
+                &[SourceFile::new("plans/p.toml", PLAN)],
+            );
+            let Some(ws) = checked.workspace else {
+                panic!("{}", crate::diag::render(&checked.diagnostics));
+            };
+            let people = load_participants(&ws, "p.csv", "id,plan\na,p\nb,p\n".as_bytes()).unwrap();
+            let csv = "id,date,amount,kind,owner,helper,pct\n\
+                       t1,2026-01-05,100.00,new,a,,\n\
+                       t2,2026-02-05,100.00,new,,b,40\n\
+                       t3,2026-03-05,100.00,new,a,b,50\n";
+            let txns = load_transactions(&ws, &people, "d.csv", csv.as_bytes()).unwrap();
+            let overrides = QuotaOverrides::new();
+            let Err(expected) = super::super::calculate(&ws, &people, &txns, &overrides, 2026)
+            else {
+                panic!("t2 credited");
+            };
+            let fold = Fold::new(&ws, &people, 2026).unwrap();
+            let read =
+                sift_transactions_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), &fold, 64);
+            let Ok(Sifted::Read { kept, outs }) = read else {
+                panic!("sifted read failed");
+            };
+            let Err(got) = fold.finish(&people, &kept, &overrides, outs) else {
+                panic!("t2 credited by the fold");
+            };
+            let messages = |e: &[RunError]| e.iter().map(|e| e.message.clone()).collect::<Vec<_>>();
+            assert_eq!(messages(&got), messages(&expected));
+            assert_eq!(
+                messages(&got),
+                ["transaction `t2` (line 3): the transaction has no owner to keep the part not split"]
+            );
+        }
     }
 
     fn fold_like_calculate(workspace: &str) {
