@@ -32,8 +32,13 @@ impl Credits {
 
 /// Divides exactly and rounds by `mode`; `d > 0`.
 pub fn div_round(n: i128, d: i128, mode: RoundingMode) -> i128 {
-    let q = n.div_euclid(d);
-    let r = n.rem_euclid(d); // 0 <= r < d, n = q*d + r, q = floor
+    // Split shares fit in 64 bits, where division is a few cycles; in 128
+    // bits it is a call of some tens (once per split, per row).
+    let (q, r) = match (i64::try_from(n), i64::try_from(d)) {
+        (Ok(n), Ok(d)) if d > 0 => (i128::from(n.div_euclid(d)), i128::from(n.rem_euclid(d))),
+        _ => (n.div_euclid(d), n.rem_euclid(d)),
+    };
+    // 0 <= r < d, n = q*d + r, q = floor
     if r == 0 {
         return q;
     }
@@ -337,7 +342,7 @@ pub fn credit_row(
 ) -> Result<i64, Vec<CreditError>> {
     let rule = &ws.credit;
     let has_owner = row.participant(rule.to) != NONE;
-    let unit = Decimal::new(1, ws.minor_unit);
+    let unit = || Decimal::new(1, ws.minor_unit);
     let amount = row.amount();
     let mut remaining = amount;
     let mut errors = Vec::new();
@@ -357,13 +362,13 @@ pub fn credit_row(
                 Percent::Exact(pct) => {
                     let exact = Decimal::new(amount, ws.minor_unit) * pct / Decimal::ONE_HUNDRED;
                     let r = round(exact, ws.minor_unit, s.rounding);
-                    Some((r / unit).trunc().mantissa())
+                    Some((r / unit()).trunc().mantissa())
                 }
             },
             SplitPercent::Fixed(ratio) => {
                 let exact = Decimal::new(amount, ws.minor_unit) * ratio;
                 Some(
-                    (round(exact, ws.minor_unit, s.rounding) / unit)
+                    (round(exact, ws.minor_unit, s.rounding) / unit())
                         .trunc()
                         .mantissa(),
                 )
