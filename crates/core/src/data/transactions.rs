@@ -251,6 +251,7 @@ fn trim(s: &str) -> &str {
     let b = s.as_bytes();
     match (b.first(), b.last()) {
         (Some(&f), Some(&l)) if f > b' ' && f < 0x80 && l > b' ' && l < 0x80 => s,
+        (None, _) => s,
         _ => s.trim(),
     }
 }
@@ -647,20 +648,21 @@ impl Part {
         }
     }
 
-    /// Notes the id of a row read, stored or not.
-    fn read_id(&mut self, id: &str) {
+    /// Notes the id of a row read, stored or not; `prev` is the id of the
+    /// row read before it in this part. [`Part::last_id`] is set once, at
+    /// the part's end: copying every id there cost more than a percent of
+    /// a run.
+    fn read_id(&mut self, id: &str, prev: &str) {
         let order = order_key(id);
         if self.first_id.is_none() {
             self.first_id = Some(id.to_owned());
         } else if self.ascending {
             self.ascending = match (self.last_order, order) {
                 (Some(last), Some(this)) => last < this,
-                _ => self.last_id.as_str() < id,
+                _ => prev < id,
             };
         }
         self.last_order = order;
-        self.last_id.clear();
-        self.last_id.push_str(id);
     }
 
     /// Stores a row read in one pass.
@@ -693,7 +695,15 @@ impl Part {
         }
     }
 
-    fn push_row(&mut self, ctx: &Ctx, row: &[&str], line: u64) {
+    /// Reads a row the general way, accepting or explaining every value;
+    /// the id read (`prev`: the one before it), if the row has its fields.
+    fn push_row<'r>(
+        &mut self,
+        ctx: &Ctx,
+        row: &[&'r str],
+        line: u64,
+        prev: &str,
+    ) -> Option<&'r str> {
         let schema = &ctx.ws.transactions;
         let l = &ctx.layout;
         if row.len() != l.width {
@@ -707,7 +717,7 @@ impl Part {
                 ),
                 None,
             );
-            return;
+            return None;
         }
         let id = trim(row[l.id]);
         if id.is_empty() {
@@ -718,7 +728,7 @@ impl Part {
                 Some("every transaction needs an id".into()),
             );
         }
-        self.read_id(id);
+        self.read_id(id, prev);
         self.rows.ids.push(id);
         self.rows
             .lines
@@ -786,6 +796,7 @@ impl Part {
             );
         }
         self.check_splits(ctx, line);
+        Some(id)
     }
 
     /// Stores the value of field `i` when it is ordinary; false (nothing
@@ -999,6 +1010,8 @@ fn parse_block<R: RowSift>(
     // at an ASCII byte always leaves valid UTF-8.
     let mut fields: Vec<&str> = Vec::with_capacity(ctx.layout.width);
     let mut scratch = Scratch::new(ctx);
+    // The id of the last row read.
+    let mut prev: &str = "";
     let mut start = 0;
     let mut line = first_line;
     let mut ends = memchr::memchr_iter(b'\n', bytes);
@@ -1009,7 +1022,8 @@ fn parse_block<R: RowSift>(
         let row = raw.strip_suffix('\r').unwrap_or(raw);
         let done = match &ctx.acts {
             Some(acts) if !row.is_empty() && scratch.read(ctx, acts, row) => {
-                part.read_id(scratch.id);
+                part.read_id(scratch.id, prev);
+                prev = scratch.id;
                 if sift.as_mut().is_none_or(|s| s.row(&scratch.row())) {
                     part.store(&scratch, line);
                 }
@@ -1030,7 +1044,9 @@ fn parse_block<R: RowSift>(
             }
             fields.push(row.get(from..).unwrap_or(""));
             let problems = part.errors.errors.len() + part.errors.more;
-            part.push_row(ctx, &fields, line);
+            if let Some(id) = part.push_row(ctx, &fields, line, prev) {
+                prev = id;
+            }
             let clean = part.errors.errors.len() + part.errors.more == problems;
             if let Some(s) = sift.as_mut().filter(|_| clean) {
                 scratch.last_of(&part.rows);
@@ -1045,6 +1061,8 @@ fn parse_block<R: RowSift>(
         }
         line += 1;
     }
+    part.last_id.clear();
+    part.last_id.push_str(prev);
 }
 
 /// Reads until `buf[..*filled]` holds `want` bytes or the input ends (then
@@ -1468,10 +1486,15 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
             .flexible(true)
             .from_reader(rest);
         let mut part = Part::new(&ctx);
+        let mut prev = String::new();
         let read_error = each_record(file, &mut rdr, next_line - 1, |line, record| {
             let row: Vec<&str> = record.iter().collect();
-            part.push_row(&ctx, &row, line);
+            if let Some(id) = part.push_row(&ctx, &row, line, &prev) {
+                prev.clear();
+                prev.push_str(id);
+            }
         });
+        part.last_id.clone_from(&prev);
         part.errors.errors.extend(read_error);
         take(&mut merger, sifted(part, sift));
     }
@@ -1975,6 +1998,25 @@ n = { count = "credits" }
         let rows = "t1,2026-01-02,1.00,p1\nt3,2026-01-02, 1.00,p1\nt2,2026-01-02,1.00,p1\n";
         let (part, _) = read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None);
         assert!(!part.ascending);
+        // Ids too long for an order key are compared as text, with the id
+        // of the row before, whichever way each row was read.
+        for (order, ascending) in [([1, 2, 3], true), ([1, 3, 2], false), ([2, 1, 3], false)] {
+            let rows: String = order
+                .iter()
+                .enumerate()
+                .map(|(k, n)| {
+                    let amount = if k == 1 { " 1.00" } else { "1.00" };
+                    format!("transaction-number-{n},2026-01-02,{amount},p1\n")
+                })
+                .collect();
+            let (part, _) = read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None);
+            assert_eq!(part.ascending, ascending, "{order:?}");
+            assert_eq!(
+                part.first_id.as_deref(),
+                Some(format!("transaction-number-{}", order[0]).as_str())
+            );
+            assert_eq!(part.last_id, format!("transaction-number-{}", order[2]));
+        }
     }
 
     #[test]
