@@ -698,7 +698,11 @@ pub(crate) fn each_record<R: Read>(
 
 /// Parses a date written `2026-03-31`.
 pub fn parse_date(text: &str) -> Option<Date> {
-    let b = text.as_bytes();
+    parse_date_bytes(text.as_bytes())
+}
+
+/// [`parse_date`] of bytes.
+pub(crate) fn parse_date_bytes(b: &[u8]) -> Option<Date> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }

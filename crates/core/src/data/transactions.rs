@@ -48,7 +48,7 @@ struct Ctx<'a> {
     integer_splits: bool,
     /// What each column of the file holds, for rows read in one pass
     /// ([`Part::fast_row`]); `None` when that pass cannot apply.
-    acts: Option<Vec<Act>>,
+    ops: Option<Vec<Op>>,
     /// Schema fields whose column is not in the file (optional, empty).
     absent: Vec<usize>,
 }
@@ -61,6 +61,44 @@ enum Act {
     Amount,
     Field(usize),
     Skip,
+}
+
+/// How one column of the file is read in one pass ([`Scratch::read`]):
+/// its role and, for a field, all that reading its value needs, in one
+/// place rather than behind the field's index.
+enum Op {
+    Skip,
+    Id,
+    Date,
+    Amount,
+    /// Interned text with a list of allowed values, each up to 15 bytes:
+    /// their ids in the seed and their keys (as [`IdTable::key`]).
+    Allowed {
+        field: usize,
+        ids: Vec<u32>,
+        keys: Vec<(u64, u64)>,
+    },
+    /// Raw text with no list of allowed values.
+    Raw {
+        field: usize,
+        optional: bool,
+    },
+    Participant {
+        field: usize,
+        optional: bool,
+    },
+    Integer {
+        field: usize,
+        optional: bool,
+        min: Bound,
+    },
+    Money {
+        field: usize,
+        optional: bool,
+        min: Bound,
+    },
+    /// Any other field: through [`fast_value`].
+    Other(usize),
 }
 
 /// A lower bound on an integer column, as an integer.
@@ -202,7 +240,14 @@ impl IdTable {
 
     #[inline]
     fn get(&self, people: &Participants, id: &str) -> Option<u32> {
-        let Some(key) = IdTable::key(id.as_bytes()).filter(|_| id.len() <= SHORT_ID) else {
+        self.get_bytes(people, id.as_bytes())
+    }
+
+    /// [`IdTable::get`] of an id's bytes (valid UTF-8).
+    #[inline]
+    fn get_bytes(&self, people: &Participants, id: &[u8]) -> Option<u32> {
+        let Some(key) = IdTable::key(id).filter(|_| id.len() <= SHORT_ID) else {
+            let id = std::str::from_utf8(id).ok()?;
             return people.index.get(id).copied();
         };
         let mask = self.slots.len() - 1;
@@ -258,8 +303,8 @@ fn trim(s: &str) -> &str {
 
 /// A whole number of plain digits with an optional `-`; `None` for anything
 /// else, which the careful parser then reads or explains.
-fn fast_integer(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
+fn fast_integer(s: impl AsRef<[u8]>) -> Option<i64> {
+    let b = s.as_ref();
     let (neg, digits) = match b.first()? {
         b'-' => (true, &b[1..]),
         _ => (false, b),
@@ -384,12 +429,45 @@ impl<'a> Ctx<'a> {
                 },
             }
         }
+        let ops = acts
+            .iter()
+            .map(|act| match *act {
+                Act::Skip => Op::Skip,
+                Act::Id => Op::Id,
+                Act::Date => Op::Date,
+                Act::Amount => Op::Amount,
+                Act::Field(i) => {
+                    let f = &ws.transactions.fields[i];
+                    let optional = f.optional;
+                    match &fast[i] {
+                        Fast::Allowed(ids, Some(keys)) => Op::Allowed {
+                            field: i,
+                            ids: ids.clone(),
+                            keys: keys.clone(),
+                        },
+                        Fast::Raw if f.values.is_none() => Op::Raw { field: i, optional },
+                        Fast::Participant => Op::Participant { field: i, optional },
+                        &Fast::Integer(min) => Op::Integer {
+                            field: i,
+                            optional,
+                            min,
+                        },
+                        &Fast::Money(min) => Op::Money {
+                            field: i,
+                            optional,
+                            min,
+                        },
+                        _ => Op::Other(i),
+                    }
+                }
+            })
+            .collect();
         Ctx {
             ws,
             people,
             file,
             layout,
-            acts: one_pass.then_some(acts),
+            ops: one_pass.then_some(ops),
             absent,
             fast,
             amount_min: Bound::new(ws.transactions.amount.min, ws.minor_unit),
@@ -429,24 +507,25 @@ struct Part {
 /// One row's values, cut and checked but not stored: what a row sift
 /// sees, and what is stored if it keeps the row.
 struct Scratch<'b> {
-    id: &'b str,
+    id: &'b [u8],
     date: jiff::civil::Date,
     amount: i64,
     /// Per schema field, as [`Row::fields`].
     values: Vec<i64>,
-    /// Per schema field: the text of fields kept as written.
-    raw: Vec<&'b str>,
+    /// Per schema field: the text of fields kept as written (bytes of
+    /// valid UTF-8, cut at commas).
+    raw: Vec<&'b [u8]>,
 }
 
 impl<'b> Scratch<'b> {
     fn new(ctx: &Ctx) -> Scratch<'b> {
         let n = ctx.ws.transactions.fields.len();
         Scratch {
-            id: "",
+            id: b"",
             date: jiff::civil::Date::MIN,
             amount: 0,
             values: vec![0; n],
-            raw: vec![""; n],
+            raw: vec![b""; n],
         }
     }
 
@@ -461,42 +540,121 @@ impl<'b> Scratch<'b> {
     /// Reads an ordinary row in one pass over its bytes, each field parsed
     /// as it is cut; false at the first thing out of the ordinary, and the
     /// row is then read the general way ([`Part::push_row`]), which
-    /// accepts or explains it exactly as before.
-    fn read(&mut self, ctx: &Ctx, acts: &[Act], row: &'b str) -> bool {
+    /// accepts or explains it exactly as before. Fields are bytes here:
+    /// text is made of them only for the rows stored.
+    fn read(&mut self, ctx: &Ctx, ops: &[Op], row: &'b str) -> bool {
         let bytes = row.as_bytes();
         let mut pos = 0;
-        for (col, act) in acts.iter().enumerate() {
+        for (col, op) in ops.iter().enumerate() {
             let rest = bytes.get(pos..).unwrap_or_default();
             let len = find_comma(rest);
-            let last = col + 1 == acts.len();
-            if last != (len == rest.len()) {
+            if (col + 1 == ops.len()) != (len == rest.len()) {
                 return false; // too few fields, or too many
             }
-            let Some(value) = row.get(pos..pos + len) else {
-                return false;
-            };
+            let value = rest.get(..len).unwrap_or_default();
             pos += len + 1;
-            let ok = match *act {
-                Act::Skip => true,
-                Act::Id => {
+            // Values with white space (or anything not ASCII) at an end go
+            // the general way, which trims them.
+            let plain = match (value.first(), value.last()) {
+                (Some(&f), Some(&l)) => f > b' ' && f < 0x80 && l > b' ' && l < 0x80,
+                _ => true,
+            };
+            if !plain && !matches!(op, Op::Skip) {
+                return false;
+            }
+            let ok = match op {
+                Op::Skip => true,
+                Op::Id => {
                     self.id = value;
-                    trim(value).len() == value.len() && !value.is_empty()
+                    !value.is_empty()
                 }
-                Act::Date => match super::parse_date(value) {
+                Op::Date => match super::parse_date_bytes(value) {
                     Some(d) => {
                         self.date = d;
                         true
                     }
                     None => false,
                 },
-                Act::Amount => match fast_minor_units(value, ctx.ws.minor_unit) {
+                Op::Amount => match fast_minor_units(value, ctx.ws.minor_unit) {
                     Some(v) if ctx.amount_min.allows(v) => {
                         self.amount = v;
                         true
                     }
                     _ => false,
                 },
-                Act::Field(i) => self.field(ctx, i, value),
+                Op::Allowed { field, ids, keys } => {
+                    let id = IdTable::key(value)
+                        .and_then(|k| keys.iter().position(|&x| x == k))
+                        .and_then(|j| ids.get(j));
+                    match (id, self.values.get_mut(*field)) {
+                        (Some(&id), Some(slot)) if !value.is_empty() => {
+                            *slot = i64::from(id);
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                Op::Raw { field, optional } => match self.raw.get_mut(*field) {
+                    Some(slot) if *optional || !value.is_empty() => {
+                        *slot = value;
+                        true
+                    }
+                    _ => false,
+                },
+                Op::Participant { field, optional } => {
+                    let p = if value.is_empty() {
+                        optional.then_some(NONE)
+                    } else {
+                        ctx.ids.get_bytes(ctx.people, value)
+                    };
+                    match (p, self.values.get_mut(*field)) {
+                        (Some(p), Some(slot)) => {
+                            *slot = i64::from(p);
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                Op::Integer {
+                    field,
+                    optional,
+                    min,
+                } => {
+                    let v = if value.is_empty() {
+                        optional.then_some(super::MISSING)
+                    } else {
+                        fast_integer(value).filter(|&x| min.allows(x))
+                    };
+                    match (v, self.values.get_mut(*field)) {
+                        (Some(v), Some(slot)) => {
+                            *slot = v;
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                Op::Money {
+                    field,
+                    optional,
+                    min,
+                } => {
+                    let v = if value.is_empty() {
+                        optional.then_some(super::MISSING)
+                    } else {
+                        fast_minor_units(value, ctx.ws.minor_unit).filter(|&x| min.allows(x))
+                    };
+                    match (v, self.values.get_mut(*field)) {
+                        (Some(v), Some(slot)) => {
+                            *slot = v;
+                            true
+                        }
+                        _ => false,
+                    }
+                }
+                Op::Other(i) => match row.get(pos - len - 1..pos - 1) {
+                    Some(text) => self.field(ctx, *i, text),
+                    None => false,
+                },
             };
             if !ok {
                 return false;
@@ -519,7 +677,7 @@ impl<'b> Scratch<'b> {
                 None => return false,
             },
             Some(FastValue::Text(t)) => match self.raw.get_mut(i) {
-                Some(slot) => *slot = t,
+                Some(slot) => *slot = t.as_bytes(),
                 None => return false,
             },
             None => return false,
@@ -564,6 +722,11 @@ impl<'b> Scratch<'b> {
             };
         }
     }
+}
+
+/// Bytes cut at commas from valid UTF-8, which are valid UTF-8 too.
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 /// One row, read and checked but not stored yet: what a [`RowSift`] sees.
@@ -652,10 +815,10 @@ impl Part {
     /// row read before it in this part. [`Part::last_id`] is set once, at
     /// the part's end: copying every id there cost more than a percent of
     /// a run.
-    fn read_id(&mut self, id: &str, prev: &str) {
+    fn read_id(&mut self, id: &[u8], prev: &[u8]) {
         let order = order_key(id);
         if self.first_id.is_none() {
-            self.first_id = Some(id.to_owned());
+            self.first_id = Some(String::from_utf8_lossy(id).into_owned());
         } else if self.ascending {
             self.ascending = match (self.last_order, order) {
                 (Some(last), Some(this)) => last < this,
@@ -667,7 +830,7 @@ impl Part {
 
     /// Stores a row read in one pass.
     fn store(&mut self, s: &Scratch, line: u64) {
-        self.rows.ids.push(s.id);
+        self.rows.ids.push(text(s.id));
         self.rows.date.push(s.date);
         self.rows.amount.push(s.amount);
         for ((column, &v), &raw) in self.rows.fields.iter_mut().zip(&s.values).zip(&s.raw) {
@@ -676,8 +839,8 @@ impl Part {
                     c.push(u32::try_from(v).unwrap_or(NONE));
                 }
                 Column::Integer(c) | Column::Money(c) => c.push(v),
-                Column::Raw(c) => c.push(raw),
-                // Not read in one pass (see `Ctx::acts`).
+                Column::Raw(c) => c.push(text(raw)),
+                // Not read in one pass (see `Ctx::ops`).
                 _ => {}
             }
         }
@@ -702,7 +865,7 @@ impl Part {
         ctx: &Ctx,
         row: &[&'r str],
         line: u64,
-        prev: &str,
+        prev: &[u8],
     ) -> Option<&'r str> {
         let schema = &ctx.ws.transactions;
         let l = &ctx.layout;
@@ -728,7 +891,7 @@ impl Part {
                 Some("every transaction needs an id".into()),
             );
         }
-        self.read_id(id, prev);
+        self.read_id(id.as_bytes(), prev);
         self.rows.ids.push(id);
         self.rows
             .lines
@@ -875,8 +1038,8 @@ impl Part {
 /// its bytes do: when `order_key(a) < order_key(b)`, `a < b` (padding
 /// sorts first, as a prefix does). No copy and no call to compare bytes,
 /// once per row.
-fn order_key(id: &str) -> Option<u128> {
-    let (lo, hi) = IdTable::key(id.as_bytes())?;
+fn order_key(id: &[u8]) -> Option<u128> {
+    let (lo, hi) = IdTable::key(id)?;
     // `key` reads the bytes little-endian, with the length in the top byte.
     let high = u128::from(lo.swap_bytes());
     let low = u128::from((hi & 0x00ff_ffff_ffff_ffff).swap_bytes());
@@ -890,8 +1053,8 @@ fn id_hash(id: &str) -> u64 {
 
 /// Parses `1234.5` into minor units without going through a decimal type;
 /// `None` for anything unusual (the careful parser then explains).
-fn fast_minor_units(s: &str, minor_unit: u32) -> Option<i64> {
-    let b = s.as_bytes();
+fn fast_minor_units(s: impl AsRef<[u8]>, minor_unit: u32) -> Option<i64> {
+    let b = s.as_ref();
     let (neg, digits) = match b.first()? {
         b'-' => (true, &b[1..]),
         _ => (false, b),
@@ -961,7 +1124,7 @@ fn read_part<S: Sift>(
     // Rows go one by one to a sift that takes them so only when each is
     // read in one pass; the others are stored and sifted as a block.
     let rows = sift
-        .filter(|_| ctx.acts.is_some())
+        .filter(|_| ctx.ops.is_some())
         .and_then(|s| s.rows(&part.rows));
     match rows {
         Some(mut rows) => {
@@ -1011,7 +1174,7 @@ fn parse_block<R: RowSift>(
     let mut fields: Vec<&str> = Vec::with_capacity(ctx.layout.width);
     let mut scratch = Scratch::new(ctx);
     // The id of the last row read.
-    let mut prev: &str = "";
+    let mut prev: &[u8] = b"";
     let mut start = 0;
     let mut line = first_line;
     let mut ends = memchr::memchr_iter(b'\n', bytes);
@@ -1020,8 +1183,8 @@ fn parse_block<R: RowSift>(
         let stop = end.unwrap_or(bytes.len());
         let raw = text.get(start..stop).unwrap_or("");
         let row = raw.strip_suffix('\r').unwrap_or(raw);
-        let done = match &ctx.acts {
-            Some(acts) if !row.is_empty() && scratch.read(ctx, acts, row) => {
+        let done = match &ctx.ops {
+            Some(ops) if !row.is_empty() && scratch.read(ctx, ops, row) => {
                 part.read_id(scratch.id, prev);
                 prev = scratch.id;
                 if sift.as_mut().is_none_or(|s| s.row(&scratch.row())) {
@@ -1045,7 +1208,7 @@ fn parse_block<R: RowSift>(
             fields.push(row.get(from..).unwrap_or(""));
             let problems = part.errors.errors.len() + part.errors.more;
             if let Some(id) = part.push_row(ctx, &fields, line, prev) {
-                prev = id;
+                prev = id.as_bytes();
             }
             let clean = part.errors.errors.len() + part.errors.more == problems;
             if let Some(s) = sift.as_mut().filter(|_| clean) {
@@ -1061,8 +1224,7 @@ fn parse_block<R: RowSift>(
         }
         line += 1;
     }
-    part.last_id.clear();
-    part.last_id.push_str(prev);
+    part.last_id = String::from_utf8_lossy(prev).into_owned();
 }
 
 /// Reads until `buf[..*filled]` holds `want` bytes or the input ends (then
@@ -1489,7 +1651,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
         let mut prev = String::new();
         let read_error = each_record(file, &mut rdr, next_line - 1, |line, record| {
             let row: Vec<&str> = record.iter().collect();
-            if let Some(id) = part.push_row(&ctx, &row, line, &prev) {
+            if let Some(id) = part.push_row(&ctx, &row, line, prev.as_bytes()) {
                 prev.clear();
                 prev.push_str(id);
             }
@@ -2079,7 +2241,7 @@ n = { count = "credits" }
         ];
         for a in ids {
             for b in ids {
-                if let (Some(x), Some(y)) = (order_key(a), order_key(b)) {
+                if let (Some(x), Some(y)) = (order_key(a.as_bytes()), order_key(b.as_bytes())) {
                     if x < y {
                         assert!(a < b, "{a:?} {b:?}");
                     }
@@ -2089,7 +2251,7 @@ n = { count = "credits" }
                 }
             }
         }
-        assert_eq!(order_key("0123456789abcdef"), None);
+        assert_eq!(order_key(b"0123456789abcdef"), None);
     }
 
     #[test]
