@@ -199,11 +199,15 @@ pub fn days_between(a: Date, b: Date) -> i32 {
 /// Days since 0000-03-01 in the proleptic Gregorian calendar; only
 /// differences are meaningful.
 pub fn day_number(d: Date) -> i32 {
-    let (y, m, day) = (
+    day_number_of(
         i32::from(d.year()),
         i32::from(d.month()),
         i32::from(d.day()),
-    );
+    )
+}
+
+/// [`day_number`] of a year, month and day that make a date.
+pub fn day_number_of(y: i32, m: i32, day: i32) -> i32 {
     let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

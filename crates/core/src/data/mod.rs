@@ -703,20 +703,37 @@ pub fn parse_date(text: &str) -> Option<Date> {
 
 /// [`parse_date`] of bytes.
 pub(crate) fn parse_date_bytes(b: &[u8]) -> Option<Date> {
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    let (y, m, d) = parse_ymd(b)?;
+    Date::new(y, m, d).ok()
+}
+
+/// The year, month and day of a date written `2026-03-31`, when they make
+/// a date (every one [`Date::new`] accepts): what a row read in one pass
+/// needs, its date made only if it is stored.
+pub(crate) fn parse_ymd(b: &[u8]) -> Option<(i16, i8, i8)> {
+    let b: &[u8; 10] = b.try_into().ok()?;
+    if b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     // Digits read by hand: this runs once per transaction.
-    let mut n = [0i32; 3];
-    for (k, range) in [(0, 0..4), (1, 5..7), (2, 8..10)] {
-        for &c in &b[range] {
-            if !c.is_ascii_digit() {
-                return None;
-            }
-            n[k] = n[k] * 10 + i32::from(c - b'0');
-        }
-    }
-    Date::new(n[0] as i16, n[1] as i8, n[2] as i8).ok()
+    let digit = |i: usize| -> Option<i32> {
+        let d = b[i].wrapping_sub(b'0');
+        (d < 10).then_some(i32::from(d))
+    };
+    let year = digit(0)? * 1000 + digit(1)? * 100 + digit(2)? * 10 + digit(3)?;
+    let month = digit(5)? * 10 + digit(6)?;
+    let day = digit(8)? * 10 + digit(9)?;
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days)
+        .contains(&day)
+        .then_some((year as i16, month as i8, day as i8))
 }
 
 /// Reads an amount in the currency's minor unit: `1234.5` → 123450 with
@@ -1176,6 +1193,26 @@ mod tests {
             Err("it has more than 2 decimals".into())
         );
         assert!(parse_minor_units("1,234", 2).is_err());
+    }
+
+    #[test]
+    fn dates_parse_as_jiff_makes_them() {
+        for year in [0, 4, 100, 1900, 1999, 2000, 2024, 2026, 2100, 2400, 9999] {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    let text = format!("{year:04}-{month:02}-{day:02}");
+                    let expected = Date::new(year as i16, month as i8, day as i8).ok();
+                    assert_eq!(parse_date(&text), expected, "{text}");
+                    let ymd = parse_ymd(text.as_bytes());
+                    assert_eq!(ymd.is_some(), expected.is_some(), "{text}");
+                    if let (Some(d), Some((y, m, dd))) = (expected, ymd) {
+                        assert_eq!((d.year(), d.month(), d.day()), (y, m, dd));
+                    }
+                }
+            }
+        }
+        assert_eq!(parse_ymd(b"2026-1-011"), None);
+        assert_eq!(parse_ymd(b"2026-01-1x"), None);
     }
 
     #[test]

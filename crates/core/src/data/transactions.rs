@@ -508,7 +508,10 @@ struct Part {
 /// sees, and what is stored if it keeps the row.
 struct Scratch<'b> {
     id: &'b [u8],
-    date: jiff::civil::Date,
+    /// The date as year, month and day, made a [`jiff::civil::Date`] only
+    /// when the row is stored; and as a day number ([`Row::day`]).
+    ymd: (i16, i8, i8),
+    day: i32,
     amount: i64,
     /// Per schema field, as [`Row::fields`].
     values: Vec<i64>,
@@ -522,7 +525,8 @@ impl<'b> Scratch<'b> {
         let n = ctx.ws.transactions.fields.len();
         Scratch {
             id: b"",
-            date: jiff::civil::Date::MIN,
+            ymd: (0, 1, 1),
+            day: 0,
             amount: 0,
             values: vec![0; n],
             raw: vec![b""; n],
@@ -531,7 +535,7 @@ impl<'b> Scratch<'b> {
 
     fn row(&self) -> Row<'_> {
         Row {
-            date: self.date,
+            day: self.day,
             amount: self.amount,
             fields: &self.values,
         }
@@ -568,9 +572,15 @@ impl<'b> Scratch<'b> {
                     self.id = value;
                     !value.is_empty()
                 }
-                Op::Date => match super::parse_date_bytes(value) {
-                    Some(d) => {
-                        self.date = d;
+                Op::Date => match super::parse_ymd(value) {
+                    Some(ymd) => {
+                        self.ymd = ymd;
+                        let (y, m, d) = ymd;
+                        self.day = crate::calendar::day_number_of(
+                            i32::from(y),
+                            i32::from(m),
+                            i32::from(d),
+                        );
                         true
                     }
                     None => false,
@@ -708,7 +718,9 @@ impl<'b> Scratch<'b> {
     /// The values of the last row stored in `rows`, which was read the
     /// general way.
     fn last_of(&mut self, rows: &Transactions) {
-        self.date = rows.date.last().copied().unwrap_or(jiff::civil::Date::MIN);
+        let date = rows.date.last().copied().unwrap_or(jiff::civil::Date::MIN);
+        self.ymd = (date.year(), date.month(), date.day());
+        self.day = crate::calendar::day_number(date);
         self.amount = rows.amount.last().copied().unwrap_or(0);
         for (slot, column) in self.values.iter_mut().zip(&rows.fields) {
             *slot = match column {
@@ -731,7 +743,8 @@ fn text(bytes: &[u8]) -> &str {
 
 /// One row, read and checked but not stored yet: what a [`RowSift`] sees.
 pub struct Row<'r> {
-    pub date: jiff::civil::Date,
+    /// The date, as [`crate::calendar::day_number`] counts it.
+    pub day: i32,
     /// In the currency's minor unit.
     pub amount: i64,
     /// Each schema field's value as a number: a participant's index or a
@@ -831,7 +844,10 @@ impl Part {
     /// Stores a row read in one pass.
     fn store(&mut self, s: &Scratch, line: u64) {
         self.rows.ids.push(text(s.id));
-        self.rows.date.push(s.date);
+        let (y, m, d) = s.ymd;
+        // `ymd` makes a date (see `parse_ymd`).
+        let date = jiff::civil::Date::new(y, m, d).unwrap_or(jiff::civil::Date::MIN);
+        self.rows.date.push(date);
         self.rows.amount.push(s.amount);
         for ((column, &v), &raw) in self.rows.fields.iter_mut().zip(&s.values).zip(&s.raw) {
             match column {

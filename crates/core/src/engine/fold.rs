@@ -455,7 +455,7 @@ impl RowSift for FoldRows<'_, '_> {
     #[inline]
     fn row(&mut self, row: &Row) -> bool {
         let fold = self.fold;
-        let day = day_number(row.date);
+        let day = row.day;
         if !(fold.days.0..=fold.days.1).contains(&day) {
             return false;
         }
