@@ -114,11 +114,16 @@ impl Totals {
             let Some(cell) = sums.get_mut(at..at + k) else {
                 continue;
             };
-            for (j, sum) in cell.iter_mut().enumerate() {
-                let pass = i64::from(p.mask >> j & 1);
-                let count = i64::from(counted >> j & 1);
-                // pass × (count ? 1 : amount), with no branch to mispredict.
-                let add = (p.amount & -(pass & (1 - count))) + (pass & count);
+            // Only the sums the credit adds to: most credits pass one or
+            // two filters of the several a cell holds.
+            let mut bits = p.mask;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let add = if counted >> j & 1 == 1 { 1 } else { p.amount };
+                let Some(sum) = cell.get_mut(j) else {
+                    continue;
+                };
                 let total = i64::from(*sum).checked_add(add);
                 match total.and_then(|t| i32::try_from(t).ok()) {
                     Some(t) => *sum = t,
