@@ -558,12 +558,18 @@ impl<'b> Scratch<'b> {
             let value = rest.get(..len).unwrap_or_default();
             pos += len + 1;
             // Values with white space (or anything not ASCII) at an end go
-            // the general way, which trims them.
-            let plain = match (value.first(), value.last()) {
-                (Some(&f), Some(&l)) => f > b' ' && f < 0x80 && l > b' ' && l < 0x80,
-                _ => true,
-            };
-            if !plain && !matches!(op, Op::Skip) {
+            // the general way, which trims them. Dates and numbers need no
+            // such check: their readers take digits and signs only.
+            let checked = matches!(
+                op,
+                Op::Skip | Op::Date | Op::Amount | Op::Integer { .. } | Op::Money { .. }
+            );
+            let plain = checked
+                || match (value.first(), value.last()) {
+                    (Some(&f), Some(&l)) => f > b' ' && f < 0x80 && l > b' ' && l < 0x80,
+                    _ => true,
+                };
+            if !plain {
                 return false;
             }
             let ok = match op {
