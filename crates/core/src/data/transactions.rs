@@ -87,15 +87,12 @@ enum Op {
         field: usize,
         optional: bool,
     },
-    Integer {
+    /// A whole number, or an amount in minor units (`money`).
+    Number {
         field: usize,
         optional: bool,
         min: Bound,
-    },
-    Money {
-        field: usize,
-        optional: bool,
-        min: Bound,
+        money: bool,
     },
     /// Any other field: through [`fast_value`].
     Other(usize),
@@ -447,15 +444,17 @@ impl<'a> Ctx<'a> {
                         },
                         Fast::Raw if f.values.is_none() => Op::Raw { field: i, optional },
                         Fast::Participant => Op::Participant { field: i, optional },
-                        &Fast::Integer(min) => Op::Integer {
+                        &Fast::Integer(min) => Op::Number {
                             field: i,
                             optional,
                             min,
+                            money: false,
                         },
-                        &Fast::Money(min) => Op::Money {
+                        &Fast::Money(min) => Op::Number {
                             field: i,
                             optional,
                             min,
+                            money: true,
                         },
                         _ => Op::Other(i),
                     }
@@ -560,10 +559,7 @@ impl<'b> Scratch<'b> {
             // Values with white space (or anything not ASCII) at an end go
             // the general way, which trims them. Dates and numbers need no
             // such check: their readers take digits and signs only.
-            let checked = matches!(
-                op,
-                Op::Skip | Op::Date | Op::Amount | Op::Integer { .. } | Op::Money { .. }
-            );
+            let checked = matches!(op, Op::Skip | Op::Date | Op::Amount | Op::Number { .. });
             let plain = checked
                 || match (value.first(), value.last()) {
                     (Some(&f), Some(&l)) => f > b' ' && f < 0x80 && l > b' ' && l < 0x80,
@@ -600,15 +596,10 @@ impl<'b> Scratch<'b> {
                 },
                 Op::Allowed { field, ids, keys } => {
                     let id = IdTable::key(value)
+                        .filter(|_| !value.is_empty())
                         .and_then(|k| keys.iter().position(|&x| x == k))
                         .and_then(|j| ids.get(j));
-                    match (id, self.values.get_mut(*field)) {
-                        (Some(&id), Some(slot)) if !value.is_empty() => {
-                            *slot = i64::from(id);
-                            true
-                        }
-                        _ => false,
-                    }
+                    put(&mut self.values, *field, id.map(|&id| i64::from(id)))
                 }
                 Op::Raw { field, optional } => match self.raw.get_mut(*field) {
                     Some(slot) if *optional || !value.is_empty() => {
@@ -623,49 +614,22 @@ impl<'b> Scratch<'b> {
                     } else {
                         ctx.ids.get_bytes(ctx.people, value)
                     };
-                    match (p, self.values.get_mut(*field)) {
-                        (Some(p), Some(slot)) => {
-                            *slot = i64::from(p);
-                            true
-                        }
-                        _ => false,
-                    }
+                    put(&mut self.values, *field, p.map(i64::from))
                 }
-                Op::Integer {
+                Op::Number {
                     field,
                     optional,
                     min,
+                    money,
                 } => {
                     let v = if value.is_empty() {
                         optional.then_some(super::MISSING)
+                    } else if *money {
+                        fast_minor_units(value, ctx.ws.minor_unit).filter(|&x| min.allows(x))
                     } else {
                         fast_integer(value).filter(|&x| min.allows(x))
                     };
-                    match (v, self.values.get_mut(*field)) {
-                        (Some(v), Some(slot)) => {
-                            *slot = v;
-                            true
-                        }
-                        _ => false,
-                    }
-                }
-                Op::Money {
-                    field,
-                    optional,
-                    min,
-                } => {
-                    let v = if value.is_empty() {
-                        optional.then_some(super::MISSING)
-                    } else {
-                        fast_minor_units(value, ctx.ws.minor_unit).filter(|&x| min.allows(x))
-                    };
-                    match (v, self.values.get_mut(*field)) {
-                        (Some(v), Some(slot)) => {
-                            *slot = v;
-                            true
-                        }
-                        _ => false,
-                    }
+                    put(&mut self.values, *field, v)
                 }
                 Op::Other(i) => match row.get(pos - len - 1..pos - 1) {
                     Some(text) => self.field(ctx, *i, text),
@@ -739,6 +703,18 @@ impl<'b> Scratch<'b> {
                 _ => 0,
             };
         }
+    }
+}
+
+/// Sets a field's value, when there is one.
+#[inline(always)]
+fn put(values: &mut [i64], field: usize, value: Option<i64>) -> bool {
+    match (value, values.get_mut(field)) {
+        (Some(v), Some(slot)) => {
+            *slot = v;
+            true
+        }
+        _ => false,
     }
 }
 
