@@ -1844,6 +1844,18 @@ mod tests {
     #[test]
     fn fast_amounts() {
         assert_eq!(fast_minor_units("1234.5", 2), Some(123450));
+        assert_eq!(fast_minor_units("1234.50", 2), Some(123450));
+        assert_eq!(fast_minor_units("0.07", 2), Some(7));
+        assert_eq!(fast_minor_units("12.3", 2), Some(1230));
+        assert_eq!(fast_minor_units("1..23", 2), None);
+        assert_eq!(fast_minor_units("1.2a", 2), None);
+        assert_eq!(fast_minor_units("5.", 0), Some(5));
+        assert_eq!(fast_minor_units("5", 0), Some(5));
+        assert_eq!(fast_minor_units("5.0", 0), None);
+        assert_eq!(
+            fast_minor_units("999999999999999.99", 2),
+            Some(99_999_999_999_999_999)
+        );
         assert_eq!(fast_minor_units("-0.07", 2), Some(-7));
         assert_eq!(fast_minor_units("12", 2), Some(1200));
         assert_eq!(fast_minor_units("1.234", 2), None);
