@@ -47,7 +47,7 @@ struct Ctx<'a> {
     /// integers.
     integer_splits: bool,
     /// What each column of the file holds, for rows read in one pass
-    /// ([`Part::fast_row`]); `None` when that pass cannot apply.
+    /// ([`Scratch::read`]); `None` when that pass cannot apply.
     ops: Option<Vec<Op>>,
     /// Schema fields whose column is not in the file (optional, empty).
     absent: Vec<usize>,
