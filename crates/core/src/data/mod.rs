@@ -15,6 +15,8 @@ use rust_decimal::Decimal;
 use std::io::Read;
 
 mod adjustments;
+mod day_reader;
+mod separators;
 mod transactions;
 pub use adjustments::{load_assignments, load_quotas, Assignment};
 pub use transactions::{
