@@ -21,7 +21,7 @@ use std::io::Read;
 /// Bytes read and parsed at a time: large enough to keep every core busy,
 /// small enough that memory stays flat whatever the file's size, and that
 /// the first read and the last merge (which nothing overlaps) are short.
-const BLOCK: usize = 8 << 20;
+const BLOCK: usize = 4 << 20;
 
 /// Where each schema column sits in the file.
 struct Layout {
