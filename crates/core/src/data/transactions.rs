@@ -750,17 +750,7 @@ impl<'b> Batch<'b> {
                     self.each(bytes, col, |out, r, v| {
                         // `v` was cut from `text` at ASCII bytes.
                         let value = std::str::from_utf8(v).ok();
-                        match value.and_then(|v| fast_value(ctx, i, v)) {
-                            Some(FastValue::Number(x)) => put(&mut out.numbers, r * n + i, Some(x)),
-                            Some(FastValue::Text(t)) => match out.raw.get_mut(r * n + i) {
-                                Some(slot) => {
-                                    *slot = t.as_bytes();
-                                    true
-                                }
-                                None => false,
-                            },
-                            None => false,
-                        }
+                        out.set(r, i, value.and_then(|v| fast_value(ctx, i, v)))
                     })
                 }
             }
@@ -806,18 +796,26 @@ impl<'b> BatchValues<'b> {
     /// Fields whose column is not in the file take what an empty value
     /// gives them.
     fn absent_fine(&mut self, ctx: &Ctx, r: usize) -> bool {
-        let n = self.fields;
-        ctx.absent.iter().all(|&i| match fast_value(ctx, i, "") {
-            Some(FastValue::Number(x)) => put(&mut self.numbers, r * n + i, Some(x)),
-            Some(FastValue::Text(_)) => match self.raw.get_mut(r * n + i) {
+        ctx.absent
+            .iter()
+            .all(|&i| self.set(r, i, fast_value(ctx, i, "")))
+    }
+
+    /// Sets field `i` of row `r` to a value read by [`fast_value`]; false
+    /// when there is none.
+    fn set(&mut self, r: usize, i: usize, value: Option<FastValue<'b>>) -> bool {
+        let at = r * self.fields + i;
+        match value {
+            Some(FastValue::Number(x)) => put(&mut self.numbers, at, Some(x)),
+            Some(FastValue::Text(t)) => match self.raw.get_mut(at) {
                 Some(slot) => {
-                    *slot = b"";
+                    *slot = t.as_bytes();
                     true
                 }
                 None => false,
             },
             None => false,
-        })
+        }
     }
 
     /// True when every split of row `r` has a percent from 0 to 100 and
