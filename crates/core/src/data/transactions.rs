@@ -589,7 +589,7 @@ impl<'b> Batch<'b> {
 
     /// Cuts up to [`BATCH_ROWS`] rows from `start`, where `seps` says;
     /// where the next batch starts. `bytes` is shorter than 4 GiB (see
-    /// [`Ctx::ops`]), so positions fit 32 bits.
+    /// [`parse_block`]), so positions fit 32 bits.
     fn cut(&mut self, bytes: &[u8], mut start: usize, seps: &mut Separators) -> usize {
         let width = self.width;
         let mut rows = 0;
@@ -649,20 +649,10 @@ impl<'b> Batch<'b> {
             .zip(self.cuts.chunks_exact(w))
             .take(self.rows);
         for (r, (ok, cuts)) in rows.enumerate() {
-            if !*ok {
-                continue;
+            if *ok {
+                *ok = cut_field(bytes, cuts, col, last)
+                    .is_some_and(|value| read(&mut self.values, r, value));
             }
-            let (Some(&from), Some(&to)) = (cuts.get(col), cuts.get(col + 1)) else {
-                *ok = false;
-                continue;
-            };
-            let mut value = bytes
-                .get(from as usize..(to as usize).saturating_sub(1))
-                .unwrap_or_default();
-            if last {
-                value = value.strip_suffix(b"\r").unwrap_or(value);
-            }
-            *ok = read(&mut self.values, r, value);
         }
     }
 
@@ -767,19 +757,8 @@ impl<'b> Batch<'b> {
     fn id(&self, ctx: &Ctx, bytes: &'b [u8], r: usize) -> &'b [u8] {
         let w = self.width + 1;
         let col = ctx.layout.id;
-        match (self.cuts.get(r * w + col), self.cuts.get(r * w + col + 1)) {
-            (Some(&from), Some(&to)) => {
-                let v = bytes
-                    .get(from as usize..(to as usize).saturating_sub(1))
-                    .unwrap_or_default();
-                if col + 1 == self.width {
-                    v.strip_suffix(b"\r").unwrap_or(v)
-                } else {
-                    v
-                }
-            }
-            _ => b"",
-        }
+        let cuts = self.cuts.get(r * w..(r + 1) * w).unwrap_or_default();
+        cut_field(bytes, cuts, col, col + 1 == self.width).unwrap_or_default()
     }
 }
 
@@ -841,6 +820,19 @@ impl<'b> BatchValues<'b> {
         }
         total <= 100
     }
+}
+
+/// Field `col` of a row whose [`Batch::cuts`] are `cuts`; the last field
+/// (`last`) without the `\r` of a Windows line end.
+#[inline(always)]
+fn cut_field<'b>(bytes: &'b [u8], cuts: &[u32], col: usize, last: bool) -> Option<&'b [u8]> {
+    let (&from, &to) = (cuts.get(col)?, cuts.get(col + 1)?);
+    let value = bytes.get(from as usize..(to as usize).saturating_sub(1))?;
+    Some(if last {
+        value.strip_suffix(b"\r").unwrap_or(value)
+    } else {
+        value
+    })
 }
 
 /// Text with white space (or anything not ASCII) at an end goes the
