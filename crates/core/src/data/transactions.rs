@@ -677,7 +677,9 @@ impl<'b> Batch<'b> {
                     }
                 }),
                 Op::Amount => self.each(bytes, col, |out, r, v, from| {
-                    let cents = (minor_unit == 2).then(|| fast_cents(bytes, from, v)).flatten();
+                    let cents = (minor_unit == 2)
+                        .then(|| fast_cents(bytes, from, v))
+                        .flatten();
                     let x = cents.or_else(|| fast_minor_units(v, minor_unit));
                     match (x, out.amount.get_mut(r)) {
                         (Some(x), Some(slot)) if ctx.amount_min.allows(x) => {
@@ -699,12 +701,14 @@ impl<'b> Batch<'b> {
                 }
                 Op::Raw { field, optional } => {
                     let (at, optional) = (*field, *optional);
-                    self.each(bytes, col, |out, r, v, _| match out.raw.get_mut(r * n + at) {
-                        Some(slot) if (optional || !v.is_empty()) && plain(v) => {
-                            *slot = v;
-                            true
+                    self.each(bytes, col, |out, r, v, _| {
+                        match out.raw.get_mut(r * n + at) {
+                            Some(slot) if (optional || !v.is_empty()) && plain(v) => {
+                                *slot = v;
+                                true
+                            }
+                            _ => false,
                         }
-                        _ => false,
                     })
                 }
                 Op::Participant { field, optional } => {
@@ -1250,7 +1254,8 @@ fn fast_cents(bytes: &[u8], from: usize, v: &[u8]) -> Option<i64> {
     let word = (u64::from_le_bytes(window) & field) | (ZEROS & !field);
     // Every byte `0x30..=0x39`: its high nibble is 3, and still is with 6
     // added.
-    if word & HIGH_NIBBLES != ZEROS || word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS
+    if word & HIGH_NIBBLES != ZEROS
+        || word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS
     {
         return None;
     }
@@ -2090,12 +2095,35 @@ mod tests {
     #[test]
     fn cents_read_in_one_load_as_read_digit_by_digit() {
         let amounts = [
-            "0.00", "7.05", "723.70", "12345678.99", "99999999.99", "100.00", "1.2.3", "12.3",
-            "-12.30", "1x.00", "12.3x", ".50", "123456789.00", "1:.00", "1/.00", "12.a0",
-            "00000001.01", "+1.00", " 1.00",
+            "0.00",
+            "7.05",
+            "723.70",
+            "12345678.99",
+            "99999999.99",
+            "100.00",
+            "1.2.3",
+            "12.3",
+            "-12.30",
+            "1x.00",
+            "12.3x",
+            ".50",
+            "123456789.00",
+            "1:.00",
+            "1/.00",
+            "12.a0",
+            "00000001.01",
+            "+1.00",
+            " 1.00",
         ];
         for amount in amounts {
-            for before in ["", "x", "DL1,", "2026-01-02,", "ffffffffffff,", "9999999999,"] {
+            for before in [
+                "",
+                "x",
+                "DL1,",
+                "2026-01-02,",
+                "ffffffffffff,",
+                "9999999999,",
+            ] {
                 let line = format!("{before}{amount},R1");
                 let from = before.len();
                 let v = &line.as_bytes()[from..from + amount.len()];
@@ -2114,9 +2142,19 @@ mod tests {
             }
         }
         assert_eq!(fast_cents(b"DL1,2026,723.70", 9, b"723.70"), Some(72370));
-        assert_eq!(fast_cents(b"x,723.70", 2, b"723.70"), None, "no room before");
-        assert_eq!(fast_cents(b"99999999.99", 0, b"99999999.99"), Some(9_999_999_999));
-        assert_eq!(fast_cents(b",99999999.99", 1, b"99999999.99"), Some(9_999_999_999));
+        assert_eq!(
+            fast_cents(b"x,723.70", 2, b"723.70"),
+            None,
+            "no room before"
+        );
+        assert_eq!(
+            fast_cents(b"99999999.99", 0, b"99999999.99"),
+            Some(9_999_999_999)
+        );
+        assert_eq!(
+            fast_cents(b",99999999.99", 1, b"99999999.99"),
+            Some(9_999_999_999)
+        );
         assert_eq!(
             fast_cents(b"12345678,99999999.99", 9, b"99999999.99"),
             Some(9_999_999_999)
