@@ -1,7 +1,7 @@
 //! One component for one participant and period: from measures and quota to
 //! a rounded payout with its trace.
 
-use super::trace::{Step, Trace};
+use super::trace::{Step, Steps, Trace};
 use crate::expr::{eval, Expr, Value};
 use crate::money::{format_money, format_percent};
 use crate::plan::{Band, Basis, Component, PayRule, TierMode, Workspace};
@@ -13,8 +13,12 @@ pub struct ComponentInputs<'a> {
     /// Values of measures and quotas by name.
     pub named: &'a dyn Fn(&str) -> Option<Decimal>,
     pub measure: Option<Decimal>,
-    /// The quota after proration, with the step explaining it.
-    pub quota: Option<(Decimal, Step)>,
+    /// The quota after proration, with the step explaining it (none when
+    /// not `explain`).
+    pub quota: Option<(Decimal, Option<Step>)>,
+    /// Whether the payout's trace is wanted: without it only the amount
+    /// is made.
+    pub explain: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +48,7 @@ fn marginal(
     scale: impl Fn(Decimal) -> Decimal,
     basis: Basis,
     per_point: bool,
-    steps: &mut Vec<Step>,
+    steps: &mut Steps,
 ) -> (Decimal, bool) {
     let mut total = Decimal::ZERO;
     let mut reached = false;
@@ -60,7 +64,7 @@ fn marginal(
         let amount = portion * b.rate;
         total += amount;
         reached = true;
-        steps.push(Step::Band {
+        steps.push(|| Step::Band {
             name: band_name(b, i),
             from: edge_label(b.from, basis),
             to: b.to.map_or_else(String::new, |t| edge_label(t, basis)),
@@ -75,27 +79,27 @@ fn marginal(
 
 /// Evaluates a component; errors are arithmetic in a formula.
 pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, String> {
-    let mut steps = Vec::new();
+    let mut steps = Steps::new(inputs.explain);
     if let (Some(m), Some(mi)) = (inputs.measure, c.measure) {
         let measure = &inputs.ws.measures[mi];
-        steps.push(Step::Measure {
+        steps.push(|| Step::Measure {
             name: measure.name.clone(),
             value: m,
             is_money: measure.ty == crate::expr::Type::Money,
         });
     }
     let quota = inputs.quota.as_ref().map(|(q, _)| *q);
-    if let Some((_, step)) = &inputs.quota {
-        steps.push(step.clone());
+    if let Some((_, Some(step))) = &inputs.quota {
+        steps.push(|| step.clone());
     }
     let attainment = match (inputs.measure, quota) {
         (Some(m), Some(q)) if !q.is_zero() => {
             let a = m.checked_div(q).ok_or("attainment is too large")?;
-            steps.push(Step::Attainment { value: a });
+            steps.push(|| Step::Attainment { value: a });
             Some(a)
         }
         (_, Some(_)) => {
-            steps.push(Step::NoAttainment);
+            steps.push(|| Step::NoAttainment);
             None
         }
         _ => None,
@@ -117,7 +121,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
             Err(_) if attainment.is_none() && quota.is_some() => false,
             Err(e) => return Err(format!("gate `{}`: {e}", gate.text)),
         };
-        steps.push(Step::Gate {
+        steps.push(|| Step::Gate {
             condition: gate.text.clone(),
             met,
         });
@@ -125,7 +129,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
             let amount = c.rounding.apply(Decimal::ZERO);
             return Ok(Evaluated {
                 amount,
-                trace: Trace { steps },
+                trace: steps.into_trace(),
             });
         }
     }
@@ -134,7 +138,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
     let raw = match &c.rule {
         PayRule::Rate(rate) => {
             let amount = m * rate;
-            steps.push(Step::Rate {
+            steps.push(|| Step::Rate {
                 base: m,
                 rate: *rate,
                 amount,
@@ -142,7 +146,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
             amount
         }
         PayRule::Fixed(amount) => {
-            steps.push(Step::Fixed { amount: *amount });
+            steps.push(|| Step::Fixed { amount: *amount });
             *amount
         }
         PayRule::Tiers { mode, basis, bands } => {
@@ -159,7 +163,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                         let (total, reached) = marginal(bands, m, scale, *basis, false, &mut steps);
                         if !reached {
                             if let Some(first) = bands.first() {
-                                steps.push(Step::BelowBands {
+                                steps.push(|| Step::BelowBands {
                                     first: edge_label(first.from, *basis),
                                 });
                             }
@@ -175,7 +179,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                             Some((i, b)) => {
                                 let base = m.max(Decimal::ZERO);
                                 let amount = base * b.rate;
-                                steps.push(Step::RetroactiveBand {
+                                steps.push(|| Step::RetroactiveBand {
                                     name: band_name(b, i),
                                     from: edge_label(b.from, *basis),
                                     to: b.to.map_or_else(String::new, |t| edge_label(t, *basis)),
@@ -187,7 +191,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                             }
                             None => {
                                 if let Some(first) = bands.first() {
-                                    steps.push(Step::BelowBands {
+                                    steps.push(|| Step::BelowBands {
                                         first: edge_label(first.from, *basis),
                                     });
                                 }
@@ -207,7 +211,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                     .checked_div(q)
                     .ok_or("points are too large")?;
                 let points = points_rounding.map_or(exact, |r| r.apply(exact));
-                steps.push(Step::Points {
+                steps.push(|| Step::Points {
                     exact,
                     rounded: points,
                     rounding: *points_rounding,
@@ -243,7 +247,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                         let amount = a.1 + (x - a.0) * (b.1 - a.1) / (b.0 - a.0);
                         (amount, (label(a.0), a.1), Some((label(b.0), b.1)))
                     };
-                    steps.push(Step::Curve {
+                    steps.push(|| Step::Curve {
                         x: label(x),
                         lower,
                         upper,
@@ -267,7 +271,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                     _ => None,
                 })
                 .collect();
-            steps.push(Step::Formula {
+            steps.push(|| Step::Formula {
                 text: f.text.clone(),
                 inputs: inputs_read,
                 amount: value,
@@ -277,7 +281,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
     };
     let rounded = c.rounding.apply(raw);
     if rounded != raw {
-        steps.push(Step::Rounded {
+        steps.push(|| Step::Rounded {
             before: raw,
             after: rounded,
             rounding: c.rounding,
@@ -287,7 +291,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
     let mut amount = rounded;
     if let Some(floor) = c.floor {
         if amount < floor {
-            steps.push(Step::Floor {
+            steps.push(|| Step::Floor {
                 floor,
                 before: amount,
             });
@@ -296,7 +300,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
     }
     if let Some(cap) = c.cap {
         if amount > cap {
-            steps.push(Step::Cap {
+            steps.push(|| Step::Cap {
                 cap,
                 before: amount,
             });
@@ -305,6 +309,6 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
     }
     Ok(Evaluated {
         amount,
-        trace: Trace { steps },
+        trace: steps.into_trace(),
     })
 }

@@ -188,12 +188,11 @@ pub(crate) fn payouts_with(
         .par_iter()
         .map(|&p| {
             let (mut found, mut failed) = (Vec::new(), Vec::new());
-            payouts_of(ws, people, tables, p, plan_for, &mut found, &mut failed);
-            if !traces {
-                for payout in &mut found {
-                    payout.trace = Trace::default();
-                }
-            }
+            let by = PayBy {
+                plan_for,
+                explain: traces,
+            };
+            payouts_of(ws, people, tables, p, &by, &mut found, &mut failed);
             (found, failed)
         })
         .collect();
@@ -211,18 +210,27 @@ pub(crate) fn payouts_with(
     }
 }
 
+/// How a participant's payouts are made.
+pub struct PayBy<'a> {
+    /// The plan that pays for the plan they are on: the plan itself in a
+    /// run; a candidate in a what-if.
+    pub plan_for: &'a dyn Fn(usize) -> usize,
+    /// Whether each payout carries its trace.
+    pub explain: bool,
+}
+
 /// Appends the payouts of participant `p`, in period then component order,
-/// paid by the plan `plan_for` gives for the plan they are on (the plan
-/// itself in a run; a candidate in a what-if).
+/// paid as `by` says.
 pub fn payouts_of(
     ws: &Workspace,
     people: &Participants,
     tables: &[MeasureTable],
     p: u32,
-    plan_for: &dyn Fn(usize) -> usize,
+    by: &PayBy,
     payouts: &mut Vec<Payout>,
     errors: &mut Vec<RunError>,
 ) {
+    let PayBy { plan_for, explain } = *by;
     // Periods in time order across kinds: a year sorts after its quarters.
     let mut cells: Vec<(Period, usize, usize)> = Vec::new();
     for (ti, table) in tables.iter().enumerate() {
@@ -247,7 +255,7 @@ pub fn payouts_of(
             if c.period != period.kind {
                 continue;
             }
-            match evaluate_one(ws, table, c, p, i) {
+            match evaluate_one(ws, table, c, p, i, explain) {
                 Ok(e) => payouts.push(Payout {
                     participant: p,
                     period,
@@ -271,24 +279,27 @@ pub fn payouts_of(
     }
 }
 
-/// One component of one participant in period `i` of `table`'s grid.
+/// One component of one participant in period `i` of `table`'s grid; its
+/// trace only when `explain`.
 pub fn evaluate_one(
     ws: &Workspace,
     table: &MeasureTable,
     c: &crate::plan::Component,
     p: u32,
     i: usize,
+    explain: bool,
 ) -> Result<evaluate::Evaluated, String> {
     let named = |name: &str| table.named(ws, name, p, i);
     let quota = c.quota.map(|q| {
         let v = table.quota(q, p, i);
-        (v.value, v.step(&ws.quotas[q]))
+        (v.value, explain.then(|| v.step(&ws.quotas[q])))
     });
     let inputs = ComponentInputs {
         ws,
         named: &named,
         measure: c.measure.map(|m| table.value(m, p, i)),
         quota,
+        explain,
     };
     evaluate(c, &inputs)
 }
@@ -369,12 +380,13 @@ pub(crate) fn evaluate_example(
     };
     let quota = c
         .quota
-        .map(|q| (quotas[q].value, quotas[q].step(&ws.quotas[q])));
+        .map(|q| (quotas[q].value, Some(quotas[q].step(&ws.quotas[q]))));
     let inputs = ComponentInputs {
         ws,
         named: &value_of,
         measure: c.measure.map(|m| values[m]),
         quota,
+        explain: true,
     };
     evaluate(c, &inputs)
 }

@@ -101,3 +101,31 @@ pub enum Step {
 pub struct Trace {
     pub steps: Vec<Step>,
 }
+
+/// A trace being written, or not: a run that wants amounts only (`calc`'s
+/// hundred thousand payouts) makes no step at all, as steps hold text
+/// (names, band edges) whose making cost more than the amounts.
+pub(crate) struct Steps {
+    keep: bool,
+    steps: Vec<Step>,
+}
+
+impl Steps {
+    pub(crate) fn new(keep: bool) -> Steps {
+        Steps {
+            keep,
+            steps: Vec::new(),
+        }
+    }
+
+    /// Adds the step `make` makes, when steps are kept.
+    pub(crate) fn push(&mut self, make: impl FnOnce() -> Step) {
+        if self.keep {
+            self.steps.push(make());
+        }
+    }
+
+    pub(crate) fn into_trace(self) -> Trace {
+        Trace { steps: self.steps }
+    }
+}

@@ -581,13 +581,14 @@ impl<'a> Evaluator<'a> {
                 let c = &plan.components[ci];
                 let quota = c.quota.map(|q| {
                     let v = self.h.whole.quota(q, p as u32, self.t);
-                    (v.value, v.step(&ws.quotas[q]))
+                    (v.value, None)
                 });
                 let inputs = ComponentInputs {
                     ws,
                     named: &named,
                     measure: c.measure.map(|m| vals[p * nm + m]),
                     quota,
+                    explain: false,
                 };
                 total += evaluate(c, &inputs)
                     .map_err(|message| RunError {

@@ -131,7 +131,10 @@ pub fn compare(
                 people,
                 &basis.tables,
                 p,
-                &plan_for,
+                &crate::engine::PayBy {
+                    plan_for: &plan_for,
+                    explain: true,
+                },
                 &mut after,
                 &mut errors,
             );

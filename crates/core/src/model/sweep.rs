@@ -520,7 +520,7 @@ pub fn sweep(basis: &mut Basis, parameters: &[Parameter], scope: &Scope) -> Resu
                 continue;
             };
             basis.work.evaluations += 1;
-            match evaluate_one(&variant, table, c, payout.participant, i) {
+            match evaluate_one(&variant, table, c, payout.participant, i, false) {
                 Ok(e) => totals[payout.participant as usize] += e.amount - payout.amount,
                 Err(message) => {
                     if errors.len() < 5 {
