@@ -533,10 +533,11 @@ pub(crate) fn compute_with(
                             other => (None, group_key(other, t)),
                         }
                     };
-                    let collision = rows
-                        .chunk_by(|a, b| a.order() == b.order())
-                        .filter(|run| run.len() > 1)
-                        .any(|run| run.iter().any(|x| exact(x) != exact(&run[0])));
+                    let collision = rows.par_chunk_by(|a, b| a.cell == b.cell).any(|cell| {
+                        cell.chunk_by(|a, b| a.key == b.key)
+                            .filter(|run| run.len() > 1)
+                            .any(|run| run.iter().any(|x| exact(x) != exact(&run[0])))
+                    });
                     if collision {
                         // Exact keys, numbered in the order first met.
                         let mut keys = KeyMaker::new(column);
@@ -554,49 +555,63 @@ pub(crate) fn compute_with(
                 // The common `distinct(field) >= N` is counted on keys, with
                 // no evaluation per group; anything else is evaluated.
                 if let Some((distinct_field, op, threshold)) = threshold {
-                    let mut dkeys = KeyMaker::new(&txns.fields[distinct_field]);
-                    let mut seen: Vec<i128> = Vec::new();
-                    let mut hashed: Vec<(u64, u32)> = Vec::new();
-                    for run in rows.chunk_by(|a, b| a.order() == b.order()) {
-                        seen.clear();
-                        let mut exact = true;
-                        if let Some(r) = distinct_raw {
-                            hashed.clear();
-                            hashed.extend(
-                                run.iter()
-                                    .filter(|x| x.dkey != 0)
-                                    .map(|x| (x.dkey, x.credit)),
-                            );
-                            hashed.sort_unstable();
-                            let text = |c: u32| r.get(credits.txn[c as usize] as usize);
-                            // Equal hashes must be equal texts; else this
-                            // group is counted on the texts themselves.
-                            exact = hashed
-                                .windows(2)
-                                .all(|w| w[0].0 != w[1].0 || text(w[0].1) == text(w[1].1));
-                            if exact {
-                                hashed.dedup_by_key(|x| x.0);
-                                seen.extend(hashed.iter().map(|x| i128::from(x.0)));
+                    // Cell by cell on the cores: how many of its groups
+                    // hold. Keys made for exactness are compared within a
+                    // group only, so each core may make its own.
+                    let scratch = || {
+                        let dkeys = KeyMaker::new(&txns.fields[distinct_field]);
+                        (dkeys, Vec::<i128>::new(), Vec::<(u64, u32)>::new())
+                    };
+                    let holding: Vec<(u32, u32)> = rows
+                        .par_chunk_by(|a, b| a.cell == b.cell)
+                        .map_init(scratch, |(dkeys, seen, hashed), cell| {
+                            let mut holding = 0;
+                            for run in cell.chunk_by(|a, b| a.key == b.key) {
+                                seen.clear();
+                                let mut exact = true;
+                                if let Some(r) = distinct_raw {
+                                    hashed.clear();
+                                    hashed.extend(
+                                        run.iter()
+                                            .filter(|x| x.dkey != 0)
+                                            .map(|x| (x.dkey, x.credit)),
+                                    );
+                                    hashed.sort_unstable();
+                                    let text = |c: u32| r.get(credits.txn[c as usize] as usize);
+                                    // Equal hashes must be equal texts; else
+                                    // this group is counted on the texts.
+                                    exact = hashed
+                                        .windows(2)
+                                        .all(|w| w[0].0 != w[1].0 || text(w[0].1) == text(w[1].1));
+                                    if exact {
+                                        hashed.dedup_by_key(|x| x.0);
+                                        seen.extend(hashed.iter().map(|x| i128::from(x.0)));
+                                    }
+                                }
+                                if distinct_raw.is_none() || !exact {
+                                    seen.extend(run.iter().filter_map(|r| {
+                                        dkeys.key(credits.txn[r.credit as usize] as usize)
+                                    }));
+                                    seen.sort_unstable();
+                                    seen.dedup();
+                                }
+                                let n = Decimal::from(seen.len());
+                                let holds = match op {
+                                    BinaryOp::Ge => n >= threshold,
+                                    BinaryOp::Gt => n > threshold,
+                                    BinaryOp::Eq => n == threshold,
+                                    BinaryOp::Ne => n != threshold,
+                                    BinaryOp::Le => n <= threshold,
+                                    _ => n < threshold,
+                                };
+                                holding += u32::from(holds);
                             }
-                        }
-                        if distinct_raw.is_none() || !exact {
-                            seen.extend(run.iter().filter_map(|r| {
-                                dkeys.key(credits.txn[r.credit as usize] as usize)
-                            }));
-                            seen.sort_unstable();
-                            seen.dedup();
-                        }
-                        let n = Decimal::from(seen.len());
-                        let holds = match op {
-                            BinaryOp::Ge => n >= threshold,
-                            BinaryOp::Gt => n > threshold,
-                            BinaryOp::Eq => n == threshold,
-                            BinaryOp::Ne => n != threshold,
-                            BinaryOp::Le => n <= threshold,
-                            _ => n < threshold,
-                        };
-                        if holds {
-                            table.values[base + run[0].cell as usize] += Decimal::ONE;
+                            (cell.first().map_or(0, |r| r.cell), holding)
+                        })
+                        .collect();
+                    for (cell, n) in holding {
+                        if let Some(v) = table.values.get_mut(base + cell as usize) {
+                            *v += Decimal::from(n);
                         }
                     }
                     continue;
@@ -1078,5 +1093,100 @@ impl Scope for GroupScope<'_> {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::data::{load_participants, load_transactions};
+    use crate::diag::SourceFile;
+    use rust_decimal::Decimal;
+
+    const WORKSPACE: &str = r#"
+[workspace]
+currency = "USD"
+[calendar]
+first_month = 1
+year = 2026
+[participants]
+id = "id"
+plan = "plan"
+[transactions]
+id = "id"
+date = "date"
+amount = "amount"
+[transactions.fields]
+owner = { type = "participant" }
+account = "text"
+product = "text"
+[credit]
+to = "owner"
+[measures]
+multi = { count_groups = "account", having = "distinct(product) >= 2" }
+repeat = { count_groups = "account", having = "count() >= 3" }
+"#;
+
+    const PLAN: &str = r#"
+[plan]
+id = "p"
+[[components]]
+id = "pay"
+period = "quarter"
+measure = "multi"
+payout = "$100 * multi"
+"#;
+
+    /// Groups are counted per participant and quarter: the same account
+    /// in two quarters, or of two owners, is two groups; a product sold
+    /// twice counts once.
+    #[test]
+    fn groups_are_counted_per_participant_and_period() {
+        let checked = crate::plan::check_workspace(
+            &SourceFile::new("attain.toml", WORKSPACE),
+            &[SourceFile::new("plans/p.toml", PLAN)],
+        );
+        let Some(ws) = checked.workspace else {
+            panic!("{}", crate::diag::render(&checked.diagnostics));
+        };
+        let people = load_participants(&ws, "p.csv", "id,plan\na,p\nb,p\n".as_bytes()).unwrap();
+        let csv = "id,date,amount,owner,account,product\n\
+                   t01,2026-01-05,1.00,a,X,P1\n\
+                   t02,2026-02-05,1.00,a,X,P2\n\
+                   t03,2026-03-05,1.00,a,Y,P1\n\
+                   t04,2026-03-06,1.00,a,Y,P1\n\
+                   t05,2026-03-07,1.00,a,Y,P1\n\
+                   t06,2026-04-05,1.00,a,X,P3\n\
+                   t07,2026-01-09,1.00,b,X,P1\n\
+                   t08,2026-01-10,1.00,b,X,P9\n\
+                   t09,2026-01-11,1.00,b,Z,P1\n\
+                   t10,2026-01-12,1.00,b,Z,P2\n\
+                   t11,2026-01-13,1.00,b,Z,P2\n";
+        let txns = load_transactions(&ws, &people, "d.csv", csv.as_bytes()).unwrap();
+        let overrides = super::QuotaOverrides::new();
+        let calc = crate::engine::calculate(&ws, &people, &txns, &overrides, 2026).unwrap();
+        let table = &calc.tables[0];
+        let (multi, repeat) = (ws.measure("multi").unwrap(), ws.measure("repeat").unwrap());
+        let value = |m: usize, p: u32, q: usize| table.value(m, p, q);
+        // a, Q1: X has P1 and P2 (holds); Y has P1 three times (one product).
+        assert_eq!(value(multi, 0, 0), Decimal::ONE);
+        assert_eq!(value(repeat, 0, 0), Decimal::ONE, "Y, three credits");
+        // a, Q2: X again, with one product this quarter.
+        assert_eq!(value(multi, 0, 1), Decimal::ZERO);
+        // b, Q1: X (P1, P9) and Z (P1, P2, P2) both hold; Z has three credits.
+        assert_eq!(value(multi, 1, 0), Decimal::TWO);
+        assert_eq!(value(repeat, 1, 0), Decimal::ONE);
+        let paid: Vec<(u32, String, Decimal)> = calc
+            .payouts
+            .iter()
+            .filter(|p| !p.amount.is_zero())
+            .map(|p| (p.participant, p.period.to_string(), p.amount))
+            .collect();
+        assert_eq!(
+            paid,
+            [
+                (0, "2026-Q1".to_string(), Decimal::from(100)),
+                (1, "2026-Q1".to_string(), Decimal::from(200)),
+            ]
+        );
     }
 }
