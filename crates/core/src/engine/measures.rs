@@ -1097,6 +1097,7 @@ impl Scope for GroupScope<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic, clippy::unwrap_used)]
 mod tests {
     use crate::data::{load_participants, load_transactions};
     use crate::diag::SourceFile;
