@@ -16,6 +16,8 @@ use std::io::Read;
 
 mod adjustments;
 mod day_reader;
+mod digits;
+mod numbered_ids;
 mod separators;
 mod transactions;
 pub use adjustments::{load_assignments, load_quotas, Assignment};

@@ -8,6 +8,8 @@
 //! record at a time.
 
 use super::day_reader::DayReader;
+use super::digits::{digits_word, eight_digits};
+use super::numbered_ids::NumberedIds;
 use super::separators::Separators;
 use super::{
     bind_columns, csv_error, each_record, read_field, Column, FieldReader, Interner, Participants,
@@ -160,6 +162,9 @@ struct IdTable {
     /// the second word (zero in the key of an id of 11 bytes or fewer).
     slots: Vec<(u64, u64)>,
     shift: u32,
+    /// Ids of the most common shape of a prefix and a number, found by
+    /// number instead.
+    numbered: Option<NumberedIds>,
 }
 
 /// The longest id [`IdTable`] holds.
@@ -221,6 +226,7 @@ impl IdTable {
         let mut t = IdTable {
             slots: vec![(0, EMPTY_SLOT); 1 << bits],
             shift: 64 - bits,
+            numbered: NumberedIds::new(&people.ids),
         };
         let mask = t.slots.len() - 1;
         for (i, id) in people.ids.iter().enumerate() {
@@ -245,6 +251,9 @@ impl IdTable {
     /// [`IdTable::get`] of an id's bytes (valid UTF-8).
     #[inline]
     fn get_bytes(&self, people: &Participants, id: &[u8]) -> Option<u32> {
+        if let Some(found) = self.numbered.as_ref().and_then(|n| n.get(id)) {
+            return found;
+        }
         let Some(key) = IdTable::key(id).filter(|_| id.len() <= SHORT_ID) else {
             let id = std::str::from_utf8(id).ok()?;
             return people.index.get(id).copied();
@@ -1239,36 +1248,20 @@ fn fast_minor_units(s: impl AsRef<[u8]>, minor_unit: u32) -> Option<i64> {
 /// [`fast_minor_units`] then reads.
 #[inline(always)]
 fn fast_cents(bytes: &[u8], from: usize, v: &[u8]) -> Option<i64> {
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
-    const HIGH_NIBBLES: u64 = 0xF0F0_F0F0_F0F0_F0F0;
     let n = v.len();
     if !(4..=11).contains(&n) || v.get(n - 3) != Some(&b'.') {
         return None;
     }
     let point = from + n - 3;
     let window: [u8; 8] = bytes.get(point.checked_sub(8)?..point)?.try_into().ok()?;
-    // Little-endian: the first digit is the lowest byte. Bytes before the
-    // field (the lowest `8 - k`) become `0`s.
-    let k = n - 3;
-    let field = u64::MAX << (8 * (8 - k));
-    let word = (u64::from_le_bytes(window) & field) | (ZEROS & !field);
-    // Every byte `0x30..=0x39`: its high nibble is 3, and still is with 6
-    // added.
-    if word & HIGH_NIBBLES != ZEROS
-        || word.wrapping_add(0x0606_0606_0606_0606) & HIGH_NIBBLES != ZEROS
-    {
-        return None;
-    }
-    let d = word - ZEROS;
-    let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
-    let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
-    let units = (d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF;
+    // The integer digits are the highest `n - 3` bytes of the window.
+    let units = eight_digits(digits_word(u64::from_le_bytes(window), n - 3))?;
     let tens = v.get(n - 2)?.wrapping_sub(b'0');
     let ones = v.get(n - 1)?.wrapping_sub(b'0');
     if tens > 9 || ones > 9 {
         return None;
     }
-    Some(units as i64 * 100 + i64::from(tens) * 10 + i64::from(ones))
+    Some(i64::from(units) * 100 + i64::from(tens) * 10 + i64::from(ones))
 }
 
 /// [`fast_minor_units`] for long numbers, every step checked.
