@@ -526,6 +526,14 @@ impl Lines {
         self.len += 1;
     }
 
+    /// Moves every line `by` further down the file.
+    pub(crate) fn shift(&mut self, by: u32) {
+        for (_, line) in &mut self.jumps {
+            *line = line.saturating_add(by);
+        }
+        self.last = self.last.saturating_add(by);
+    }
+
     /// Keeps the first `rows` lines.
     pub(crate) fn truncate(&mut self, rows: usize) {
         if rows >= self.len {

@@ -486,6 +486,8 @@ struct Part {
     first_id: Option<String>,
     last_id: String,
     errors: RowErrors,
+    /// Lines the part's piece holds (rows and blank lines).
+    lines: u64,
 }
 
 /// The values of a row read the general way, as a row sift sees them.
@@ -928,6 +930,7 @@ impl Part {
             first_id: None,
             last_id: String::new(),
             errors: RowErrors::new(ctx.file),
+            lines: 0,
         }
     }
 
@@ -940,6 +943,7 @@ impl Part {
         self.last_order = None;
         self.first_id = None;
         self.last_id.clear();
+        self.lines = 0;
         self.rows.date.clear();
         self.rows.amount.clear();
         self.rows.lines = super::Lines::default();
@@ -1349,6 +1353,7 @@ fn parse_block<R: RowSift>(
                 "this row is not valid UTF-8 text".into(),
                 Some("save the file as UTF-8".into()),
             );
+            part.lines = memchr::memchr_iter(b'\n', bytes).count() as u64;
             return;
         }
     };
@@ -1427,6 +1432,7 @@ fn parse_block<R: RowSift>(
         }
     }
     part.last_id = String::from_utf8_lossy(prev).into_owned();
+    part.lines = line - first_line;
 }
 
 /// Reads until `buf[..*filled]` holds `want` bytes or the input ends (then
@@ -1494,12 +1500,12 @@ struct BlockPlan {
     /// Bytes parsed now; the rest waits for the next read.
     cut: usize,
     pieces: Vec<std::ops::Range<usize>>,
-    /// Line ends in each piece.
+    /// Line ends in each piece, when counted (see `load_in_blocks`).
     lines: Vec<u64>,
 }
 
 impl BlockPlan {
-    fn new(data: &[u8], eof: bool, pieces: usize) -> BlockPlan {
+    fn new(data: &[u8], eof: bool, pieces: usize, count_lines: bool) -> BlockPlan {
         if memchr::memchr(b'"', data).is_some() {
             return BlockPlan {
                 quoted: true,
@@ -1515,10 +1521,14 @@ impl BlockPlan {
         };
         let block = &data[..cut];
         let pieces = split_at_lines(block, pieces);
-        let lines = pieces
-            .iter()
-            .map(|r| memchr::memchr_iter(b'\n', &block[r.clone()]).count() as u64)
-            .collect();
+        let lines = if count_lines {
+            pieces
+                .iter()
+                .map(|r| memchr::memchr_iter(b'\n', &block[r.clone()]).count() as u64)
+                .collect()
+        } else {
+            Vec::new()
+        };
         BlockPlan {
             quoted: false,
             cut,
@@ -1750,6 +1760,18 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
         part
     };
     let mut next_line: u64 = 2;
+    // Pieces number their lines from 1 and the merge, which takes them in
+    // file order, moves the numbers to the file's; this saves counting
+    // every piece's line ends before it is parsed. Not where rows are
+    // sifted as a block: the sift's messages name lines as it writes them.
+    let relative = match sift {
+        None => true,
+        Some(s) => {
+            let empty = Part::new(&ctx);
+            ctx.ops.is_some() && s.rows(&empty.rows).is_some()
+        }
+    };
+    merger.relative = relative;
     let mut eof = fill(&mut reader, &mut buf, &mut filled, block_size).map_err(read_error)?;
     let mut quoted = false;
     // Two buffers take turns: one is parsed while the other is filled.
@@ -1771,7 +1793,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
         let data = &buf[..filled];
         let plan = next_plan
             .take()
-            .unwrap_or_else(|| BlockPlan::new(data, eof, n_pieces));
+            .unwrap_or_else(|| BlockPlan::new(data, eof, n_pieces, !relative));
         if plan.quoted {
             quoted = true;
             break;
@@ -1789,12 +1811,16 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
         let (block, rest) = data.split_at(cut);
         let pieces: Vec<&[u8]> = plan.pieces.iter().map(|r| &block[r.clone()]).collect();
         let mut firsts = Vec::with_capacity(pieces.len());
-        let mut line = next_line;
-        for &n in &plan.lines {
-            firsts.push(line);
-            line += n;
+        if relative {
+            firsts.resize(pieces.len(), 1);
+        } else {
+            let mut line = next_line;
+            for &n in &plan.lines {
+                firsts.push(line);
+                line += n;
+            }
+            next_line = line;
         }
-        next_line = line;
         grow(&mut spare, rest.len() + block_size);
         spare[..rest.len()].copy_from_slice(rest);
         let mut spare_filled = rest.len();
@@ -1821,7 +1847,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
                 let plan = eof_next
                     .as_ref()
                     .ok()
-                    .map(|&e| BlockPlan::new(&spare[..spare_filled], e, n_pieces));
+                    .map(|&e| BlockPlan::new(&spare[..spare_filled], e, n_pieces, !relative));
                 (merged, eof_next, plan)
             },
         );
@@ -1851,7 +1877,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
             .from_reader(rest);
         let mut part = Part::new(&ctx);
         let mut prev = String::new();
-        let read_error = each_record(file, &mut rdr, next_line - 1, |line, record| {
+        let read_error = each_record(file, &mut rdr, merger.next_line - 1, |line, record| {
             let row: Vec<&str> = record.iter().collect();
             if let Some(id) = part.push_row(&ctx, &row, line, prev.as_bytes()) {
                 prev.clear();
@@ -1860,6 +1886,8 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
         });
         part.last_id.clone_from(&prev);
         part.errors.errors.extend(read_error);
+        // Numbered from the file's lines already.
+        merger.relative = false;
         take(&mut merger, sifted(part, sift));
     }
     if sift.is_some() && !merger.ascending {
@@ -1887,6 +1915,10 @@ struct Merger {
     id_column: usize,
     /// The last id read, kept or not.
     last_id: Option<String>,
+    /// The line the next part starts on.
+    next_line: u64,
+    /// Parts number their lines from 1 (see `load_in_blocks`).
+    relative: bool,
 }
 
 impl Merger {
@@ -1904,10 +1936,22 @@ impl Merger {
             too_large: false,
             id_column: ctx.layout.id.saturating_add(1),
             last_id: None,
+            next_line: 2,
+            relative: false,
         }
     }
 
     fn add(&mut self, p: &mut Part, keep: &Keep) {
+        if self.relative {
+            let by = self.next_line - 1;
+            for e in &mut p.errors.errors {
+                if e.location.line > 0 {
+                    e.location.line += by as usize;
+                }
+            }
+            p.rows.lines.shift(u32::try_from(by).unwrap_or(u32::MAX));
+        }
+        self.next_line += p.lines;
         self.errors.append(&mut p.errors.errors);
         self.more += p.errors.more;
         // Ids ascend across parts when each part's first id follows the
