@@ -23,34 +23,24 @@ pub fn payouts_csv<W: Write + ?Sized>(
     people: &Participants,
     calc: &Calculation,
 ) -> io::Result<()> {
-    use rayon::prelude::*;
-    out.write_all(b"participant_id,period,component,payout\n")?;
-    // Rows are made on the cores, a few thousand to a piece, and written
-    // in order: a decimal's text is the slow part of a large run's file.
-    let pieces: Vec<String> = calc
-        .payouts
-        .par_chunks(4096)
-        .map(|chunk| {
-            let mut buf = String::with_capacity(chunk.len() * 48);
-            for p in chunk {
-                let component = &ws.plans[p.plan].components[p.component].id;
-                let id = &people.ids[p.participant as usize];
-                let _ = writeln!(
-                    buf,
-                    "{},{},{},{}",
-                    csv_field(id),
-                    p.period,
-                    component,
-                    p.amount
-                );
-            }
-            buf
-        })
-        .collect();
-    for piece in pieces {
-        out.write_all(piece.as_bytes())?;
+    let mut buf = String::with_capacity(64 * 1024);
+    buf.push_str("participant_id,period,component,payout\n");
+    for p in &calc.payouts {
+        let component = &ws.plans[p.plan].components[p.component].id;
+        let _ = writeln!(
+            buf,
+            "{},{},{},{}",
+            csv_field(&people.ids[p.participant as usize]),
+            p.period,
+            component,
+            p.amount
+        );
+        if buf.len() > 60 * 1024 {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
     }
-    Ok(())
+    out.write_all(buf.as_bytes())
 }
 
 /// `1 plan`, `12 plans`, `30,000 deals`: a count with its noun, grouped

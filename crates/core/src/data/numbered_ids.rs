@@ -1,18 +1,18 @@
 //! Participant ids made of a prefix and a fixed number of digits
 //! (`R0000790`, `E-104233`), the way HR and CRM systems number people:
 //! those of the most common such shape are found by their number in a
-//! dense table, with no hashing. A deal names
-//! one or two participants, so this lookup runs tens of millions of times
-//! in a large run; the dense table is a tenth of the size of a hash table
-//! of the same people and stays in a core's nearest cache.
+//! dense table, with no hashing. A deal names one or two participants, so
+//! this lookup runs tens of millions of times in a large run; the dense
+//! table is a tenth of the size of a hash table of the same people and
+//! stays in a core's nearest cache.
 
 use super::digits::{digits_word, eight_digits};
 use super::NONE;
 
 pub(super) struct NumberedIds {
-    /// Bytes in every id (at most 8).
+    /// Bytes in an id of this shape (at most 8).
     len: usize,
-    /// Digits that end every id (1 to `len`).
+    /// Digits that end it (1 to `len`), after the prefix.
     digits: usize,
     /// The prefix's bytes, little-endian, where [`NumberedIds::word`]
     /// puts them, and the mask of those bytes.

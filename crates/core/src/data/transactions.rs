@@ -1764,6 +1764,8 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
     // file order, moves the numbers to the file's; this saves counting
     // every piece's line ends before it is parsed. Not where rows are
     // sifted as a block: the sift's messages name lines as it writes them.
+    // Whether they are is asked once, here, as `read_part` asks it of each
+    // part (for a fold: its filters compiled, one lock taken).
     let relative = match sift {
         None => true,
         Some(s) => {

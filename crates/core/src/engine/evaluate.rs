@@ -1,10 +1,11 @@
 //! One component for one participant and period: from measures and quota to
 //! a rounded payout with its trace.
 
+use super::measures::QuotaValue;
 use super::trace::{Step, Steps, Trace};
 use crate::expr::{eval, Expr, Value};
 use crate::money::{format_money, format_percent};
-use crate::plan::{Band, Basis, Component, PayRule, TierMode, Workspace};
+use crate::plan::{Band, Basis, Component, PayRule, Quota, TierMode, Workspace};
 use rust_decimal::Decimal;
 
 /// What a component reads, already computed.
@@ -13,9 +14,9 @@ pub struct ComponentInputs<'a> {
     /// Values of measures and quotas by name.
     pub named: &'a dyn Fn(&str) -> Option<Decimal>,
     pub measure: Option<Decimal>,
-    /// The quota after proration, with the step explaining it (none when
-    /// not `explain`).
-    pub quota: Option<(Decimal, Option<Step>)>,
+    /// The quota, prorated, with its definition (which names it in the
+    /// trace).
+    pub quota: Option<(&'a QuotaValue, &'a Quota)>,
     /// Whether the payout's trace is wanted: without it only the amount
     /// is made.
     pub explain: bool,
@@ -88,9 +89,9 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
             is_money: measure.ty == crate::expr::Type::Money,
         });
     }
-    let quota = inputs.quota.as_ref().map(|(q, _)| *q);
-    if let Some((_, Some(step))) = &inputs.quota {
-        steps.push(|| step.clone());
+    let quota = inputs.quota.map(|(q, _)| q.value);
+    if let Some((q, def)) = inputs.quota {
+        steps.push(|| q.step(def));
     }
     let attainment = match (inputs.measure, quota) {
         (Some(m), Some(q)) if !q.is_zero() => {

@@ -562,51 +562,29 @@ pub(crate) fn compute_with(
                         let dkeys = KeyMaker::new(&txns.fields[distinct_field]);
                         (dkeys, Vec::<i128>::new(), Vec::<(u64, u32)>::new())
                     };
+                    let distinct = Distinct {
+                        raw: distinct_raw,
+                        credits,
+                    };
                     let holding: Vec<(u32, u32)> = rows
                         .par_chunk_by(|a, b| a.cell == b.cell)
                         .map_init(scratch, |(dkeys, seen, hashed), cell| {
-                            let mut holding = 0;
-                            for run in cell.chunk_by(|a, b| a.key == b.key) {
-                                seen.clear();
-                                let mut exact = true;
-                                if let Some(r) = distinct_raw {
-                                    hashed.clear();
-                                    hashed.extend(
-                                        run.iter()
-                                            .filter(|x| x.dkey != 0)
-                                            .map(|x| (x.dkey, x.credit)),
-                                    );
-                                    hashed.sort_unstable();
-                                    let text = |c: u32| r.get(credits.txn[c as usize] as usize);
-                                    // Equal hashes must be equal texts; else
-                                    // this group is counted on the texts.
-                                    exact = hashed
-                                        .windows(2)
-                                        .all(|w| w[0].0 != w[1].0 || text(w[0].1) == text(w[1].1));
-                                    if exact {
-                                        hashed.dedup_by_key(|x| x.0);
-                                        seen.extend(hashed.iter().map(|x| i128::from(x.0)));
+                            let holding = cell
+                                .chunk_by(|a, b| a.key == b.key)
+                                .filter(|group| {
+                                    let n = distinct.count(group, dkeys, seen, hashed);
+                                    let n = Decimal::from(n);
+                                    match op {
+                                        BinaryOp::Ge => n >= threshold,
+                                        BinaryOp::Gt => n > threshold,
+                                        BinaryOp::Eq => n == threshold,
+                                        BinaryOp::Ne => n != threshold,
+                                        BinaryOp::Le => n <= threshold,
+                                        _ => n < threshold,
                                     }
-                                }
-                                if distinct_raw.is_none() || !exact {
-                                    seen.extend(run.iter().filter_map(|r| {
-                                        dkeys.key(credits.txn[r.credit as usize] as usize)
-                                    }));
-                                    seen.sort_unstable();
-                                    seen.dedup();
-                                }
-                                let n = Decimal::from(seen.len());
-                                let holds = match op {
-                                    BinaryOp::Ge => n >= threshold,
-                                    BinaryOp::Gt => n > threshold,
-                                    BinaryOp::Eq => n == threshold,
-                                    BinaryOp::Ne => n != threshold,
-                                    BinaryOp::Le => n <= threshold,
-                                    _ => n < threshold,
-                                };
-                                holding += u32::from(holds);
-                            }
-                            (cell.first().map_or(0, |r| r.cell), holding)
+                                })
+                                .count();
+                            (cell.first().map_or(0, |r| r.cell), holding as u32)
                         })
                         .collect();
                     for (cell, n) in holding {
@@ -872,11 +850,62 @@ impl GroupRow {
     }
 }
 
+/// What `distinct(field)` counts in a group: the field's raw text, by its
+/// hash in [`GroupRow::dkey`], or else its exact keys.
+struct Distinct<'a> {
+    raw: Option<&'a crate::data::RawText>,
+    credits: &'a Credits,
+}
+
+impl Distinct<'_> {
+    /// How many distinct values the credits of `group` hold. Equal hashes
+    /// must be equal texts; where two are not, the group is counted on
+    /// exact keys (`dkeys`). `seen` and `hashed` are room reused from
+    /// group to group.
+    fn count(
+        &self,
+        group: &[GroupRow],
+        dkeys: &mut KeyMaker,
+        seen: &mut Vec<i128>,
+        hashed: &mut Vec<(u64, u32)>,
+    ) -> usize {
+        let credits = self.credits;
+        if let Some(r) = self.raw {
+            hashed.clear();
+            hashed.extend(
+                group
+                    .iter()
+                    .filter(|x| x.dkey != 0)
+                    .map(|x| (x.dkey, x.credit)),
+            );
+            hashed.sort_unstable();
+            let text = |c: u32| r.get(credits.txn[c as usize] as usize);
+            let exact = hashed
+                .windows(2)
+                .all(|w| w[0].0 != w[1].0 || text(w[0].1) == text(w[1].1));
+            if exact {
+                hashed.dedup_by_key(|x| x.0);
+                return hashed.len();
+            }
+        }
+        seen.clear();
+        seen.extend(
+            group
+                .iter()
+                .filter_map(|r| dkeys.key(credits.txn[r.credit as usize] as usize)),
+        );
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+}
+
 /// The rows of `parts` in [`GroupRow::order`]: placed by cell (a counting
 /// sort, as cells are dense and hold few rows each), then each cell's rows
-/// sorted by key on the cores. Sorting all rows at once by their 128-bit
-/// order cost three times as much, and gathering the parts first as much
-/// again.
+/// sorted by key on the cores, rather than gathering the parts and
+/// sorting all rows by their 128-bit order (at L, 593,000 rows: ≈ 20 ms
+/// against ≈ 22 ms). It leaves each cell's rows together, which the
+/// checks and counts after it take cell by cell.
 fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
     let mut starts = vec![0usize; cells + 1];
     for row in parts.iter().flatten() {

@@ -290,10 +290,7 @@ pub fn evaluate_one(
     explain: bool,
 ) -> Result<evaluate::Evaluated, String> {
     let named = |name: &str| table.named(ws, name, p, i);
-    let quota = c.quota.map(|q| {
-        let v = table.quota(q, p, i);
-        (v.value, explain.then(|| v.step(&ws.quotas[q])))
-    });
+    let quota = c.quota.map(|q| (table.quota(q, p, i), &ws.quotas[q]));
     let inputs = ComponentInputs {
         ws,
         named: &named,
@@ -378,9 +375,7 @@ pub(crate) fn evaluate_example(
             None => ws.quota(name).map(|q| quotas[q].value),
         }
     };
-    let quota = c
-        .quota
-        .map(|q| (quotas[q].value, Some(quotas[q].step(&ws.quotas[q]))));
+    let quota = c.quota.map(|q| (&quotas[q], &ws.quotas[q]));
     let inputs = ComponentInputs {
         ws,
         named: &value_of,

@@ -579,10 +579,9 @@ impl<'a> Evaluator<'a> {
             let mut total = Decimal::ZERO;
             for &ci in &self.components[i] {
                 let c = &plan.components[ci];
-                let quota = c.quota.map(|q| {
-                    let v = self.h.whole.quota(q, p as u32, self.t);
-                    (v.value, None)
-                });
+                let quota = c
+                    .quota
+                    .map(|q| (self.h.whole.quota(q, p as u32, self.t), &ws.quotas[q]));
                 let inputs = ComponentInputs {
                     ws,
                     named: &named,
