@@ -1458,10 +1458,13 @@ fn fill<R: Read>(
 
 /// Makes `buf` at least `want` bytes long. A new zeroed vector comes from
 /// the allocator already zero (pages are zeroed as first touched), where
-/// `resize` would write every zero itself.
+/// `resize` would write every zero itself. It is made an eighth longer
+/// than asked: a buffer is asked for a block and the partial line before
+/// it, which differs from block to block, and each new longest would
+/// otherwise cost a whole new buffer, its pages touched afresh.
 fn grow(buf: &mut Vec<u8>, want: usize) {
     if buf.len() < want {
-        let mut bigger = vec![0u8; want];
+        let mut bigger = vec![0u8; want + want / 8];
         bigger[..buf.len()].copy_from_slice(buf);
         *buf = bigger;
     }

@@ -31,6 +31,7 @@ impl Credits {
 }
 
 /// Divides exactly and rounds by `mode`; `d > 0`.
+#[inline]
 pub fn div_round(n: i128, d: i128, mode: RoundingMode) -> i128 {
     // Split shares fit in 64 bits, where division is a few cycles; in 128
     // bits it is a call of some tens (once per split, per row).
