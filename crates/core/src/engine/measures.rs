@@ -634,27 +634,32 @@ pub(crate) fn compute_with(
 }
 
 /// Quota `qi` of every participant and period of `grid`, participant by
-/// participant.
-fn quota_values<'a>(
-    ws: &'a Workspace,
+/// participant, worked out on every core (each value is a proration in
+/// decimals: at L, 120,000 of them took ≈ 5 ms on one).
+fn quota_values(
+    ws: &Workspace,
     qi: usize,
-    grid: &'a PeriodGrid,
-    active: &'a [i32],
+    grid: &PeriodGrid,
+    active: &[i32],
     n_people: usize,
-    overrides: &'a QuotaOverrides,
-) -> impl Iterator<Item = QuotaValue> + 'a {
+    overrides: &QuotaOverrides,
+) -> Vec<QuotaValue> {
     let q = &ws.quotas[qi];
     let n_periods = grid.len();
-    (0..n_people).flat_map(move |p| {
-        grid.periods.iter().enumerate().map(move |(i, period)| {
-            let days = active[p * n_periods + i];
-            let (full, overridden) = match overrides.get(&(qi, p as u32, *period)) {
-                Some(v) => (*v, true),
-                None => (q.amount, false),
-            };
-            QuotaValue::new(q, full, overridden, days, grid.days(i))
+    (0..n_people)
+        .into_par_iter()
+        .with_min_len(256)
+        .flat_map_iter(|p| {
+            grid.periods.iter().enumerate().map(move |(i, period)| {
+                let days = active[p * n_periods + i];
+                let (full, overridden) = match overrides.get(&(qi, p as u32, *period)) {
+                    Some(v) => (*v, true),
+                    None => (q.amount, false),
+                };
+                QuotaValue::new(q, full, overridden, days, grid.days(i))
+            })
         })
-    })
+        .collect()
 }
 
 /// Whose values a roll-up of `p` adds: the people in `scope` (their
@@ -793,7 +798,7 @@ pub fn with_quotas(
     let cells = out.n_people * out.grid.len();
     for &qi in changed {
         let fresh: Vec<QuotaValue> =
-            quota_values(ws, qi, &out.grid, &out.active, out.n_people, overrides).collect();
+            quota_values(ws, qi, &out.grid, &out.active, out.n_people, overrides);
         out.quotas[qi * cells..(qi + 1) * cells].clone_from_slice(&fresh);
     }
     let mut dirty = vec![false; ws.measures.len()];

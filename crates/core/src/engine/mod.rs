@@ -240,7 +240,10 @@ pub fn payouts_of(
             }
         }
     }
-    cells.sort_by_cached_key(|(period, _, _)| period.to_string());
+    // One kind of period is in time order already.
+    if tables.len() > 1 {
+        cells.sort_by_cached_key(|(period, _, _)| period.to_string());
+    }
     for (period, ti, i) in cells {
         let table = &tables[ti];
         let Some(plan_index) = people.plan_at(p, table.grid.starts[i], table.grid.ends[i]) else {
