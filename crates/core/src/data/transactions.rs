@@ -2628,8 +2628,10 @@ n = { count = "credits" }
         let text = "id,nom\nt1,Zoë Ångström\nt2,\u{1F600}x\n";
         let bytes = text.as_bytes();
         for field in ["t1", "Zoë Ångström", "\u{1F600}x", "nom", ""] {
-            let at = text.find(field).unwrap();
-            let cut = &bytes[at..at + field.len()];
+            let cut = text
+                .find(field)
+                .and_then(|at| bytes.get(at..at + field.len()))
+                .unwrap_or_default();
             assert_eq!(field_text(text, cut), field);
         }
         // Bytes from elsewhere are checked as text the usual way.
