@@ -648,19 +648,22 @@ fn quota_values(
     overrides: &QuotaOverrides,
 ) -> Vec<QuotaValue> {
     let q = &ws.quotas[qi];
-    let n_periods = grid.len();
-    (0..n_people)
+    let n_periods = grid.len().max(1);
+    (0..n_people * grid.len())
         .into_par_iter()
-        .with_min_len(256)
-        .flat_map_iter(|p| {
-            grid.periods.iter().enumerate().map(move |(i, period)| {
-                let days = active[p * n_periods + i];
-                let (full, overridden) = match overrides.get(&(qi, p as u32, *period)) {
-                    Some(v) => (*v, true),
-                    None => (q.amount, false),
-                };
-                QuotaValue::new(q, full, overridden, days, grid.days(i))
-            })
+        .with_min_len(1024)
+        .map(|cell| {
+            let (p, i) = (cell / n_periods, cell % n_periods);
+            let days = active.get(cell).copied().unwrap_or(0);
+            let overridden = grid
+                .periods
+                .get(i)
+                .and_then(|period| overrides.get(&(qi, p as u32, *period)));
+            let (full, overridden) = match overridden {
+                Some(v) => (*v, true),
+                None => (q.amount, false),
+            };
+            QuotaValue::new(q, full, overridden, days, grid.days(i))
         })
         .collect()
 }
@@ -944,7 +947,10 @@ fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
     // Made on every core: the first touch of each page of fresh memory is
     // most of the cost (≈ 5 ms at L on one core).
     let mut rows: Vec<GroupRow> = Vec::new();
-    rows.par_extend(rayon::iter::repeat_n(GroupRow::default(), sizes.iter().sum()));
+    rows.par_extend(rayon::iter::repeat_n(
+        GroupRow::default(),
+        sizes.iter().sum(),
+    ));
     // Each part's place in each bucket, the buckets one after another.
     let mut places: Vec<Vec<&mut [GroupRow]>> = parts.iter().map(|_| Vec::new()).collect();
     let mut rest: &mut [GroupRow] = &mut rows;
