@@ -553,27 +553,28 @@ fn plain_row(
     let mut keep = false;
     for &(to, share) in shares.get(..plain.splits.len()).unwrap_or_default() {
         if to != NONE {
-            if split_mask != 0 {
-                pending.push(Pending {
-                    at: cell(to),
-                    mask: split_mask as u32,
-                    amount: share,
-                });
-            }
+            queue_plain(pending, cell(to), split_mask, share);
             keep = keep || keeps(true);
         }
     }
     if owner != NONE {
-        if owner_mask != 0 {
-            pending.push(Pending {
-                at: cell(owner),
-                mask: owner_mask as u32,
-                amount: remaining,
-            });
-        }
+        queue_plain(pending, cell(owner), owner_mask, remaining);
         keep = keep || keeps(false);
     }
     Some(keep)
+}
+
+/// Queues a credit of `amount` to the sums at `at` that `mask` names, if
+/// any.
+#[inline(always)]
+fn queue_plain(pending: &mut Vec<Pending>, at: u32, mask: u64, amount: i64) {
+    if mask != 0 {
+        pending.push(Pending {
+            at,
+            mask: mask as u32,
+            amount,
+        });
+    }
 }
 
 impl FoldRows<'_, '_> {
