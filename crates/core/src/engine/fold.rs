@@ -457,7 +457,7 @@ pub struct FoldRows<'s, 'a> {
 }
 
 /// The usual shape of a fold, credited by a shorter step
-/// ([`FoldRows::plain_row`]): one period grid, and every split's percent
+/// ([`plain_row`]): one period grid, and every split's percent
 /// read from a field (a whole number, as every row a fold sees holds it).
 /// The general step makes the same credits through [`credit_row`]; the
 /// tests hold the two to the same sums.
