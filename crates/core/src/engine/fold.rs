@@ -463,8 +463,6 @@ pub struct FoldRows<'s, 'a> {
 /// tests hold the two to the same sums.
 struct Plain<'s> {
     grid: &'s GridDays,
-    /// Periods in the grid.
-    periods: usize,
     /// Per split: its participant field, its percent field and its
     /// rounding.
     splits: Vec<(usize, usize, crate::money::RoundingMode)>,
@@ -486,11 +484,7 @@ impl<'s> Plain<'s> {
             })
             .collect::<Option<Vec<_>>>()
             .filter(|s| s.len() <= PLAIN_SPLITS)?;
-        Some(Plain {
-            grid,
-            periods: grid.grid.len(),
-            splits,
-        })
+        Some(Plain { grid, splits })
     }
 }
 
@@ -549,7 +543,8 @@ fn plain_row(
     let (split_mask, owner_mask) = (sums_by.mask(text, true), sums_by.mask(text, false));
     let keeps = |split: bool| keep_by.is_some_and(|k| k.mask(keep_text, split) != 0);
     let pending = totals.pending.first_mut()?;
-    let cell = |p: u32| ((p as usize * plain.periods + per as usize) * fold.summed.len()) as u32;
+    let periods = plain.grid.grid.len();
+    let cell = |p: u32| ((p as usize * periods + per as usize) * fold.summed.len()) as u32;
     let mut keep = false;
     for &(to, share) in shares.get(..plain.splits.len()).unwrap_or_default() {
         if to != NONE {
