@@ -507,11 +507,13 @@ impl Scratch {
         }
     }
 
-    fn row(&self) -> Row<'_> {
+    /// The row, with `raw` its text kept as written ([`raw_of_last`]).
+    fn row<'r>(&'r self, raw: &'r [&'r [u8]]) -> Row<'r> {
         Row {
             day: self.day,
             amount: self.amount,
             fields: &self.values,
+            raw,
         }
     }
 
@@ -533,6 +535,19 @@ impl Scratch {
             };
         }
     }
+}
+
+/// Per schema field, the text kept as written of the last row of `rows`
+/// (empty for other fields), as [`Row::raw`] gives it.
+fn raw_of_last(rows: &Transactions) -> Vec<&[u8]> {
+    let last = rows.len().saturating_sub(1);
+    rows.fields
+        .iter()
+        .map(|column| match column {
+            Column::Raw(r) if !r.is_empty() => r.get(last).as_bytes(),
+            _ => b"",
+        })
+        .collect()
 }
 
 /// Rows read in one pass, a batch at a time: the rows are cut at their
@@ -787,6 +802,7 @@ impl<'b> BatchValues<'b> {
             day: self.day.get(r).copied().unwrap_or(0),
             amount: self.amount.get(r).copied().unwrap_or(0),
             fields: self.numbers.get(r * n..(r + 1) * n).unwrap_or_default(),
+            raw: self.raw.get(r * n..(r + 1) * n).unwrap_or_default(),
         }
     }
 
@@ -896,9 +912,12 @@ pub struct Row<'r> {
     pub amount: i64,
     /// Each schema field's value as a number: a participant's index or a
     /// text id (`NONE` when empty), a whole number or minor units
-    /// (`MISSING` when empty); 0 for text kept as written, which a row
-    /// sift does not read.
+    /// (`MISSING` when empty); 0 for text kept as written, which
+    /// [`Row::raw`] gives.
     fields: &'r [i64],
+    /// Per schema field, the bytes of text kept as written (empty for
+    /// other fields).
+    raw: &'r [&'r [u8]],
 }
 
 impl Row<'_> {
@@ -922,6 +941,20 @@ impl Row<'_> {
     pub fn integer(&self, f: usize) -> i64 {
         self.fields.get(f).copied().unwrap_or(super::MISSING)
     }
+
+    /// The text of field `f` when it is kept as written (valid UTF-8,
+    /// trimmed); empty for other fields.
+    #[inline]
+    pub fn raw(&self, f: usize) -> &[u8] {
+        self.raw.get(f).copied().unwrap_or_default()
+    }
+}
+
+/// Text of up to 15 bytes as two integers, equal exactly when the texts
+/// are (the bytes and the length): a key needing no hash and no check.
+/// `None` for longer text.
+pub fn short_text_key(text: &[u8]) -> Option<(u64, u64)> {
+    IdTable::key(text)
 }
 
 impl Part {
@@ -1423,7 +1456,10 @@ fn parse_block<R: RowSift>(
                     let clean = part.errors.errors.len() + part.errors.more == problems;
                     if let Some(s) = sift.as_mut().filter(|_| clean) {
                         scratch.last_of(&part.rows);
-                        if !s.row(&scratch.row()) {
+                        let raw = raw_of_last(&part.rows);
+                        let kept = s.row(&scratch.row(&raw));
+                        drop(raw);
+                        if !kept {
                             part.truncate(part.rows.len().saturating_sub(1));
                         }
                     }

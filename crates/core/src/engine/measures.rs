@@ -10,7 +10,7 @@ use super::trace::Step;
 use crate::calendar::{days_between, FiscalCalendar, Period, PeriodKind};
 use crate::data::{Column, Participants, Transactions, MISSING, NONE};
 use crate::expr::{eval, BinaryOp, Scope, Value};
-use crate::plan::{MeasureKind, Quota, RollupScope, ValueRef, Workspace};
+use crate::plan::{FieldType, MeasureKind, Quota, RollupScope, ValueRef, Workspace};
 use jiff::civil::Date;
 use rayon::prelude::*;
 use rust_decimal::Decimal;
@@ -245,22 +245,98 @@ pub(crate) fn row_filters(ws: &Workspace) -> Vec<Option<&crate::expr::Expr>> {
         .collect()
 }
 
+/// A grouped measure a fold counts as it reads: `count_groups` with a
+/// `having` of `distinct(field) OP number`, grouping and counting fields
+/// whose values a fold keys exactly (text kept as written, participants,
+/// whole numbers, money).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct GroupShape {
+    pub measure: usize,
+    pub field: usize,
+    pub distinct: usize,
+    pub op: BinaryOp,
+    pub threshold: Decimal,
+}
+
+impl GroupShape {
+    /// Whether a group with `n` distinct values counts.
+    pub fn holds(&self, n: usize) -> bool {
+        holds(self.op, n, self.threshold)
+    }
+}
+
+/// `n OP threshold`, for the comparisons [`distinct_threshold`] takes.
+fn holds(op: BinaryOp, n: usize, threshold: Decimal) -> bool {
+    let n = Decimal::from(n);
+    match op {
+        BinaryOp::Ge => n >= threshold,
+        BinaryOp::Gt => n > threshold,
+        BinaryOp::Eq => n == threshold,
+        BinaryOp::Ne => n != threshold,
+        BinaryOp::Le => n <= threshold,
+        _ => n < threshold,
+    }
+}
+
+/// The measures of [`row_filters`], in its order, when every one is a
+/// [`GroupShape`]: a fold then keeps no row.
+pub(crate) fn group_shapes(ws: &Workspace) -> Option<Vec<GroupShape>> {
+    let schema = &ws.transactions;
+    let keyed = |f: usize| {
+        schema.fields.get(f).is_some_and(|field| match field.ty {
+            FieldType::Text => !field.interned,
+            FieldType::Participant | FieldType::Integer | FieldType::Money => true,
+            FieldType::Decimal | FieldType::Date => false,
+        })
+    };
+    ws.measures
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| {
+            matches!(
+                m.kind,
+                MeasureKind::Sum { field: Some(_), .. }
+                    | MeasureKind::CountDistinct { .. }
+                    | MeasureKind::CountGroups { .. }
+            )
+        })
+        .map(|(measure, m)| match &m.kind {
+            MeasureKind::CountGroups { field, having, .. } => {
+                let (distinct, op, threshold) = distinct_threshold(having, schema)?;
+                (keyed(*field) && keyed(distinct)).then_some(GroupShape {
+                    measure,
+                    field: *field,
+                    distinct,
+                    op,
+                    threshold,
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Computes every quota and measure on `grid`.
 pub fn compute(
     inputs: &MeasureInputs,
     grid: PeriodGrid,
 ) -> Result<MeasureTable, Vec<MeasureError>> {
-    compute_with(inputs, grid, None)
+    compute_with(inputs, grid, None, &[])
 }
 
 /// [`compute`], with the [`summed_measures`] given already added up
 /// (`presummed[j × cells + cell]` for the j-th, in minor units or as a
 /// count), so that `inputs` need hold only the credits the other measures
 /// read.
+///
+/// `presummed` holds the sums of [`summed_measures`], measure by measure,
+/// and `grouped` the counts of grouped measures (measure, count per cell),
+/// when a fold made them.
 pub(crate) fn compute_with(
     inputs: &MeasureInputs,
     grid: PeriodGrid,
     presummed: Option<&[i128]>,
+    grouped: &[(usize, Vec<u32>)],
 ) -> Result<MeasureTable, Vec<MeasureError>> {
     let MeasureInputs {
         ws,
@@ -453,6 +529,16 @@ pub(crate) fn compute_with(
                     }
                 }
             }
+            MeasureKind::CountGroups { .. }
+                if grouped.iter().any(|(counted, _)| *counted == mi) =>
+            {
+                let counts = grouped.iter().filter(|(counted, _)| *counted == mi);
+                for (_, counts) in counts {
+                    for (v, &n) in table.values[base..base + cells].iter_mut().zip(counts) {
+                        *v = Decimal::from(n);
+                    }
+                }
+            }
             MeasureKind::CountGroups {
                 field,
                 filter,
@@ -576,15 +662,7 @@ pub(crate) fn compute_with(
                                 .chunk_by(|a, b| a.key == b.key)
                                 .filter(|group| {
                                     let n = distinct.count(group, dkeys, seen, hashed);
-                                    let n = Decimal::from(n);
-                                    match op {
-                                        BinaryOp::Ge => n >= threshold,
-                                        BinaryOp::Gt => n > threshold,
-                                        BinaryOp::Eq => n == threshold,
-                                        BinaryOp::Ne => n != threshold,
-                                        BinaryOp::Le => n <= threshold,
-                                        _ => n < threshold,
-                                    }
+                                    holds(op, n, threshold)
                                 })
                                 .count();
                             (cell.first().map_or(0, |r| r.cell), holding as u32)
@@ -927,8 +1005,25 @@ const CELLS_PER_BUCKET: usize = 256;
 /// leaves each cell's rows together, which the checks and counts after it
 /// take cell by cell.
 fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
+    in_cell_order(
+        parts,
+        cells,
+        |row| row.cell as usize,
+        |cell| cell.sort_unstable_by_key(|r| r.key),
+    )
+}
+
+/// The items of `parts` together, cell by cell (`cell_of`, below
+/// `cells`), each cell's items put in order by `order_cell`: the way of
+/// [`in_group_order`], for anything kept by cell.
+pub(crate) fn in_cell_order<T: Copy + Default + Send + Sync>(
+    parts: Vec<Vec<T>>,
+    cells: usize,
+    cell_of: impl Fn(&T) -> usize + Sync,
+    order_cell: impl Fn(&mut [T]) + Sync,
+) -> Vec<T> {
     let buckets = cells.div_ceil(CELLS_PER_BUCKET).max(1);
-    let bucket_of = |row: &GroupRow| (row.cell as usize / CELLS_PER_BUCKET).min(buckets - 1);
+    let bucket_of = |row: &T| (cell_of(row) / CELLS_PER_BUCKET).min(buckets - 1);
     let counts: Vec<Vec<usize>> = parts
         .par_iter()
         .map(|part| {
@@ -946,14 +1041,11 @@ fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
         .collect();
     // Made on every core: the first touch of each page of fresh memory is
     // most of the cost (≈ 5 ms at L on one core).
-    let mut rows: Vec<GroupRow> = Vec::new();
-    rows.par_extend(rayon::iter::repeat_n(
-        GroupRow::default(),
-        sizes.iter().sum(),
-    ));
+    let mut rows: Vec<T> = Vec::new();
+    rows.par_extend(rayon::iter::repeat_n(T::default(), sizes.iter().sum()));
     // Each part's place in each bucket, the buckets one after another.
-    let mut places: Vec<Vec<&mut [GroupRow]>> = parts.iter().map(|_| Vec::new()).collect();
-    let mut rest: &mut [GroupRow] = &mut rows;
+    let mut places: Vec<Vec<&mut [T]>> = parts.iter().map(|_| Vec::new()).collect();
+    let mut rest: &mut [T] = &mut rows;
     for b in 0..buckets {
         for (part_places, counts) in places.iter_mut().zip(&counts) {
             let n = counts.get(b).copied().unwrap_or(0).min(rest.len());
@@ -980,8 +1072,8 @@ fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
         });
     drop(places);
     drop(parts);
-    let mut by_bucket: Vec<&mut [GroupRow]> = Vec::with_capacity(buckets);
-    let mut rest: &mut [GroupRow] = &mut rows;
+    let mut by_bucket: Vec<&mut [T]> = Vec::with_capacity(buckets);
+    let mut rest: &mut [T] = &mut rows;
     for &n in &sizes {
         let n = n.min(rest.len());
         let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(n);
@@ -990,9 +1082,9 @@ fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
     }
     by_bucket.into_par_iter().enumerate().for_each_init(
         Vec::new,
-        |placed: &mut Vec<GroupRow>, (b, bucket)| {
+        |placed: &mut Vec<T>, (b, bucket)| {
             let first = b * CELLS_PER_BUCKET;
-            let local = |row: &GroupRow| (row.cell as usize).saturating_sub(first);
+            let local = |row: &T| cell_of(row).saturating_sub(first);
             let mut starts = [0usize; CELLS_PER_BUCKET + 1];
             for row in bucket.iter() {
                 if let Some(n) = starts.get_mut(local(row) + 1) {
@@ -1003,7 +1095,7 @@ fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
                 starts[i] += starts[i - 1];
             }
             placed.clear();
-            placed.resize(bucket.len(), GroupRow::default());
+            placed.resize(bucket.len(), T::default());
             for row in bucket.iter() {
                 if let Some(at) = starts.get_mut(local(row)) {
                     if let Some(slot) = placed.get_mut(*at) {
@@ -1013,8 +1105,8 @@ fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
                 }
             }
             bucket.copy_from_slice(placed);
-            for cell in bucket.chunk_by_mut(|a, b| a.cell == b.cell) {
-                cell.sort_unstable_by_key(|r| r.key);
+            for cell in bucket.chunk_by_mut(|a, b| cell_of(a) == cell_of(b)) {
+                order_cell(cell);
             }
         },
     );
