@@ -74,8 +74,10 @@ struct Totals {
     high: Vec<Vec<i128>>,
     /// Credits not added yet, per grid.
     pending: Vec<Vec<Pending>>,
-    /// The credits of grouped measures ([`Fold::groups`]).
-    grouped: Vec<GroupCredit>,
+    /// The credits of grouped measures ([`Fold::groups`]), in lists of
+    /// [`GROUP_CHUNK`]: a list that grew by doubling was copied each time
+    /// into fresh memory (a page fault per 4 KB).
+    grouped: Vec<Vec<GroupCredit>>,
     /// Text longer than [`short_text_key`] keys, which [`GroupCredit`]s
     /// name by place here (see [`LONG_KEY`]).
     long: Vec<String>,
@@ -103,6 +105,9 @@ struct GroupCredit {
 const NUMBER_KEY: u64 = 0x20 << 56;
 const LONG_KEY: u64 = 0x40 << 56;
 const GLOBAL_LONG_KEY: u64 = 0xff << 56;
+
+/// Credits per list of [`Totals::grouped`] (640 KB).
+const GROUP_CHUNK: usize = 1 << 14;
 
 /// A field's value as a grouped measure keys it.
 #[derive(Clone, Copy)]
@@ -440,11 +445,19 @@ impl<'a> Fold<'a> {
                 if per == u8::MAX {
                     continue;
                 }
-                totals.grouped.push(GroupCredit {
+                let credit = GroupCredit {
                     at: self.group_cell(g, j, p, per) as u64,
                     group,
                     value,
-                });
+                };
+                match totals.grouped.last_mut() {
+                    Some(list) if list.len() < list.capacity() => list.push(credit),
+                    _ => {
+                        let mut list = Vec::with_capacity(GROUP_CHUNK);
+                        list.push(credit);
+                        totals.grouped.push(list);
+                    }
+                }
             }
         }
     }
@@ -488,7 +501,7 @@ impl<'a> Fold<'a> {
         };
         let mut parts: Vec<Vec<GroupCredit>> = totals
             .iter_mut()
-            .map(|t| std::mem::take(&mut t.grouped))
+            .flat_map(|t| std::mem::take(&mut t.grouped))
             .collect();
         // Long text numbered across threads, the same text the same number.
         let mut numbers: crate::data::FastMap<&str, u64> = crate::data::fast_map();
