@@ -1,7 +1,10 @@
 //! A run that needs payouts only, calculated while the transactions are
 //! read: each block is credited and added up on the core that parsed it,
 //! while it is still in cache, and only the rows that some measure must
-//! read one by one (grouped, distinct and field sums) are kept.
+//! read one by one (grouped, distinct and field sums) are kept. Grouped
+//! measures of the usual shape keep none: their credits are recorded with
+//! exact keys as the rows are read (`GroupCredit`) and counted at the
+//! end.
 //!
 //! The sums are the ones [`super::measures`] makes from every credit,
 //! made in a different order: exact integers, so the order changes
