@@ -1091,14 +1091,7 @@ rate = "100%"
             (&general, PLAN),
             (&optional_owner, &one_grid),
         ] {
-            let checked = crate::plan::check_workspace(
-                &SourceFile::new("attain.toml", workspace),
-                &[SourceFile::new("plans/p.toml", plan)],
-            );
-            let Some(ws) = checked.workspace else {
-                panic!("{}", crate::diag::render(&checked.diagnostics));
-            };
-            let people = load_participants(&ws, "p.csv", "id,plan\na,p\nb,p\n".as_bytes()).unwrap();
+            let (ws, people) = workspace_and_people(workspace, plan);
             let csv = "id,date,amount,kind,owner,helper,pct\n\
                        t1,2026-01-05,100.00,new,a,,\n\
                        t2,2026-02-05,100.00,new,,b,40\n\
@@ -1208,23 +1201,10 @@ rate = "100%"
     /// Folds `csv` in blocks of several sizes and checks the payouts
     /// against the columnar calculation; the SPIFF's total paid.
     fn fold_grouped(workspace: &str, plan: &str, csv: &str) -> usize {
-        let checked = crate::plan::check_workspace(
-            &SourceFile::new("attain.toml", workspace),
-            &[SourceFile::new("plans/p.toml", plan)],
-        );
-        let Some(ws) = checked.workspace else {
-            panic!("{}", crate::diag::render(&checked.diagnostics));
-        };
-        let people = load_participants(&ws, "p.csv", "id,plan\na,p\nb,p\n".as_bytes()).unwrap();
+        let (ws, people) = workspace_and_people(workspace, plan);
         let txns = load_transactions(&ws, &people, "d.csv", csv.as_bytes()).unwrap();
         let overrides = QuotaOverrides::new();
         let expected = super::super::calculate(&ws, &people, &txns, &overrides, 2026).unwrap();
-        let amounts_of = |c: &Calculation| -> Vec<(u32, String, usize, Decimal)> {
-            c.payouts
-                .iter()
-                .map(|p| (p.participant, p.period.to_string(), p.component, p.amount))
-                .collect()
-        };
         for block in [100, 700, 1 << 20] {
             let fold = Fold::new(&ws, &people, 2026).unwrap();
             assert!(fold.groups.is_some());
@@ -1244,7 +1224,9 @@ rate = "100%"
             .count()
     }
 
-    fn fold_like_calculate(workspace: &str, plan: &str) {
+    /// The workspace and plan checked, with two participants, `a` and
+    /// `b`, on the plan.
+    fn workspace_and_people(workspace: &str, plan: &str) -> (Workspace, Participants) {
         let checked = crate::plan::check_workspace(
             &SourceFile::new("attain.toml", workspace),
             &[SourceFile::new("plans/p.toml", plan)],
@@ -1253,6 +1235,19 @@ rate = "100%"
             panic!("{}", crate::diag::render(&checked.diagnostics));
         };
         let people = load_participants(&ws, "p.csv", "id,plan\na,p\nb,p\n".as_bytes()).unwrap();
+        (ws, people)
+    }
+
+    /// Each payout's participant, period, component and amount.
+    fn amounts_of(c: &Calculation) -> Vec<(u32, String, usize, Decimal)> {
+        c.payouts
+            .iter()
+            .map(|p| (p.participant, p.period.to_string(), p.component, p.amount))
+            .collect()
+    }
+
+    fn fold_like_calculate(workspace: &str, plan: &str) {
+        let (ws, people) = workspace_and_people(workspace, plan);
         let mut csv = String::from("id,date,amount,kind,owner,helper,pct\n");
         let amounts = [
             "90000000000000000.00",
@@ -1280,12 +1275,6 @@ rate = "100%"
         let txns = load_transactions(&ws, &people, "d.csv", csv.as_bytes()).unwrap();
         let overrides = QuotaOverrides::new();
         let expected = super::super::calculate(&ws, &people, &txns, &overrides, 2026).unwrap();
-        let amounts_of = |c: &Calculation| -> Vec<(u32, String, usize, Decimal)> {
-            c.payouts
-                .iter()
-                .map(|p| (p.participant, p.period.to_string(), p.component, p.amount))
-                .collect()
-        };
         assert!(expected
             .payouts
             .iter()
