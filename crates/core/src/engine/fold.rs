@@ -540,11 +540,27 @@ impl<'a> Fold<'a> {
         }
         let widest = self.widest.max(1);
         let cells = self.grids.len() * groups.len() * self.n_people * widest;
-        let credits = measures::in_cell_order(
+        // Per cell: where it is, and how many of its groups hold.
+        let holding = measures::visit_cells(
             parts,
             cells,
             |c| c.at as usize,
             |cell| cell.sort_unstable_by_key(|c| (c.group, c.value)),
+            |cell| {
+                let at = cell.first().map_or(0, |c| c.at as usize);
+                let j = at / widest / self.n_people.max(1) % groups.len();
+                let holding = cell
+                    .chunk_by(|a, b| a.group == b.group)
+                    .filter(|group| {
+                        let distinct = group
+                            .chunk_by(|a, b| a.value == b.value)
+                            .filter(|run| run.first().is_some_and(|c| c.value != (0, 0)))
+                            .count();
+                        groups.get(j).is_some_and(|shape| shape.holds(distinct))
+                    })
+                    .count();
+                (at, holding as u32)
+            },
         );
         let mut counts: Vec<Vec<(usize, Vec<u32>)>> = self
             .grids
@@ -557,32 +573,17 @@ impl<'a> Fold<'a> {
                     .collect()
             })
             .collect();
-        for cell in credits.chunk_by(|a, b| a.at == b.at) {
-            let Some(first) = cell.first() else {
-                continue;
-            };
-            let at = first.at as usize;
+        for (at, holding) in holding {
             let (per, rest) = (at % widest, at / widest);
             let (p, rest) = (rest % self.n_people.max(1), rest / self.n_people.max(1));
             let (j, g) = (rest % groups.len(), rest / groups.len());
             let periods = self.grids.get(g).map_or(0, |grid| grid.grid.len());
-            let (Some(shape), Some((_, slots))) =
-                (groups.get(j), counts.get_mut(g).and_then(|c| c.get_mut(j)))
-            else {
-                continue;
-            };
-            let holding = cell
-                .chunk_by(|a, b| a.group == b.group)
-                .filter(|group| {
-                    let distinct = group
-                        .chunk_by(|a, b| a.value == b.value)
-                        .filter(|run| run.first().is_some_and(|c| c.value != (0, 0)))
-                        .count();
-                    shape.holds(distinct)
-                })
-                .count();
-            if let Some(slot) = slots.get_mut(p * periods + per) {
-                *slot = holding as u32;
+            let slot = counts
+                .get_mut(g)
+                .and_then(|c| c.get_mut(j))
+                .and_then(|(_, slots)| slots.get_mut(p * periods + per));
+            if let Some(slot) = slot {
+                *slot = holding;
             }
         }
         counts
