@@ -1084,26 +1084,7 @@ pub(crate) fn in_cell_order<T: Copy + Default + Send + Sync>(
         Vec::new,
         |placed: &mut Vec<T>, (b, bucket)| {
             let first = b * CELLS_PER_BUCKET;
-            let local = |row: &T| cell_of(row).saturating_sub(first);
-            let mut starts = [0usize; CELLS_PER_BUCKET + 1];
-            for row in bucket.iter() {
-                if let Some(n) = starts.get_mut(local(row) + 1) {
-                    *n += 1;
-                }
-            }
-            for i in 1..starts.len() {
-                starts[i] += starts[i - 1];
-            }
-            placed.clear();
-            placed.resize(bucket.len(), T::default());
-            for row in bucket.iter() {
-                if let Some(at) = starts.get_mut(local(row)) {
-                    if let Some(slot) = placed.get_mut(*at) {
-                        *slot = *row;
-                    }
-                    *at += 1;
-                }
-            }
+            place_by_cell(bucket, placed, |row| cell_of(row).saturating_sub(first));
             bucket.copy_from_slice(placed);
             for cell in bucket.chunk_by_mut(|a, b| cell_of(a) == cell_of(b)) {
                 order_cell(cell);
@@ -1111,6 +1092,31 @@ pub(crate) fn in_cell_order<T: Copy + Default + Send + Sync>(
         },
     );
     rows
+}
+
+/// `rows`, of one bucket, into `placed` by cell (`local`: the cell's
+/// place in the bucket), a counting sort: cells are dense and hold few
+/// rows each. A cell's rows keep their order.
+fn place_by_cell<T: Copy + Default>(rows: &[T], placed: &mut Vec<T>, local: impl Fn(&T) -> usize) {
+    let mut starts = [0usize; CELLS_PER_BUCKET + 1];
+    for row in rows {
+        if let Some(n) = starts.get_mut(local(row) + 1) {
+            *n += 1;
+        }
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    placed.clear();
+    placed.resize(rows.len(), T::default());
+    for row in rows {
+        if let Some(at) = starts.get_mut(local(row)) {
+            if let Some(slot) = placed.get_mut(*at) {
+                *slot = *row;
+            }
+            *at += 1;
+        }
+    }
 }
 
 /// What `visit` makes of each cell of `parts` (its items together, put in
@@ -1170,26 +1176,7 @@ pub(crate) fn visit_cells<T: Copy + Default + Send + Sync, R: Send>(
                     gathered.extend_from_slice(part.get(from..to).unwrap_or_default());
                 }
                 let first = b * CELLS_PER_BUCKET;
-                let local = |row: &T| cell_of(row).saturating_sub(first);
-                let mut at = [0usize; CELLS_PER_BUCKET + 1];
-                for row in gathered.iter() {
-                    if let Some(n) = at.get_mut(local(row) + 1) {
-                        *n += 1;
-                    }
-                }
-                for i in 1..at.len() {
-                    at[i] += at[i - 1];
-                }
-                placed.clear();
-                placed.resize(gathered.len(), T::default());
-                for row in gathered.iter() {
-                    if let Some(next) = at.get_mut(local(row)) {
-                        if let Some(slot) = placed.get_mut(*next) {
-                            *slot = *row;
-                        }
-                        *next += 1;
-                    }
-                }
+                place_by_cell(gathered, placed, |row| cell_of(row).saturating_sub(first));
                 placed
                     .chunk_by_mut(|a, b| cell_of(a) == cell_of(b))
                     .map(|cell| {
