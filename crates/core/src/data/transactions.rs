@@ -1457,9 +1457,7 @@ fn parse_block<R: RowSift>(
                     if let Some(s) = sift.as_mut().filter(|_| clean) {
                         scratch.last_of(&part.rows);
                         let raw = raw_of_last(&part.rows);
-                        let kept = s.row(&scratch.row(&raw));
-                        drop(raw);
-                        if !kept {
+                        if !s.row(&scratch.row(&raw)) {
                             part.truncate(part.rows.len().saturating_sub(1));
                         }
                     }

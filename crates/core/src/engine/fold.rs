@@ -170,7 +170,10 @@ const PENDING: usize = 1 << 18;
 const MAX_GRIDS: usize = 4;
 
 impl Totals {
-    fn ready(&mut self, fold: &Fold) {
+    /// Makes room for the fold's sums, for the totals at `slot` in
+    /// [`Fold::totals`].
+    fn ready(&mut self, fold: &Fold, slot: usize) {
+        self.slot = slot;
         if self.sums.is_empty() {
             let k = fold.summed.len();
             self.sums = fold
@@ -419,6 +422,27 @@ impl<'a> Fold<'a> {
         }
     }
 
+    /// Whether a credit to participant `p`, passing the filters of
+    /// `kept_by` that `mask` names, keeps its row: it does unless the
+    /// grouped measures are counted here, when it is recorded instead.
+    fn keeps<'t>(
+        &self,
+        totals: &mut Totals,
+        periods: &[u8; MAX_GRIDS],
+        p: u32,
+        mask: u64,
+        value_of: impl Fn(usize) -> KeyValue<'t>,
+    ) -> bool {
+        if mask == 0 {
+            return false;
+        }
+        if self.groups.is_none() {
+            return true;
+        }
+        self.count_groups(totals, periods, p, mask, value_of);
+        false
+    }
+
     /// Records a credit to participant `p` for the grouped measures
     /// `mask` names, in the periods of `periods`; `value_of` gives a field
     /// of the credit's row.
@@ -471,6 +495,16 @@ impl<'a> Fold<'a> {
     fn group_cell(&self, g: usize, j: usize, p: u32, per: u8) -> usize {
         let measures = self.groups.as_ref().map_or(0, Vec::len);
         ((g * measures + j) * self.n_people + p as usize) * self.widest + usize::from(per)
+    }
+
+    /// The grid, grouped measure, participant and period of a
+    /// [`Fold::group_cell`].
+    fn group_cell_parts(&self, cell: usize) -> (usize, usize, usize, usize) {
+        let measures = self.groups.as_ref().map_or(0, Vec::len).max(1);
+        let (widest, people) = (self.widest.max(1), self.n_people.max(1));
+        let (per, rest) = (cell % widest, cell / widest);
+        let (p, rest) = (rest % people, rest / people);
+        (rest / measures, rest % measures, p, per)
     }
 
     /// [`Fold::count_groups`] for the credits of a row of the usual shape
@@ -538,8 +572,7 @@ impl<'a> Fold<'a> {
                 c.value = global(c.value);
             }
         }
-        let widest = self.widest.max(1);
-        let cells = self.grids.len() * groups.len() * self.n_people * widest;
+        let cells = self.grids.len() * groups.len() * self.n_people * self.widest;
         // Per cell: where it is, and how many of its groups hold.
         let holding = measures::visit_cells(
             parts,
@@ -548,7 +581,7 @@ impl<'a> Fold<'a> {
             |cell| cell.sort_unstable_by_key(|c| (c.group, c.value)),
             |cell| {
                 let at = cell.first().map_or(0, |c| c.at as usize);
-                let j = at / widest / self.n_people.max(1) % groups.len();
+                let (_, j, _, _) = self.group_cell_parts(at);
                 let holding = cell
                     .chunk_by(|a, b| a.group == b.group)
                     .filter(|group| {
@@ -574,9 +607,7 @@ impl<'a> Fold<'a> {
             })
             .collect();
         for (at, holding) in holding {
-            let (per, rest) = (at % widest, at / widest);
-            let (p, rest) = (rest % self.n_people.max(1), rest / self.n_people.max(1));
-            let (j, g) = (rest % groups.len(), rest / groups.len());
+            let (g, j, p, per) = self.group_cell_parts(at);
             let periods = self.grids.get(g).map_or(0, |grid| grid.grid.len());
             let slot = counts
                 .get_mut(g)
@@ -650,12 +681,8 @@ impl<'a> Fold<'a> {
                 let mask = keep_by
                     .as_ref()
                     .map_or(0, |m| m.mask(m.class_of_row(t, split)));
-                if self.groups.is_none() {
-                    keep |= mask != 0;
-                } else if mask != 0 {
-                    let value_of = |f| KeyValue::of_stored(rows, t, f);
-                    self.count_groups(totals, &periods, p, mask, value_of);
-                }
+                let value_of = |f| KeyValue::of_stored(rows, t, f);
+                keep |= self.keeps(totals, &periods, p, mask, value_of);
             };
             match credit_row(
                 ws,
@@ -702,28 +729,20 @@ impl<'a> Fold<'a> {
         let mut kept: Vec<u32> = Vec::new();
         for c in 0..credits.len() {
             let t = credits.txn[c];
-            let mask = summed
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.matches(&view, c))
-                .fold(0u64, |m, (j, _)| m | 1 << j);
-            let periods = self.periods(day_number(rows.date[t as usize]));
-            self.queue(
-                totals,
-                &periods,
-                credits.participant[c],
-                credits.amount[c],
-                mask,
-            );
-            if self.groups.is_some() {
-                let mask = kept_by
+            // Bit j: the credit passes the j-th filter.
+            let mask = |filters: &[Filter]| {
+                filters
                     .iter()
                     .enumerate()
                     .filter(|(_, f)| f.matches(&view, c))
-                    .fold(0u64, |m, (j, _)| m | 1 << j);
-                let value_of = |f| KeyValue::of_stored(rows, t as usize, f);
-                self.count_groups(totals, &periods, credits.participant[c], mask, value_of);
-            } else if kept.last() != Some(&t) && kept_by.iter().any(|f| f.matches(&view, c)) {
+                    .fold(0u64, |m, (j, _)| m | 1 << j)
+            };
+            let periods = self.periods(day_number(rows.date[t as usize]));
+            let p = credits.participant[c];
+            self.queue(totals, &periods, p, credits.amount[c], mask(&summed));
+            let value_of = |f| KeyValue::of_stored(rows, t as usize, f);
+            let keep = self.keeps(totals, &periods, p, mask(&kept_by), value_of);
+            if keep && kept.last() != Some(&t) {
                 kept.push(t);
             }
         }
@@ -894,12 +913,8 @@ impl FoldRows<'_, '_> {
         let mut add = |p: u32, amount: i64, split: bool| {
             fold.queue(totals, &periods, p, amount, sums_by.mask(text, split));
             let mask = keep_by.as_ref().map_or(0, |k| k.mask(keep_text, split));
-            if fold.groups.is_none() {
-                keep |= mask != 0;
-            } else if mask != 0 {
-                let value_of = |f| KeyValue::of_row(ws, row, f);
-                fold.count_groups(totals, &periods, p, mask, value_of);
-            }
+            let value_of = |f| KeyValue::of_row(ws, row, f);
+            keep |= fold.keeps(totals, &periods, p, mask, value_of);
         };
         match credit_row(ws, row, 0, |to, share| add(to, share, true)) {
             Ok(remaining) => {
@@ -963,8 +978,7 @@ impl<'a> Sift for Fold<'a> {
         let slot = rayon::current_thread_index().unwrap_or(self.totals.len() - 1);
         let mutex = self.totals.get(slot).or(self.totals.last())?;
         let mut totals = mutex.lock().unwrap_or_else(|e| e.into_inner());
-        totals.ready(self);
-        totals.slot = slot;
+        totals.ready(self, slot);
         Some(FoldRows {
             fold: self,
             totals,
@@ -981,8 +995,7 @@ impl<'a> Sift for Fold<'a> {
         };
         let mut guard = mutex.lock().unwrap_or_else(|e| e.into_inner());
         let totals = &mut *guard;
-        totals.ready(self);
-        totals.slot = slot;
+        totals.ready(self, slot);
         let (kept, errors) = match self.sift_in_one_pass(rows, totals) {
             Some(done) => done,
             None => match self.sift_by_credits(rows, totals) {

@@ -224,25 +224,33 @@ pub(crate) fn summed_measures(ws: &Workspace) -> Vec<(usize, Option<&crate::expr
         .collect()
 }
 
-/// The filters of the measures that read credits one by one (grouped,
-/// distinct and field sums): the rest read sums ([`summed_measures`]) or
-/// other measures and quotas. A [`super::fold`] keeps the rows these read.
-pub(crate) fn row_filters(ws: &Workspace) -> Vec<Option<&crate::expr::Expr>> {
+/// The measures that read credits one by one (grouped, distinct and field
+/// sums), with their places and filters: the rest read sums
+/// ([`summed_measures`]) or other measures and quotas.
+fn row_measures(
+    ws: &Workspace,
+) -> impl Iterator<Item = (usize, &MeasureKind, Option<&crate::expr::Expr>)> {
     ws.measures
         .iter()
-        .filter_map(|m| match &m.kind {
+        .enumerate()
+        .filter_map(|(mi, m)| match &m.kind {
             MeasureKind::Sum {
                 field: Some(_),
                 filter,
             }
             | MeasureKind::CountDistinct { filter, .. }
-            | MeasureKind::CountGroups { filter, .. } => Some(filter.as_ref()),
+            | MeasureKind::CountGroups { filter, .. } => Some((mi, &m.kind, filter.as_ref())),
             MeasureKind::Sum { field: None, .. }
             | MeasureKind::Count { .. }
             | MeasureKind::Rollup { .. }
             | MeasureKind::Derived(_) => None,
         })
-        .collect()
+}
+
+/// The filters of [`row_measures`]. A [`super::fold`] keeps the rows these
+/// read (unless [`group_shapes`] counts them).
+pub(crate) fn row_filters(ws: &Workspace) -> Vec<Option<&crate::expr::Expr>> {
+    row_measures(ws).map(|(_, _, filter)| filter).collect()
 }
 
 /// A grouped measure a fold counts as it reads: `count_groups` with a
@@ -278,7 +286,7 @@ fn holds(op: BinaryOp, n: usize, threshold: Decimal) -> bool {
     }
 }
 
-/// The measures of [`row_filters`], in its order, when every one is a
+/// The measures of [`row_measures`], in its order, when every one is a
 /// [`GroupShape`]: a fold then keeps no row.
 pub(crate) fn group_shapes(ws: &Workspace) -> Option<Vec<GroupShape>> {
     let schema = &ws.transactions;
@@ -289,18 +297,8 @@ pub(crate) fn group_shapes(ws: &Workspace) -> Option<Vec<GroupShape>> {
             FieldType::Decimal | FieldType::Date => false,
         })
     };
-    ws.measures
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| {
-            matches!(
-                m.kind,
-                MeasureKind::Sum { field: Some(_), .. }
-                    | MeasureKind::CountDistinct { .. }
-                    | MeasureKind::CountGroups { .. }
-            )
-        })
-        .map(|(measure, m)| match &m.kind {
+    row_measures(ws)
+        .map(|(measure, kind, _)| match kind {
             MeasureKind::CountGroups { field, having, .. } => {
                 let (distinct, op, threshold) = distinct_threshold(having, schema)?;
                 (keyed(*field) && keyed(distinct)).then_some(GroupShape {
@@ -327,11 +325,8 @@ pub fn compute(
 /// [`compute`], with the [`summed_measures`] given already added up
 /// (`presummed[j × cells + cell]` for the j-th, in minor units or as a
 /// count), so that `inputs` need hold only the credits the other measures
-/// read.
-///
-/// `presummed` holds the sums of [`summed_measures`], measure by measure,
-/// and `grouped` the counts of grouped measures (measure, count per cell),
-/// when a fold made them.
+/// read; and with the grouped measures of `grouped` counted already
+/// (measure, count per cell: see [`group_shapes`]).
 pub(crate) fn compute_with(
     inputs: &MeasureInputs,
     grid: PeriodGrid,
@@ -497,6 +492,7 @@ pub(crate) fn compute_with(
 
     for (mi, m) in ws.measures.iter().enumerate() {
         let base = mi * cells;
+        let counted = grouped.iter().find(|(measure, _)| *measure == mi);
         match &m.kind {
             MeasureKind::Sum { field: None, .. } | MeasureKind::Count { .. } => {}
             MeasureKind::Sum {
@@ -529,11 +525,8 @@ pub(crate) fn compute_with(
                     }
                 }
             }
-            MeasureKind::CountGroups { .. }
-                if grouped.iter().any(|(counted, _)| *counted == mi) =>
-            {
-                let counts = grouped.iter().filter(|(counted, _)| *counted == mi);
-                for (_, counts) in counts {
+            MeasureKind::CountGroups { .. } if counted.is_some() => {
+                if let Some((_, counts)) = counted {
                     for (v, &n) in table.values[base..base + cells].iter_mut().zip(counts) {
                         *v = Decimal::from(n);
                     }
@@ -1005,25 +998,9 @@ const CELLS_PER_BUCKET: usize = 256;
 /// leaves each cell's rows together, which the checks and counts after it
 /// take cell by cell.
 fn in_group_order(parts: Vec<Vec<GroupRow>>, cells: usize) -> Vec<GroupRow> {
-    in_cell_order(
-        parts,
-        cells,
-        |row| row.cell as usize,
-        |cell| cell.sort_unstable_by_key(|r| r.key),
-    )
-}
-
-/// The items of `parts` together, cell by cell (`cell_of`, below
-/// `cells`), each cell's items put in order by `order_cell`: the way of
-/// [`in_group_order`], for anything kept by cell.
-pub(crate) fn in_cell_order<T: Copy + Default + Send + Sync>(
-    parts: Vec<Vec<T>>,
-    cells: usize,
-    cell_of: impl Fn(&T) -> usize + Sync,
-    order_cell: impl Fn(&mut [T]) + Sync,
-) -> Vec<T> {
+    let cell_of = |row: &GroupRow| row.cell as usize;
     let buckets = cells.div_ceil(CELLS_PER_BUCKET).max(1);
-    let bucket_of = |row: &T| (cell_of(row) / CELLS_PER_BUCKET).min(buckets - 1);
+    let bucket_of = |row: &GroupRow| (cell_of(row) / CELLS_PER_BUCKET).min(buckets - 1);
     let counts: Vec<Vec<usize>> = parts
         .par_iter()
         .map(|part| {
@@ -1041,11 +1018,14 @@ pub(crate) fn in_cell_order<T: Copy + Default + Send + Sync>(
         .collect();
     // Made on every core: the first touch of each page of fresh memory is
     // most of the cost (≈ 5 ms at L on one core).
-    let mut rows: Vec<T> = Vec::new();
-    rows.par_extend(rayon::iter::repeat_n(T::default(), sizes.iter().sum()));
+    let mut rows: Vec<GroupRow> = Vec::new();
+    rows.par_extend(rayon::iter::repeat_n(
+        GroupRow::default(),
+        sizes.iter().sum(),
+    ));
     // Each part's place in each bucket, the buckets one after another.
-    let mut places: Vec<Vec<&mut [T]>> = parts.iter().map(|_| Vec::new()).collect();
-    let mut rest: &mut [T] = &mut rows;
+    let mut places: Vec<Vec<&mut [GroupRow]>> = parts.iter().map(|_| Vec::new()).collect();
+    let mut rest: &mut [GroupRow] = &mut rows;
     for b in 0..buckets {
         for (part_places, counts) in places.iter_mut().zip(&counts) {
             let n = counts.get(b).copied().unwrap_or(0).min(rest.len());
@@ -1072,8 +1052,8 @@ pub(crate) fn in_cell_order<T: Copy + Default + Send + Sync>(
         });
     drop(places);
     drop(parts);
-    let mut by_bucket: Vec<&mut [T]> = Vec::with_capacity(buckets);
-    let mut rest: &mut [T] = &mut rows;
+    let mut by_bucket: Vec<&mut [GroupRow]> = Vec::with_capacity(buckets);
+    let mut rest: &mut [GroupRow] = &mut rows;
     for &n in &sizes {
         let n = n.min(rest.len());
         let (bucket, tail) = std::mem::take(&mut rest).split_at_mut(n);
@@ -1082,12 +1062,12 @@ pub(crate) fn in_cell_order<T: Copy + Default + Send + Sync>(
     }
     by_bucket.into_par_iter().enumerate().for_each_init(
         Vec::new,
-        |placed: &mut Vec<T>, (b, bucket)| {
+        |placed: &mut Vec<GroupRow>, (b, bucket)| {
             let first = b * CELLS_PER_BUCKET;
             place_by_cell(bucket, placed, |row| cell_of(row).saturating_sub(first));
             bucket.copy_from_slice(placed);
             for cell in bucket.chunk_by_mut(|a, b| cell_of(a) == cell_of(b)) {
-                order_cell(cell);
+                cell.sort_unstable_by_key(|r| r.key);
             }
         },
     );
@@ -1120,11 +1100,11 @@ fn place_by_cell<T: Copy + Default>(rows: &[T], placed: &mut Vec<T>, local: impl
 }
 
 /// What `visit` makes of each cell of `parts` (its items together, put in
-/// order by `order_cell`), cell by cell as [`in_cell_order`] would hand
-/// them, with no copy of all the items: each part is dealt out to buckets
+/// order by `order_cell`), cell by cell, in the order of
+/// [`in_group_order`], with no copy of all the items: each part is dealt out to buckets
 /// of [`CELLS_PER_BUCKET`] cells in place, then each bucket is gathered
 /// from every part into room its core reuses, placed by cell and visited.
-/// The copy `in_cell_order` makes is fresh memory, a page fault per 4 KB
+/// The copy `in_group_order` makes is fresh memory, a page fault per 4 KB
 /// (at L, 24 MB of a grouped measure's credits).
 pub(crate) fn visit_cells<T: Copy + Default + Send + Sync, R: Send>(
     mut parts: Vec<Vec<T>>,
