@@ -347,7 +347,12 @@ pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
+    // The command runs on one of rayon's threads, not beside them: work
+    // handed to the pool from outside wakes a sleeping thread and then
+    // this one, for every parallel step (a block of the transactions file
+    // is one), and with as many threads as cores the woken one waits for a
+    // core.
+    match rayon::scope(|_| run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failed(diags)) => {
             eprint!("{}", render(&diags));
@@ -498,8 +503,7 @@ fn run(command: Command) -> Result<(), Failed> {
                     workspace::write_atomically(&path, |w| {
                         report::payouts_csv(w, ws, people, calc)
                     })?;
-                    let total: attain_core::money::Dec =
-                        calc.payouts.iter().map(|p| p.amount).sum();
+                    let total = calc.total();
                     eprintln!(
                         "{} payouts, total {}, written to {}",
                         calc.payouts.len(),

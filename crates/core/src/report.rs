@@ -16,18 +16,35 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// `participant_id,period,component,payout`: one row per payout, in the
-/// engine's order (participant id, period, component id).
+/// engine's order (participant id, period, component id). Rows are
+/// formatted on every core, a stretch of payouts at a time, and written in
+/// order: formatting 108,000 rows on one core was a sixth of the time after
+/// the read at L.
 pub fn payouts_csv<W: Write + ?Sized>(
     out: &mut W,
     ws: &Workspace,
     people: &Participants,
     calc: &Calculation,
 ) -> io::Result<()> {
-    let mut buf = String::with_capacity(64 * 1024);
-    buf.push_str("participant_id,period,component,payout\n");
+    use rayon::prelude::*;
+    out.write_all(b"participant_id,period,component,payout\n")?;
+    let pieces: Vec<String> = calc
+        .payouts
+        .par_chunks(4096)
+        .map(|payouts| payout_rows(ws, people, payouts))
+        .collect();
+    for piece in pieces {
+        out.write_all(piece.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The rows of the payouts file for `payouts`.
+fn payout_rows(ws: &Workspace, people: &Participants, payouts: &[Payout]) -> String {
+    let mut buf = String::with_capacity(payouts.len() * 48);
     // A run pays in a handful of periods: each written once.
     let mut periods: Vec<(Period, String)> = Vec::new();
-    for p in &calc.payouts {
+    for p in payouts {
         let component = &ws.plans[p.plan].components[p.component].id;
         buf.push_str(&csv_field(&people.ids[p.participant as usize]));
         buf.push(',');
@@ -44,17 +61,14 @@ pub fn payouts_csv<W: Write + ?Sized>(
         buf.push(',');
         write_decimal(&mut buf, p.amount);
         buf.push('\n');
-        if buf.len() > 60 * 1024 {
-            out.write_all(buf.as_bytes())?;
-            buf.clear();
-        }
     }
-    out.write_all(buf.as_bytes())
+    buf
 }
 
 /// Writes `x` as its `Display` does (every decimal place of its scale),
 /// from its integer parts: the general formatting cost more than the rest
-/// of a row of the payouts file.
+/// of a row of the payouts file. Amounts of up to 64 bits (any payout) are
+/// written without 128-bit division, which is a call.
 fn write_decimal(buf: &mut String, x: Decimal) {
     let scale = x.scale();
     let units = x.mantissa().unsigned_abs();
@@ -62,15 +76,41 @@ fn write_decimal(buf: &mut String, x: Decimal) {
         let _ = write!(buf, "{x}");
         return;
     }
-    let ten = 10u128.pow(scale);
     if x.is_sign_negative() {
         buf.push('-');
     }
-    let _ = write!(buf, "{}", units / ten);
-    if scale > 0 {
-        let width = scale as usize;
-        let _ = write!(buf, ".{:0width$}", units % ten);
+    // 10^19 is the largest power of ten in 64 bits.
+    match u64::try_from(units) {
+        Ok(units) if scale <= 19 => {
+            let ten = 10u64.pow(scale);
+            push_digits(buf, units / ten, 1);
+            if scale > 0 {
+                buf.push('.');
+                push_digits(buf, units % ten, scale as usize);
+            }
+        }
+        _ => {
+            let ten = 10u128.pow(scale);
+            let _ = write!(buf, "{}", units / ten);
+            if scale > 0 {
+                let width = scale as usize;
+                let _ = write!(buf, ".{:0width$}", units % ten);
+            }
+        }
     }
+}
+
+/// The decimal digits of `v`, padded with zeros to `width` (at most 20).
+fn push_digits(buf: &mut String, mut v: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut start = digits.len();
+    while v > 0 {
+        start -= 1;
+        digits[start] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let start = start.min(digits.len().saturating_sub(width));
+    buf.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// `1 plan`, `12 plans`, `30,000 deals`: a count with its noun, grouped
@@ -508,7 +548,7 @@ fn table_text(rows: &[Vec<String>], indent: usize) -> String {
 /// component, top earners and the spread of attainment.
 pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: usize) -> String {
     let mut out = String::new();
-    let grand: Decimal = calc.payouts.iter().map(|p| p.amount).sum();
+    let grand = calc.total();
     let paid_people = {
         let mut v: Vec<u32> = calc.payouts.iter().map(|p| p.participant).collect();
         v.sort_unstable();
@@ -716,6 +756,12 @@ mod tests {
         #[test]
         fn any_decimal_written_as_displayed(lo in any::<u32>(), mid in any::<u32>(), hi in any::<u32>(), negative in any::<bool>(), scale in 0u32..=28) {
             let x = Decimal::from_parts(lo, mid, hi, negative, scale);
+            prop_assert_eq!(written(x), x.to_string());
+        }
+
+        #[test]
+        fn any_64_bit_decimal_written_as_displayed(units in any::<u64>(), negative in any::<bool>(), scale in 0u32..=28) {
+            let x = Decimal::from_parts(units as u32, (units >> 32) as u32, 0, negative, scale);
             prop_assert_eq!(written(x), x.to_string());
         }
     }

@@ -249,7 +249,7 @@ impl IdTable {
     }
 
     /// [`IdTable::get`] of an id's bytes (valid UTF-8).
-    #[inline]
+    #[inline(always)]
     fn get_bytes(&self, people: &Participants, id: &[u8]) -> Option<u32> {
         if let Some(found) = self.numbered.as_ref().and_then(|n| n.get(id)) {
             return found;
@@ -1010,10 +1010,11 @@ impl Part {
     /// row read before it in this part. [`Part::last_id`] is set once, at
     /// the part's end: copying every id there cost more than a percent of
     /// a run.
+    #[inline(always)]
     fn read_id(&mut self, id: &[u8], prev: &[u8]) {
         let order = order_key(id);
         if self.first_id.is_none() {
-            self.first_id = Some(String::from_utf8_lossy(id).into_owned());
+            self.note_first_id(id);
         } else if self.ascending {
             self.ascending = match (self.last_order, order) {
                 (Some(last), Some(this)) => last < this,
@@ -1021,6 +1022,11 @@ impl Part {
             };
         }
         self.last_order = order;
+    }
+
+    #[cold]
+    fn note_first_id(&mut self, id: &[u8]) {
+        self.first_id = Some(String::from_utf8_lossy(id).into_owned());
     }
 
     /// Stores row `r` of a batch, read in one pass.

@@ -28,6 +28,7 @@ use crate::data::{
 use crate::expr::Expr;
 use crate::plan::FieldType;
 use crate::plan::Workspace;
+use rayon::prelude::*;
 use std::sync::{Mutex, MutexGuard};
 
 /// Sums of every block read so far, and how to add a block to them.
@@ -358,18 +359,28 @@ impl<'a> Fold<'a> {
         let mut tables = Vec::new();
         for ((g, grid_days), grouped) in self.grids.into_iter().enumerate().zip(grouped) {
             let cells = people.len() * grid_days.grid.len();
-            // Cell-major sums into the measure-major layout `compute_with` reads.
+            // Cell-major sums into the measure-major layout `compute_with`
+            // reads, a measure to a core.
             let mut presummed = vec![0i128; k * cells];
-            for t in &totals {
-                let sums = t.sums.get(g).map(|v| v.iter().map(|&x| i128::from(x)));
-                let high = t.high.get(g).map(|v| v.iter().copied());
-                for (at, v) in sums.into_iter().flatten().enumerate() {
-                    presummed[(at % k) * cells + at / k] += v;
-                }
-                for (at, v) in high.into_iter().flatten().enumerate() {
-                    presummed[(at % k) * cells + at / k] += v;
-                }
-            }
+            presummed
+                .par_chunks_mut(cells.max(1))
+                .enumerate()
+                .for_each(|(j, column)| {
+                    for t in &totals {
+                        if let Some(sums) = t.sums.get(g) {
+                            let own = sums.iter().skip(j).step_by(k.max(1));
+                            for (slot, &v) in column.iter_mut().zip(own) {
+                                *slot += i128::from(v);
+                            }
+                        }
+                        if let Some(high) = t.high.get(g) {
+                            let own = high.iter().skip(j).step_by(k.max(1));
+                            for (slot, &v) in column.iter_mut().zip(own) {
+                                *slot += v;
+                            }
+                        }
+                    }
+                });
             let table = measures::compute_with(&inputs, grid_days.grid, Some(&presummed), &grouped)
                 .map_err(|e| measure_errors(people, e))?;
             tables.push(table);

@@ -157,6 +157,14 @@ impl MeasureTable {
         self.active[self.at(p as usize, period)]
     }
 
+    /// The value of a measure or quota for a participant and period.
+    pub fn of(&self, r: ValueRef, p: u32, period: usize) -> Decimal {
+        match r {
+            ValueRef::Measure(m) => self.value(m, p, period),
+            ValueRef::Quota(q) => self.quota(q, p, period).value,
+        }
+    }
+
     /// The value of a name (measure or quota) for a participant and period.
     pub fn named(&self, ws: &Workspace, name: &str, p: u32, period: usize) -> Option<Decimal> {
         if let Some(m) = ws.measure(name) {
@@ -824,13 +832,28 @@ fn derive(
     let cells = table.n_people * n_periods;
     let base = mi * cells;
     let read = &*table;
+    // The formula's names found once, not by a search of every measure's
+    // name at each cell (which was most of a derived measure's time).
+    let names: Vec<(&str, ValueRef)> = expr
+        .references()
+        .into_iter()
+        .filter_map(|name| {
+            let found = ws.measure(name).map(ValueRef::Measure);
+            found
+                .or_else(|| ws.quota(name).map(ValueRef::Quota))
+                .map(|r| (name, r))
+        })
+        .collect();
     // Every cell on the cores, then written in, errors in cell order.
     let values: Vec<Result<Option<Decimal>, String>> = (0..cells)
         .into_par_iter()
         .with_min_len(256)
         .map(|cell| {
             let (p, i) = ((cell / n_periods) as u32, cell % n_periods);
-            let scope = |name: &str| read.named(ws, name, p, i).map(Value::Num);
+            let scope = |name: &str| {
+                let (_, r) = names.iter().find(|(n, _)| *n == name)?;
+                Some(Value::Num(read.of(*r, p, i)))
+            };
             match eval(expr, &scope) {
                 Ok(Value::Num(v)) => Ok(Some(v)),
                 Ok(_) => Ok(None),

@@ -49,6 +49,13 @@ impl Calculation {
     pub fn table(&self, kind: PeriodKind) -> Option<&MeasureTable> {
         self.tables.iter().find(|t| t.grid.kind == kind)
     }
+
+    /// Every payout added up (exactly, so the order of the additions on
+    /// the cores changes nothing).
+    pub fn total(&self) -> Decimal {
+        use rayon::prelude::*;
+        self.payouts.par_iter().map(|p| p.amount).sum()
+    }
 }
 
 /// Crediting errors as a run reports them: the transaction's id and line,
@@ -184,14 +191,11 @@ pub(crate) fn payouts_with(
         .filter(|p| only.is_none_or(|set| set.contains(p)))
         .collect();
     order.sort_by(|a, b| people.ids[*a as usize].cmp(&people.ids[*b as usize]));
+    let by = PayBy::new(ws, plan_for, traces);
     let per_person: Vec<(Vec<Payout>, Vec<RunError>)> = order
         .par_iter()
         .map(|&p| {
             let (mut found, mut failed) = (Vec::new(), Vec::new());
-            let by = PayBy {
-                plan_for,
-                explain: traces,
-            };
             payouts_of(ws, people, tables, p, &by, &mut found, &mut failed);
             (found, failed)
         })
@@ -214,9 +218,35 @@ pub(crate) fn payouts_with(
 pub struct PayBy<'a> {
     /// The plan that pays for the plan they are on: the plan itself in a
     /// run; a candidate in a what-if.
-    pub plan_for: &'a dyn Fn(usize) -> usize,
+    plan_for: &'a (dyn Fn(usize) -> usize + Sync),
     /// Whether each payout carries its trace.
-    pub explain: bool,
+    explain: bool,
+    /// Per plan, its components in id order, the order payouts are made
+    /// in: sorted once, not for every participant and period.
+    component_order: Vec<Vec<usize>>,
+}
+
+impl<'a> PayBy<'a> {
+    pub fn new(
+        ws: &Workspace,
+        plan_for: &'a (dyn Fn(usize) -> usize + Sync),
+        explain: bool,
+    ) -> PayBy<'a> {
+        let component_order = ws
+            .plans
+            .iter()
+            .map(|plan| {
+                let mut order: Vec<usize> = (0..plan.components.len()).collect();
+                order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
+                order
+            })
+            .collect();
+        PayBy {
+            plan_for,
+            explain,
+            component_order,
+        }
+    }
 }
 
 /// Appends the payouts of participant `p`, in period then component order,
@@ -230,7 +260,7 @@ pub fn payouts_of(
     payouts: &mut Vec<Payout>,
     errors: &mut Vec<RunError>,
 ) {
-    let PayBy { plan_for, explain } = *by;
+    let (plan_for, explain) = (by.plan_for, by.explain);
     // Periods in time order across kinds: a year sorts after its quarters.
     let mut cells: Vec<(Period, usize, usize)> = Vec::new();
     for (ti, table) in tables.iter().enumerate() {
@@ -251,9 +281,11 @@ pub fn payouts_of(
         };
         let plan_index = plan_for(plan_index);
         let plan = &ws.plans[plan_index];
-        let mut component_order: Vec<usize> = (0..plan.components.len()).collect();
-        component_order.sort_by(|a, b| plan.components[*a].id.cmp(&plan.components[*b].id));
-        for &ci in &component_order {
+        let component_order = by
+            .component_order
+            .get(plan_index)
+            .map_or(&[][..], Vec::as_slice);
+        for &ci in component_order {
             let c = &plan.components[ci];
             if c.period != period.kind {
                 continue;

@@ -125,19 +125,9 @@ pub fn compare(
     if !moved.is_empty() {
         let plan_for = |plan: usize| replaced.get(&plan).copied().unwrap_or(plan);
         let mut errors = Vec::new();
+        let by = crate::engine::PayBy::new(ws, &plan_for, true);
         for &p in &moved {
-            crate::engine::payouts_of(
-                ws,
-                people,
-                &basis.tables,
-                p,
-                &crate::engine::PayBy {
-                    plan_for: &plan_for,
-                    explain: true,
-                },
-                &mut after,
-                &mut errors,
-            );
+            crate::engine::payouts_of(ws, people, &basis.tables, p, &by, &mut after, &mut errors);
         }
         if !errors.is_empty() {
             return Err(errors);
