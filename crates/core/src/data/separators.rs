@@ -63,6 +63,29 @@ impl<'b> Separators<'b> {
     }
 }
 
+/// Whether `bytes` hold a `"`, and whether they hold a byte that is not
+/// ASCII: one pass, sixteen bytes a step, for both. A block with neither is
+/// read without its UTF-8 check (ASCII is valid UTF-8), and the search for
+/// quotes, which every block needs, costs no more for it.
+pub(super) fn quotes_and_ascii(bytes: &[u8]) -> (bool, bool) {
+    let quote = u8x16::splat(b'"');
+    let mut quotes = u8x16::splat(0);
+    let mut any = u8x16::splat(0);
+    let mut chunks = bytes.chunks_exact(WINDOW);
+    for chunk in &mut chunks {
+        for lanes in chunk.chunks_exact(16) {
+            let lanes: [u8; 16] = lanes.try_into().unwrap_or_default();
+            let v = u8x16::from(lanes);
+            quotes |= v.simd_eq(quote);
+            any |= v;
+        }
+    }
+    let tail = chunks.remainder();
+    let quoted = quotes.to_bitmask() != 0 || tail.contains(&b'"');
+    let ascii = any.to_bitmask() == 0 && tail.is_ascii();
+    (quoted, ascii)
+}
+
 /// One bit per `,` or `\n` among the 64 bytes from `base` (bytes past the
 /// end count as neither).
 #[inline(always)]
@@ -121,6 +144,37 @@ mod tests {
     fn quotes_and_carriage_returns_are_not_separators() {
         assert_eq!(all(b"a,\"b\r\n,c"), vec![1, 5, 6]);
         assert_eq!(all(&[0xff, b',', 0x80, b'\n']), vec![1, 3]);
+    }
+
+    #[test]
+    fn quotes_and_bytes_past_ascii_are_found_anywhere() {
+        for len in [0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 200] {
+            let plain = vec![b'a'; len];
+            assert_eq!(quotes_and_ascii(&plain), (false, true), "len {len}");
+            for at in 0..len {
+                let mut quoted = plain.clone();
+                quoted[at] = b'"';
+                assert_eq!(
+                    quotes_and_ascii(&quoted),
+                    (true, true),
+                    "len {len}, at {at}"
+                );
+                let mut high = plain.clone();
+                high[at] = 0x80;
+                assert_eq!(
+                    quotes_and_ascii(&high),
+                    (false, false),
+                    "len {len}, at {at}"
+                );
+                high[at] = 0xff;
+                assert_eq!(
+                    quotes_and_ascii(&high),
+                    (false, false),
+                    "len {len}, at {at}"
+                );
+            }
+        }
+        assert_eq!(quotes_and_ascii("café \"x\"".as_bytes()), (true, false));
     }
 
     #[test]

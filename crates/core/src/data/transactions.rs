@@ -684,8 +684,7 @@ impl<'b> Batch<'b> {
     }
 
     /// Reads every column of the batch, each down the rows by its own loop.
-    fn read(&mut self, ctx: &Ctx, ops: &[Op], text: &'b str) {
-        let bytes = text.as_bytes();
+    fn read(&mut self, ctx: &Ctx, ops: &[Op], bytes: &'b [u8]) {
         let minor_unit = ctx.ws.minor_unit;
         let n = self.values.fields;
         for (col, op) in ops.iter().enumerate() {
@@ -896,12 +895,27 @@ fn put(values: &mut [i64], field: usize, value: Option<i64>) -> bool {
 /// their address, as text without checking them again (a field is cut at
 /// ASCII bytes, so its ends are character boundaries, and slicing checks
 /// only those). Checking them again cost ≈ 75 instructions a field, and
-/// two mispredicted branches.
+/// two mispredicted branches. When the piece was not made text (`text` is
+/// empty: see `parse_block`), the bytes are checked on their own.
 fn field_text<'t>(text: &'t str, bytes: &'t [u8]) -> &'t str {
     let from = (bytes.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
     text.get(from..from.wrapping_add(bytes.len()))
         .or_else(|| std::str::from_utf8(bytes).ok())
         .unwrap_or_default()
+}
+
+/// The text of `bytes[range]`: from `text` when it holds the piece (it is
+/// empty when the piece was not made text, being ASCII), else checked on
+/// its own.
+fn line_text<'t>(text: &'t str, bytes: &'t [u8], range: std::ops::Range<usize>) -> &'t str {
+    if text.len() == bytes.len() {
+        text.get(range).unwrap_or_default()
+    } else {
+        bytes
+            .get(range)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// One row, read and checked but not stored yet: what a [`RowSift`] sees.
@@ -1343,13 +1357,15 @@ fn checked_minor_units(neg: bool, digits: &[u8], minor_unit: u32) -> Option<i64>
     Some(if neg { -v } else { v })
 }
 
-/// Reads one piece of the file into `part`, through `sift` when given.
+/// Reads one piece of the file into `part`, through `sift` when given;
+/// `ascii`: the piece is known to be ASCII.
 fn read_part<S: Sift>(
     ctx: &Ctx,
     bytes: &[u8],
     first_line: u64,
     mut part: Part,
     sift: Option<&S>,
+    ascii: bool,
 ) -> Parsed<S::Out> {
     part.clear(ctx);
     // Rows go one by one to a sift that takes them so only when each is
@@ -1359,36 +1375,53 @@ fn read_part<S: Sift>(
         .and_then(|s| s.rows(&part.rows));
     match rows {
         Some(mut rows) => {
-            parse_block(ctx, bytes, first_line, &mut part, Some(&mut rows));
+            parse_block(ctx, bytes, first_line, &mut part, Some(&mut rows), ascii);
             let out = rows.finish();
             let clean = part.errors.errors.is_empty() && part.errors.more == 0;
             (part, clean.then_some((Keep::All, out)))
         }
         None => {
-            parse_block(ctx, bytes, first_line, &mut part, None::<&mut S::Rows<'_>>);
+            parse_block(
+                ctx,
+                bytes,
+                first_line,
+                &mut part,
+                None::<&mut S::Rows<'_>>,
+                false,
+            );
             sifted(part, sift)
         }
     }
 }
 
 /// Reads `bytes` into `part`; with a row sift, a row is stored only when
-/// the sift keeps it.
+/// the sift keeps it. `ascii`: the bytes are known to be ASCII.
 fn parse_block<R: RowSift>(
     ctx: &Ctx,
     bytes: &[u8],
     first_line: u64,
     part: &mut Part,
     mut sift: Option<&mut R>,
+    ascii: bool,
 ) {
     // A guess, not a count: parts are reused, so this matters only the
     // first time, and a short guess just grows.
     if sift.is_none() {
         part.reserve(bytes.len() / 64);
     }
-    // Checked with vector instructions (`simdutf8`, several times faster
-    // than the standard library's check on this mostly-ASCII text); the
-    // standard check only to say where a piece that fails it goes wrong.
-    let text = match simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes)) {
+    // The piece as text, checked with vector instructions (`simdutf8`,
+    // several times faster than the standard library's check on this
+    // mostly-ASCII text); the standard check only to say where a piece
+    // that fails it goes wrong. Not when it is ASCII and rows go one by
+    // one to a sift: the few rows it keeps, or that go the general way,
+    // are made text one by one (`field_text`, `line_text`), which costs
+    // less than a pass over every byte.
+    let checked = if ascii && sift.is_some() {
+        Ok("")
+    } else {
+        simdutf8::basic::from_utf8(bytes).or_else(|_| std::str::from_utf8(bytes))
+    };
+    let text = match checked {
         Ok(t) => t,
         Err(e) => {
             let line =
@@ -1424,7 +1457,7 @@ fn parse_block<R: RowSift>(
         let next = match ops {
             Some(ops) => {
                 let next = batch.cut(bytes, start, &mut seps);
-                batch.read(ctx, ops, text);
+                batch.read(ctx, ops, bytes);
                 next
             }
             None => {
@@ -1450,7 +1483,7 @@ fn parse_block<R: RowSift>(
                 } else {
                     (start, seps.line_end(None))
                 };
-                let raw = text.get(from..end).unwrap_or("");
+                let raw = line_text(text, bytes, from..end);
                 let row = raw.strip_suffix('\r').unwrap_or(raw);
                 if !row.is_empty() {
                     fields.clear();
@@ -1547,6 +1580,8 @@ fn split_at_lines(bytes: &[u8], n: usize) -> Vec<std::ops::Range<usize>> {
 struct BlockPlan {
     /// The buffer holds a `"`: the rest of the file goes record by record.
     quoted: bool,
+    /// The buffer is ASCII, so valid UTF-8 with no check.
+    ascii: bool,
     /// Bytes parsed now; the rest waits for the next read.
     cut: usize,
     pieces: Vec<std::ops::Range<usize>>,
@@ -1556,9 +1591,11 @@ struct BlockPlan {
 
 impl BlockPlan {
     fn new(data: &[u8], eof: bool, pieces: usize, count_lines: bool) -> BlockPlan {
-        if memchr::memchr(b'"', data).is_some() {
+        let (quoted, ascii) = super::separators::quotes_and_ascii(data);
+        if quoted {
             return BlockPlan {
                 quoted: true,
+                ascii,
                 cut: 0,
                 pieces: Vec::new(),
                 lines: Vec::new(),
@@ -1581,6 +1618,7 @@ impl BlockPlan {
         };
         BlockPlan {
             quoted: false,
+            ascii,
             cut,
             pieces,
             lines,
@@ -1886,7 +1924,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
                     .par_iter()
                     .zip(firsts.par_iter())
                     .zip(parts)
-                    .map(|((p, &l), part)| read_part(&ctx, p, l, part, sift))
+                    .map(|((p, &l), part)| read_part(&ctx, p, l, part, sift, plan.ascii))
                     .collect::<Vec<Parsed<S::Out>>>()
             },
             || {
@@ -2537,48 +2575,68 @@ n = { count = "credits" }
                 self.0
             }
         }
-        let mut csv = String::from("id,date,amount,owner\n");
-        for i in 0..300 {
-            // A blank line now and then moves the lines off the rows.
-            if i % 97 == 0 {
-                csv.push('\n');
+        // Plain ASCII, which rows sifted one at a time read without a
+        // UTF-8 check of the whole piece, and text that is not ASCII.
+        for prefix in ["t", "tø"] {
+            let mut csv = String::from("id,date,amount,owner\n");
+            for i in 0..300 {
+                // A blank line now and then moves the lines off the rows.
+                if i % 97 == 0 {
+                    csv.push('\n');
+                }
+                csv.push_str(&format!("{prefix}{i:04},2026-01-02,0.{:02},p1\n", i % 100));
             }
-            csv.push_str(&format!("t{i:04},2026-01-02,0.{:02},p1\n", i % 100));
-        }
-        let Ok(whole) = load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), 1 << 20) else {
-            panic!("plain read failed");
-        };
-        for (block, rows) in [50, 97, 256, 4096, 1 << 20]
-            .into_iter()
-            .flat_map(|b| [(b, false), (b, true)])
-        {
-            let odd = Odd(rows);
-            let read =
-                sift_transactions_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), &odd, block);
-            let Ok(Sifted::Read { kept, outs }) = read else {
-                panic!("sifted read failed (block {block})");
+            let Ok(whole) = load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), 1 << 20) else {
+                panic!("plain read failed");
             };
-            assert_eq!(outs.iter().sum::<usize>(), 300, "block {block}");
-            let odd: Vec<usize> = (0..300).filter(|&i| whole.amount[i] % 2 == 1).collect();
-            assert_eq!(kept.len(), odd.len(), "block {block}");
-            for (k, &i) in odd.iter().enumerate() {
-                assert_eq!(kept.id(k), whole.id(i), "block {block}");
-                assert_eq!(kept.line(k), whole.line(i), "block {block}");
-                assert_eq!(kept.amount[k], whole.amount[i], "block {block}");
+            for (block, rows) in [50, 97, 256, 4096, 1 << 20]
+                .into_iter()
+                .flat_map(|b| [(b, false), (b, true)])
+            {
+                let odd = Odd(rows);
+                let read =
+                    sift_transactions_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), &odd, block);
+                let Ok(Sifted::Read { kept, outs }) = read else {
+                    panic!("sifted read failed (block {block})");
+                };
+                assert_eq!(outs.iter().sum::<usize>(), 300, "block {block}");
+                let odd: Vec<usize> = (0..300).filter(|&i| whole.amount[i] % 2 == 1).collect();
+                assert_eq!(kept.len(), odd.len(), "block {block}");
+                for (k, &i) in odd.iter().enumerate() {
+                    assert_eq!(kept.id(k), whole.id(i), "block {block}");
+                    assert_eq!(kept.line(k), whole.line(i), "block {block}");
+                    assert_eq!(kept.amount[k], whole.amount[i], "block {block}");
+                }
             }
-        }
-        // Out of order: the sift stops; a bad row: the same errors.
-        let swapped = csv.replace("t0005,", "t9999,");
-        let bad = csv.replace("t0150,2026-01-02", "t0150,2026-13-02");
-        let plain = load_in_blocks(&ws, &people, "d.csv", bad.as_bytes(), 97).err();
-        assert!(plain.is_some());
-        for odd in [Odd(false), Odd(true)] {
-            let read =
-                sift_transactions_in_blocks(&ws, &people, "d.csv", swapped.as_bytes(), &odd, 97);
-            assert!(matches!(read, Ok(Sifted::OutOfOrder)));
-            let sifted =
-                sift_transactions_in_blocks(&ws, &people, "d.csv", bad.as_bytes(), &odd, 97).err();
-            assert_eq!(plain, sifted);
+            // Out of order: the sift stops; a bad row: the same errors.
+            let swapped = csv.replace(&format!("{prefix}0005,"), &format!("{prefix}9999,"));
+            let bad = csv.replace(
+                &format!("{prefix}0150,2026-01-02"),
+                &format!("{prefix}0150,2026-13-02"),
+            );
+            // Not UTF-8: the same one error, read whole or sifted.
+            let mut broken = csv.clone().into_bytes();
+            let at = csv.find(&format!("{prefix}0201,")).unwrap_or(0);
+            broken[at] = 0xff;
+            for bad in [bad.into_bytes(), broken] {
+                let plain = load_in_blocks(&ws, &people, "d.csv", &bad[..], 97).err();
+                assert!(plain.is_some());
+                for odd in [Odd(false), Odd(true)] {
+                    let read = sift_transactions_in_blocks(
+                        &ws,
+                        &people,
+                        "d.csv",
+                        swapped.as_bytes(),
+                        &odd,
+                        97,
+                    );
+                    assert!(matches!(read, Ok(Sifted::OutOfOrder)));
+                    let sifted =
+                        sift_transactions_in_blocks(&ws, &people, "d.csv", &bad[..], &odd, 97)
+                            .err();
+                    assert_eq!(plain, sifted);
+                }
+            }
         }
     }
 
@@ -2635,12 +2693,14 @@ n = { count = "credits" }
         };
         let ctx = Ctx::new(&ws, &people, "d.csv", layout);
         let rows = "t1,2026-01-02,1.00,p1\nt2,2026-01-02, 1.00,p1\nt3,2026-01-02,1.00,p1\n";
-        let (part, _) = read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None);
+        let (part, _) =
+            read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None, false);
         assert_eq!(part.rows.ids.len(), 3);
         assert!(part.errors.errors.is_empty());
         assert!(part.ascending);
         let rows = "t1,2026-01-02,1.00,p1\nt3,2026-01-02, 1.00,p1\nt2,2026-01-02,1.00,p1\n";
-        let (part, _) = read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None);
+        let (part, _) =
+            read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None, false);
         assert!(!part.ascending);
         // Ids too long for an order key are compared as text, with the id
         // of the row before, whichever way each row was read.
@@ -2653,7 +2713,8 @@ n = { count = "credits" }
                     format!("transaction-number-{n},2026-01-02,{amount},p1\n")
                 })
                 .collect();
-            let (part, _) = read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None);
+            let (part, _) =
+                read_part::<KeepAll>(&ctx, rows.as_bytes(), 2, Part::new(&ctx), None, false);
             assert_eq!(part.ascending, ascending, "{order:?}");
             assert_eq!(
                 part.first_id.as_deref(),
