@@ -345,12 +345,14 @@ impl<'a> Fold<'a> {
             overrides,
         };
         let k = self.summed.len();
+        // Each thread's queued credits added on a core of its own.
+        let counted = self.counted;
         let mut totals: Vec<Totals> = std::mem::take(&mut self.totals)
-            .into_iter()
+            .into_par_iter()
             .map(|t| {
                 let mut t = t.into_inner().unwrap_or_else(|e| e.into_inner());
                 for g in 0..t.pending.len() {
-                    t.add_pending(g, k, self.counted);
+                    t.add_pending(g, k, counted);
                 }
                 t
             })
