@@ -105,17 +105,22 @@ pub fn transactions(
     })
 }
 
-/// Reads the transactions file through `sift` (see
-/// [`data::sift_transactions`]), with the same progress bar.
+/// Reads the transactions file through `sift` (see [`data::sift_file`]:
+/// the file is read by position, by the cores that parse it), with the
+/// same progress bar.
 pub fn sifted_transactions<S: data::Sift>(
     ws: &Workspace,
     people: &Participants,
     path: &Path,
     sift: &S,
 ) -> Result<data::Sifted<S::Out>, Failed> {
-    with_progress(path, "reading and crediting", |file, reader| {
-        data::sift_transactions(ws, people, file, reader, sift)
-    })
+    let file = File::open(path).map_err(|e| io_error(path, &e))?;
+    let bar = progress_bar(path, "reading and crediting");
+    let progress = |n: u64| bar.inc(n);
+    let name = path.display().to_string();
+    let result = data::sift_file(ws, people, &name, &file, sift, &progress);
+    bar.finish_and_clear();
+    Ok(result?)
 }
 
 /// `read` on the file at `path` (named as messages name it), its bytes
@@ -125,6 +130,16 @@ fn with_progress<T>(
     doing: &str,
     read: impl FnOnce(&str, indicatif::ProgressBarIter<BufReader<File>>) -> Result<T, Vec<Diagnostic>>,
 ) -> Result<T, Failed> {
+    let bar = progress_bar(path, doing);
+    let reader = bar.wrap_read(open(path)?);
+    let result = read(&path.display().to_string(), reader);
+    bar.finish_and_clear();
+    Ok(result?)
+}
+
+/// A bar for reading the file at `path`, its length in bytes (drawn on a
+/// terminal only).
+fn progress_bar(path: &Path, doing: &str) -> indicatif::ProgressBar {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let bar = indicatif::ProgressBar::new(size);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -133,10 +148,7 @@ fn with_progress<T>(
         bar.set_style(style);
     }
     bar.set_message(format!("{doing} {}", path.display()));
-    let reader = bar.wrap_read(open(path)?);
-    let result = read(&path.display().to_string(), reader);
-    bar.finish_and_clear();
-    Ok(result?)
+    bar
 }
 
 /// A spinner for a step of unknown length, on a terminal only.

@@ -22,8 +22,8 @@ mod separators;
 mod transactions;
 pub use adjustments::{load_assignments, load_quotas, Assignment};
 pub use transactions::{
-    load_transactions, short_text_key, sift_transactions, sift_transactions_in_blocks, Keep,
-    KeepAll, Row, RowSift, Sift, Sifted,
+    load_transactions, short_text_key, sift_file, sift_file_in_blocks, sift_transactions,
+    sift_transactions_in_blocks, Keep, KeepAll, Row, RowSift, Sift, Sifted,
 };
 
 /// Hash maps keyed by ids and text values: foldhash is several times faster

@@ -1633,7 +1633,7 @@ pub fn load_transactions<R: Read + Send>(
     file: &str,
     reader: R,
 ) -> Result<Transactions, Vec<Diagnostic>> {
-    match load_in_blocks::<R, KeepAll>(ws, people, file, reader, BLOCK, None)? {
+    match load_in_blocks::<R, KeepAll>(ws, people, file, reader, BLOCK, None, None)? {
         Sifted::Read { kept, .. } => Ok(*kept),
         // Only a sift stops at ids out of order; a plain read never does.
         Sifted::OutOfOrder => Err(vec![Diagnostic::error(
@@ -1741,7 +1741,7 @@ pub fn sift_transactions<R: Read + Send, S: Sift>(
     reader: R,
     sift: &S,
 ) -> Result<Sifted<S::Out>, Vec<Diagnostic>> {
-    load_in_blocks(ws, people, file, reader, BLOCK, Some(sift))
+    load_in_blocks(ws, people, file, reader, BLOCK, Some(sift), None)
 }
 
 /// [`sift_transactions`] in blocks of `block_size` bytes, so that tests
@@ -1755,7 +1755,58 @@ pub fn sift_transactions_in_blocks<R: Read + Send, S: Sift>(
     sift: &S,
     block_size: usize,
 ) -> Result<Sifted<S::Out>, Vec<Diagnostic>> {
-    load_in_blocks(ws, people, file, reader, block_size.max(1), Some(sift))
+    load_in_blocks(
+        ws,
+        people,
+        file,
+        reader,
+        block_size.max(1),
+        Some(sift),
+        None,
+    )
+}
+
+/// [`sift_transactions`] of a file, read by position: rows that go one by
+/// one to the sift are read in chunks by the cores that parse them (see
+/// `read_chunks`); `progress` is told the bytes parsed as they are.
+pub fn sift_file<S: Sift>(
+    ws: &Workspace,
+    people: &Participants,
+    name: &str,
+    file: &std::fs::File,
+    sift: &S,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Sifted<S::Out>, Vec<Diagnostic>> {
+    sift_file_in_blocks(ws, people, name, file, sift, progress, BLOCK)
+}
+
+/// [`sift_file`] in blocks of `block_size` bytes (chunks of an eighth of
+/// that), so that tests can cross chunk boundaries with small files.
+#[doc(hidden)]
+pub fn sift_file_in_blocks<S: Sift>(
+    ws: &Workspace,
+    people: &Participants,
+    name: &str,
+    file: &std::fs::File,
+    sift: &S,
+    progress: &(dyn Fn(u64) + Sync),
+    block_size: usize,
+) -> Result<Sifted<S::Out>, Vec<Diagnostic>> {
+    let reader = ReadAt {
+        file,
+        from: 0,
+        progress,
+    };
+    let at = Positional { file, progress };
+    load_in_blocks(
+        ws,
+        people,
+        name,
+        reader,
+        block_size.max(1),
+        Some(sift),
+        Some(at),
+    )
 }
 
 /// A parsed part, with what the sift made of it (`None` when it has
@@ -1778,6 +1829,7 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
     mut reader: R,
     block_size: usize,
     sift: Option<&S>,
+    positional: Option<Positional>,
 ) -> Result<Sifted<S::Out>, Vec<Diagnostic>> {
     let schema = &ws.transactions;
     let read_error = |e: std::io::Error| {
@@ -1862,8 +1914,29 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
         }
     };
     merger.relative = relative;
-    let mut eof = fill(&mut reader, &mut buf, &mut filled, block_size).map_err(read_error)?;
     let mut quoted = false;
+    // Rows going one by one to a sift, from a file: read in chunks by the
+    // cores that parse them (`read_chunks`), with no blocks.
+    let mut quoted_at: Option<u64> = None;
+    let chunked = match positional.filter(|_| relative && sift.is_some()) {
+        Some(at) => {
+            let chunk = (block_size / 8).max(1) as u64;
+            let read = read_chunks(&ctx, at, header_end as u64, chunk, threads, sift)
+                .map_err(read_error)?;
+            for parsed in read.parsed {
+                take(&mut merger, parsed);
+                if !merger.ascending {
+                    return Ok(Sifted::OutOfOrder);
+                }
+            }
+            quoted_at = read.quoted_at;
+            quoted = quoted_at.is_some();
+            true
+        }
+        None => false,
+    };
+    let mut eof =
+        chunked || fill(&mut reader, &mut buf, &mut filled, block_size).map_err(read_error)?;
     // Two buffers take turns: one is parsed while the other is filled.
     let mut spare: Vec<u8> = Vec::new();
     // Parts parsed but not merged yet: they are merged, and the next block
@@ -1875,79 +1948,83 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
     // block waits for its last piece (and for the read of the next).
     let n_pieces = threads;
     let mut next_plan: Option<BlockPlan> = None;
-    loop {
-        if sift.is_some() && !merger.ascending {
-            return Ok(Sifted::OutOfOrder);
-        }
-        let data = &buf[..filled];
-        let plan = next_plan
-            .take()
-            .unwrap_or_else(|| BlockPlan::new(data, eof, n_pieces, !relative));
-        if plan.quoted {
-            quoted = true;
-            break;
-        }
-        let cut = plan.cut;
-        if cut == 0 {
-            if eof {
+    // Otherwise, blocks.
+    if !chunked {
+        loop {
+            if sift.is_some() && !merger.ascending {
+                return Ok(Sifted::OutOfOrder);
+            }
+            let data = &buf[..filled];
+            let plan = next_plan
+                .take()
+                .unwrap_or_else(|| BlockPlan::new(data, eof, n_pieces, !relative));
+            if plan.quoted {
+                quoted = true;
                 break;
             }
-            // A line longer than a block: read on.
-            let want = filled + block_size;
-            eof = fill(&mut reader, &mut buf, &mut filled, want).map_err(read_error)?;
-            continue;
-        }
-        let (block, rest) = data.split_at(cut);
-        let pieces: Vec<&[u8]> = plan.pieces.iter().map(|r| &block[r.clone()]).collect();
-        let mut firsts = Vec::with_capacity(pieces.len());
-        if relative {
-            firsts.resize(pieces.len(), 1);
-        } else {
-            let mut line = next_line;
-            for &n in &plan.lines {
-                firsts.push(line);
-                line += n;
+            let cut = plan.cut;
+            if cut == 0 {
+                if eof {
+                    break;
+                }
+                // A line longer than a block: read on.
+                let want = filled + block_size;
+                eof = fill(&mut reader, &mut buf, &mut filled, want).map_err(read_error)?;
+                continue;
             }
-            next_line = line;
-        }
-        grow(&mut spare, rest.len() + block_size);
-        spare[..rest.len()].copy_from_slice(rest);
-        let mut spare_filled = rest.len();
-        let work: Vec<_> = pieces
-            .into_iter()
-            .zip(firsts)
-            .map(|(p, l)| (p, l, pool.pop().unwrap_or_else(|| Part::new(&ctx))))
-            .collect();
-        let done = std::mem::take(&mut pending);
-        let (parsed, filled_next) = rayon::join(
-            || {
-                parse_pieces(work, threads, |(p, l, part)| {
-                    read_part(&ctx, p, l, part, sift, plan.ascii)
-                })
-            },
-            || {
-                let merged: Vec<Part> = done.into_iter().map(|p| take(&mut merger, p)).collect();
-                let eof_next = if eof {
-                    Ok(true)
-                } else {
-                    fill(&mut reader, &mut spare, &mut spare_filled, block_size)
-                };
-                let plan = eof_next
-                    .as_ref()
-                    .ok()
-                    .map(|&e| BlockPlan::new(&spare[..spare_filled], e, n_pieces, !relative));
-                (merged, eof_next, plan)
-            },
-        );
-        let (merged, filled_next, plan) = filled_next;
-        pool.extend(merged);
-        pending = parsed;
-        next_plan = plan;
-        eof = filled_next.map_err(read_error)?;
-        std::mem::swap(&mut buf, &mut spare);
-        filled = spare_filled;
-        if eof && filled == 0 {
-            break;
+            let (block, rest) = data.split_at(cut);
+            let pieces: Vec<&[u8]> = plan.pieces.iter().map(|r| &block[r.clone()]).collect();
+            let mut firsts = Vec::with_capacity(pieces.len());
+            if relative {
+                firsts.resize(pieces.len(), 1);
+            } else {
+                let mut line = next_line;
+                for &n in &plan.lines {
+                    firsts.push(line);
+                    line += n;
+                }
+                next_line = line;
+            }
+            grow(&mut spare, rest.len() + block_size);
+            spare[..rest.len()].copy_from_slice(rest);
+            let mut spare_filled = rest.len();
+            let work: Vec<_> = pieces
+                .into_iter()
+                .zip(firsts)
+                .map(|(p, l)| (p, l, pool.pop().unwrap_or_else(|| Part::new(&ctx))))
+                .collect();
+            let done = std::mem::take(&mut pending);
+            let (parsed, filled_next) = rayon::join(
+                || {
+                    parse_pieces(work, threads, |(p, l, part)| {
+                        read_part(&ctx, p, l, part, sift, plan.ascii)
+                    })
+                },
+                || {
+                    let merged: Vec<Part> =
+                        done.into_iter().map(|p| take(&mut merger, p)).collect();
+                    let eof_next = if eof {
+                        Ok(true)
+                    } else {
+                        fill(&mut reader, &mut spare, &mut spare_filled, block_size)
+                    };
+                    let plan = eof_next
+                        .as_ref()
+                        .ok()
+                        .map(|&e| BlockPlan::new(&spare[..spare_filled], e, n_pieces, !relative));
+                    (merged, eof_next, plan)
+                },
+            );
+            let (merged, filled_next, plan) = filled_next;
+            pool.extend(merged);
+            pending = parsed;
+            next_plan = plan;
+            eof = filled_next.map_err(read_error)?;
+            std::mem::swap(&mut buf, &mut spare);
+            filled = spare_filled;
+            if eof && filled == 0 {
+                break;
+            }
         }
     }
     drop(pool);
@@ -1958,7 +2035,14 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
     if quoted {
         // The rest of the file, record by record.
         buf.truncate(filled);
-        let rest = std::io::Cursor::new(std::mem::take(&mut buf)).chain(reader);
+        let rest: Box<dyn Read + '_> = match (quoted_at, positional) {
+            (Some(from), Some(at)) => Box::new(ReadAt {
+                file: at.file,
+                from,
+                progress: at.progress,
+            }),
+            _ => Box::new(std::io::Cursor::new(std::mem::take(&mut buf)).chain(reader)),
+        };
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -1986,6 +2070,180 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
         kept: Box::new(kept),
         outs,
     })
+}
+
+/// A file read by position ([`sift_file`]), with what to tell as its
+/// bytes are parsed.
+#[derive(Clone, Copy)]
+pub struct Positional<'f> {
+    pub file: &'f std::fs::File,
+    pub progress: &'f (dyn Fn(u64) + Sync),
+}
+
+/// A file read from `from` on, by position, `progress` told the bytes.
+struct ReadAt<'f> {
+    file: &'f std::fs::File,
+    from: u64,
+    progress: &'f (dyn Fn(u64) + Sync),
+}
+
+impl Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.from)?;
+        self.from += n as u64;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+/// The parts [`read_chunks`] parsed, in file order, and where a chunk
+/// holding a `"` stopped them.
+struct Chunked<T> {
+    parsed: Vec<Parsed<T>>,
+    quoted_at: Option<u64>,
+}
+
+/// A chunk's state in [`read_chunks`]: not known yet; it and every chunk
+/// before it hold no `"` (so it is parsed); it is not parsed.
+const CHUNK_UNKNOWN: u8 = 0;
+const CHUNK_CLEAN: u8 = 1;
+const CHUNK_STOP: u8 = 2;
+
+/// Reads a file from `start` in chunks of `chunk` bytes, each read by
+/// position and parsed by the core that read it (`threads` of them take
+/// chunks in order): the bytes the kernel copies are still in that core's
+/// cache when it parses them, where 8 MB blocks read on one side landed in
+/// memory that the parse read again (and every block waited for its last
+/// piece). A chunk parses the lines that start in it, reading past its end
+/// for its last. No chunk is parsed before every chunk ahead of it is
+/// known to hold no `"` (each says so as soon as it is scanned); the
+/// first that holds one stops the chunks, and the record reader takes the
+/// rest of the file from there.
+fn read_chunks<S: Sift>(
+    ctx: &Ctx,
+    at: Positional,
+    start: u64,
+    chunk: u64,
+    threads: usize,
+    sift: Option<&S>,
+) -> std::io::Result<Chunked<S::Out>> {
+    use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+    let len = at.file.metadata()?.len();
+    let n = usize::try_from(len.saturating_sub(start).div_ceil(chunk)).unwrap_or(usize::MAX);
+    let states: Vec<AtomicU8> = (0..n).map(|_| AtomicU8::new(CHUNK_UNKNOWN)).collect();
+    let next = AtomicUsize::new(0);
+    let stopped: std::sync::Mutex<(Option<u64>, Option<std::io::Error>)> =
+        std::sync::Mutex::new((None, None));
+    let mut parsed: Vec<(usize, Parsed<S::Out>)> = (0..threads.max(1))
+        .into_par_iter()
+        .flat_map_iter(|_| {
+            let mut mine = Vec::new();
+            let mut buf: Vec<u8> = Vec::new();
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(state) = states.get(k) else {
+                    break;
+                };
+                let from = start + k as u64 * chunk;
+                let to = (from + chunk).min(len);
+                let read = read_chunk(at.file, &mut buf, (start, from, to, len));
+                let scanned = read.map(|(begin, end)| {
+                    let bytes = buf.get(begin..end).unwrap_or_default();
+                    let (quoted, ascii) = super::separators::quotes_and_ascii(bytes);
+                    (begin, end, quoted, ascii)
+                });
+                // Every chunk ahead known clean: the one before says so.
+                let ahead_clean = match k.checked_sub(1).and_then(|j| states.get(j)) {
+                    None => true,
+                    Some(before) => loop {
+                        match before.load(Ordering::Acquire) {
+                            CHUNK_UNKNOWN => std::thread::yield_now(),
+                            s => break s == CHUNK_CLEAN,
+                        }
+                    },
+                };
+                match scanned {
+                    Ok((begin, end, false, ascii)) if ahead_clean => {
+                        state.store(CHUNK_CLEAN, Ordering::Release);
+                        let bytes = buf.get(begin..end).unwrap_or_default();
+                        (at.progress)(bytes.len() as u64);
+                        mine.push((k, read_part(ctx, bytes, 1, Part::new(ctx), sift, ascii)));
+                    }
+                    outcome => {
+                        if ahead_clean {
+                            if let Ok(mut stop) = stopped.lock() {
+                                match outcome {
+                                    Ok((begin, ..)) => {
+                                        let skip = if k == 0 { 0 } else { 1 };
+                                        stop.0 = Some(from - skip + begin as u64);
+                                    }
+                                    Err(e) => stop.1 = Some(e),
+                                }
+                            }
+                        }
+                        state.store(CHUNK_STOP, Ordering::Release);
+                        break;
+                    }
+                }
+            }
+            mine
+        })
+        .collect();
+    let (quoted_at, error) = stopped.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = error {
+        return Err(e);
+    }
+    parsed.sort_unstable_by_key(|(k, _)| *k);
+    Ok(Chunked {
+        parsed: parsed.into_iter().map(|(_, p)| p).collect(),
+        quoted_at,
+    })
+}
+
+/// Reads the chunk of bytes `from..to` of a file `len` long whose data
+/// starts at `start` into `buf`, with the byte before it and as much after
+/// it as its last line needs: where, in `buf`, the lines that start in the
+/// chunk begin and end (equal when none starts in it).
+fn read_chunk(
+    file: &std::fs::File,
+    buf: &mut Vec<u8>,
+    (start, from, to, len): (u64, u64, u64, u64),
+) -> std::io::Result<(usize, usize)> {
+    use std::os::unix::fs::FileExt;
+    // The byte before the chunk says whether a line starts at its first.
+    let at = if from > start { from - 1 } else { from };
+    let lead = (from - at) as usize;
+    let own = (to - from) as usize;
+    let mut want = (lead + own + 4096).min((len - at) as usize);
+    let mut got = 0;
+    loop {
+        grow(buf, want);
+        while got < want {
+            match file.read_at(&mut buf[got..want], at + got as u64) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let data = &buf[..got];
+        let begin = if lead == 0 {
+            0
+        } else {
+            match memchr::memchr(b'\n', data.get(..lead + own).unwrap_or(data)) {
+                Some(i) if i + 1 < lead + own => i + 1,
+                _ => return Ok((0, 0)),
+            }
+        };
+        // The line holding the chunk's last byte ends the chunk.
+        let last = lead + own - 1;
+        match memchr::memchr(b'\n', data.get(last..).unwrap_or_default()) {
+            Some(i) => return Ok((begin, last + i + 1)),
+            None if at + got as u64 >= len || got < want => return Ok((begin, got)),
+            None => want = (want * 2).min((len - at) as usize),
+        }
+    }
 }
 
 /// `parse` of every piece of `work`, in order, on `threads` cores taking
@@ -2209,7 +2467,7 @@ mod tests {
         bytes: &[u8],
         block: usize,
     ) -> Result<Transactions, Vec<Diagnostic>> {
-        match super::load_in_blocks::<_, KeepAll>(ws, people, file, bytes, block, None)? {
+        match super::load_in_blocks::<_, KeepAll>(ws, people, file, bytes, block, None, None)? {
             Sifted::Read { kept, .. } => Ok(*kept),
             Sifted::OutOfOrder => panic!("a plain read stopped"),
         }
@@ -2577,37 +2835,137 @@ n = { count = "credits" }
     /// A sift that keeps some rows gets every block once, in file order;
     /// the rows kept are those a plain read holds at the same places, with
     /// their lines; a row with an error is reported as by a plain read.
+    /// Keeps rows whose amount has an odd number of cents; says how many
+    /// rows each block had. Takes blocks whole, or (`.0`) rows one at a
+    /// time.
+    struct Odd(bool);
+    struct OddRows(usize);
+    impl Sift for Odd {
+        type Out = usize;
+        type Rows<'s> = OddRows;
+        fn rows(&self, _empty: &Transactions) -> Option<OddRows> {
+            self.0.then_some(OddRows(0))
+        }
+        fn sift(&self, rows: &Transactions) -> (Keep, usize) {
+            let keep = (0..rows.len() as u32)
+                .filter(|&i| rows.amount[i as usize] % 2 == 1)
+                .collect();
+            (Keep::Rows(keep), rows.len())
+        }
+    }
+    impl RowSift for OddRows {
+        type Out = usize;
+        fn row(&mut self, row: &Row) -> bool {
+            self.0 += 1;
+            row.amount % 2 == 1
+        }
+        fn finish(self) -> usize {
+            self.0
+        }
+    }
+
+    /// What a sifted read gave, to compare two reads.
+    fn summary(read: Result<Sifted<usize>, Vec<Diagnostic>>) -> String {
+        match read {
+            Ok(Sifted::Read { kept, outs }) => {
+                let rows: Vec<String> = (0..kept.len())
+                    .map(|k| format!("{} {} {}", kept.id(k), kept.line(k), kept.amount[k]))
+                    .collect();
+                format!("read {} rows: {rows:?}", outs.iter().sum::<usize>())
+            }
+            Ok(Sifted::OutOfOrder) => "out of order".into(),
+            Err(errors) => format!("{errors:?}"),
+        }
+    }
+
+    /// A file read by position, in chunks parsed where they are read, reads
+    /// as the same bytes read as a stream: at chunk boundaries anywhere,
+    /// through quotes (the record reader takes over at the first chunk
+    /// holding one), long lines, text past ASCII, bytes that are not
+    /// UTF-8, blank lines and Windows line ends.
+    #[test]
+    fn files_read_by_position_read_as_streams() {
+        let (ws, people) = one_owner();
+        let header = "id,date,amount,owner\n";
+        let rows: String = (0..300)
+            .map(|i| format!("t{i:04},2026-01-02,0.{:02},p1\n", i % 100))
+            .collect();
+        let whole = format!("{header}{rows}");
+        let mut files: Vec<Vec<u8>> = vec![
+            whole.clone().into_bytes(),
+            whole.trim_end().as_bytes().to_vec(),
+            whole
+                .replace("t0007,", "\nt0007,")
+                .replace("p1\nt001", "p1\r\nt001")
+                .into_bytes(),
+            whole
+                .replace("t0000,2026-01-02,0.00,p1", "t0000,2026-01-02,0.00,\"p1\"")
+                .into_bytes(),
+            whole
+                .replace("t0150,2026-01-02,0.50,p1", "t0150,2026-01-02,\"0.50\",p1")
+                .into_bytes(),
+            whole
+                .replace("t0299,2026-01-02,0.99,p1", "t0299,2026-01-02,0.99,\"p\n1\"")
+                .into_bytes(),
+            whole.replace('t', "tø").into_bytes(),
+            whole
+                .replace(
+                    "t0120,2026-01-02,0.20,p1",
+                    &format!("t0120,2026-01-02,0.20,p1{}", " ".repeat(3000)),
+                )
+                .into_bytes(),
+            whole.replace("t0005,", "t9999,").into_bytes(),
+            whole
+                .replace("t0150,2026-01-02", "t0150,2026-13-02")
+                .into_bytes(),
+            header.as_bytes().to_vec(),
+            header.trim_end().as_bytes().to_vec(),
+            Vec::new(),
+        ];
+        let mut broken = whole.clone().into_bytes();
+        broken[whole.find("t0201,").unwrap_or(0)] = 0xff;
+        files.push(broken);
+        let path = std::env::temp_dir().join(format!("attain-chunks-{}.csv", std::process::id()));
+        for (n, content) in files.iter().enumerate() {
+            let written = std::fs::write(&path, content);
+            let Ok(file) = written.and_then(|()| std::fs::File::open(&path)) else {
+                panic!("cannot write {}", path.display());
+            };
+            for block in [8, 50, 97, 256, 4096, 1 << 20] {
+                for rows in [true, false] {
+                    let odd = Odd(rows);
+                    let streamed = sift_transactions_in_blocks(
+                        &ws,
+                        &people,
+                        "d.csv",
+                        &content[..],
+                        &odd,
+                        block,
+                    );
+                    let told = std::sync::atomic::AtomicU64::new(0);
+                    let progress = |b: u64| {
+                        told.fetch_add(b, std::sync::atomic::Ordering::Relaxed);
+                    };
+                    let by_position =
+                        sift_file_in_blocks(&ws, &people, "d.csv", &file, &odd, &progress, block);
+                    assert_eq!(
+                        summary(streamed),
+                        summary(by_position),
+                        "file {n}, block {block}, rows {rows}"
+                    );
+                    assert!(
+                        told.into_inner() > 0 || content.is_empty(),
+                        "file {n}: no progress told"
+                    );
+                }
+            }
+        }
+        let _ = std::fs::remove_file(&path);
+    }
+
     #[test]
     fn sifted_reads_keep_what_the_sift_asks_for() {
         let (ws, people) = one_owner();
-        /// Keeps rows whose amount has an odd number of cents; says how
-        /// many rows each block had. Takes blocks whole, or (`.0`) rows
-        /// one at a time.
-        struct Odd(bool);
-        struct OddRows(usize);
-        impl Sift for Odd {
-            type Out = usize;
-            type Rows<'s> = OddRows;
-            fn rows(&self, _empty: &Transactions) -> Option<OddRows> {
-                self.0.then_some(OddRows(0))
-            }
-            fn sift(&self, rows: &Transactions) -> (Keep, usize) {
-                let keep = (0..rows.len() as u32)
-                    .filter(|&i| rows.amount[i as usize] % 2 == 1)
-                    .collect();
-                (Keep::Rows(keep), rows.len())
-            }
-        }
-        impl RowSift for OddRows {
-            type Out = usize;
-            fn row(&mut self, row: &Row) -> bool {
-                self.0 += 1;
-                row.amount % 2 == 1
-            }
-            fn finish(self) -> usize {
-                self.0
-            }
-        }
         // Plain ASCII, which rows sifted one at a time read without a
         // UTF-8 check of the whole piece, and text that is not ASCII.
         for prefix in ["t", "tø"] {
