@@ -1780,7 +1780,7 @@ pub fn sift_file<S: Sift>(
     sift_file_in_blocks(ws, people, name, file, sift, progress, BLOCK)
 }
 
-/// [`sift_file`] in blocks of `block_size` bytes (chunks of an eighth of
+/// [`sift_file`] in blocks of `block_size` bytes (chunks of a sixteenth of
 /// that), so that tests can cross chunk boundaries with small files.
 #[doc(hidden)]
 pub fn sift_file_in_blocks<S: Sift>(
@@ -1920,7 +1920,8 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
     let mut quoted_at: Option<u64> = None;
     let chunked = match positional.filter(|_| relative && sift.is_some()) {
         Some(at) => {
-            let chunk = (block_size / 8).max(1) as u64;
+            // 512 KB: 1 MB and 256 KB chunks were each ≈ 10 ms slower at L.
+            let chunk = (block_size / 16).max(1) as u64;
             let read = read_chunks(&ctx, at, header_end as u64, chunk, threads, sift)
                 .map_err(read_error)?;
             for parsed in read.parsed {
