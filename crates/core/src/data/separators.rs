@@ -14,6 +14,7 @@ use wide::u8x16;
 const WINDOW: usize = 64;
 
 /// The positions of `,` and `\n` in `bytes`, in order.
+#[derive(Clone)]
 pub(super) struct Separators<'b> {
     bytes: &'b [u8],
     /// Where the current window starts.
@@ -84,6 +85,36 @@ pub(super) fn quotes_and_ascii(bytes: &[u8]) -> (bool, bool) {
     let quoted = quotes.to_bitmask() != 0 || tail.contains(&b'"');
     let ascii = any.to_bitmask() == 0 && tail.is_ascii();
     (quoted, ascii)
+}
+
+/// How many `\n` `bytes` hold, counted sixteen bytes a step: each lane
+/// counts its own in a byte, added up across lanes every 255 steps (before
+/// a byte could overflow), as `popcnt` is not an instruction every x86-64
+/// has.
+pub(super) fn line_ends(bytes: &[u8]) -> usize {
+    let end = u8x16::splat(b'\n');
+    let mut count = 0;
+    let mut stretches = bytes.chunks_exact(16 * 255);
+    let mut add_up = |stretch: &[u8]| {
+        let mut lanes = u8x16::splat(0);
+        for chunk in stretch.chunks_exact(16) {
+            let chunk: [u8; 16] = chunk.try_into().unwrap_or_default();
+            // A match is all ones: minus one, so subtracting adds one.
+            lanes -= u8x16::from(chunk).simd_eq(end);
+        }
+        count += lanes
+            .to_array()
+            .iter()
+            .map(|&n| usize::from(n))
+            .sum::<usize>();
+    };
+    for stretch in &mut stretches {
+        add_up(stretch);
+    }
+    let rest = stretches.remainder();
+    add_up(rest);
+    let tail = rest.get(rest.len() / 16 * 16..).unwrap_or_default();
+    count + tail.iter().filter(|&&b| b == b'\n').count()
 }
 
 /// One bit per `,` or `\n` among the 64 bytes from `base` (bytes past the
@@ -175,6 +206,20 @@ mod tests {
             }
         }
         assert_eq!(quotes_and_ascii("café \"x\"".as_bytes()), (true, false));
+    }
+
+    #[test]
+    fn line_ends_are_counted_at_any_length() {
+        // Past 255 steps of sixteen, where the lanes' counts are added up.
+        for len in [0, 1, 15, 16, 17, 4079, 4080, 4081, 4096, 9000, 12_345] {
+            for every in [1, 2, 7, 16, 67] {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|i| if i % every == 0 { b'\n' } else { b',' })
+                    .collect();
+                let expected = (0..len).filter(|i| i % every == 0).count();
+                assert_eq!(line_ends(&bytes), expected, "len {len}, every {every}");
+            }
+        }
     }
 
     #[test]
