@@ -91,7 +91,7 @@ pub(super) fn quotes_and_ascii(bytes: &[u8]) -> (bool, bool) {
 /// counts its own in a byte, added up across lanes every 255 steps (before
 /// a byte could overflow), as `popcnt` is not an instruction every x86-64
 /// has.
-pub(super) fn line_ends(bytes: &[u8]) -> usize {
+pub(super) fn count_line_ends(bytes: &[u8]) -> usize {
     let end = u8x16::splat(b'\n');
     let mut count = 0;
     let mut stretches = bytes.chunks_exact(16 * 255);
@@ -217,7 +217,11 @@ mod tests {
                     .map(|i| if i % every == 0 { b'\n' } else { b',' })
                     .collect();
                 let expected = (0..len).filter(|i| i % every == 0).count();
-                assert_eq!(line_ends(&bytes), expected, "len {len}, every {every}");
+                assert_eq!(
+                    count_line_ends(&bytes),
+                    expected,
+                    "len {len}, every {every}"
+                );
             }
         }
     }

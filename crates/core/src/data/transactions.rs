@@ -648,7 +648,7 @@ impl<'b> Batch<'b> {
                 return None;
             }
         }
-        let line_ends = super::separators::line_ends(bytes.get(from..start)?);
+        let line_ends = super::separators::count_line_ends(bytes.get(from..start)?);
         if line_ends != BATCH_ROWS {
             return None;
         }
