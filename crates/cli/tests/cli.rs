@@ -1750,6 +1750,7 @@ fn explain_shows_how_a_payout_was_reached() {
             "  attainment = 120%",
             "  base (0% to 100%): $300,000.00 × 7.5% = $22,500.00",
             "  accelerator (100% to 150%): $60,000.00 × 12.5% = $7,500.00",
+            "  tier reached: accelerator",
             "total for 2026-Q1: $30,000.00",
         ],
     );
@@ -2372,7 +2373,8 @@ fn store_statement_of_a_closed_month_with_an_adjustment() {
                quota nrr_target = $300,000.00 (from the plan)\n      \
                attainment = 120%\n      \
                base (0% to 100%): $300,000.00 × 7.5% = $22,500.00\n      \
-               accelerator (100% to 150%): $60,000.00 × 12.5% = $7,500.00\n\
+               accelerator (100% to 150%): $60,000.00 × 12.5% = $7,500.00\n      \
+               tier reached: accelerator\n\
          \n\
          payment due                                      $30,000.00\n\
          paid year to date: $30,000.00 (closed pay periods 2026-M01 to 2026-M03)\n"

@@ -145,6 +145,21 @@ fn span_text(from: &str, to: &str) -> String {
     }
 }
 
+/// A payout's steps as lines of a statement: one per step, and after a
+/// marginal table's bands (each band paid has its line) the tier reached,
+/// said in words for the rep.
+pub fn trace_lines(steps: &[Step]) -> Vec<String> {
+    let last_band = steps.iter().rposition(|s| matches!(s, Step::Band { .. }));
+    let mut lines = Vec::with_capacity(steps.len() + 1);
+    for (i, step) in steps.iter().enumerate() {
+        lines.push(step_line(step));
+        if let (Step::Band { name, .. }, true) = (step, last_band == Some(i)) {
+            lines.push(format!("tier reached: {name}"));
+        }
+    }
+    lines
+}
+
 /// Describes one trace step in a line a rep can follow.
 pub fn step_line(step: &Step) -> String {
     match step {
@@ -240,11 +255,20 @@ pub fn step_line(step: &Step) -> String {
             rounded,
             rounding,
         } => match rounding {
-            Some(r) if exact != rounded => format!(
-                "points of attainment = {} → {} (rounded to {r})",
-                format_number(*exact),
-                format_number(*rounded)
-            ),
+            Some(r) if exact != rounded => {
+                // The exact quotient can run to 28 digits; six decimals say
+                // enough of it beside the rounded points that are paid.
+                let shown = exact.round_dp_with_strategy(
+                    6,
+                    rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+                );
+                let sign = if shown == *exact { "=" } else { "≈" };
+                format!(
+                    "points of attainment {sign} {} → {} (rounded to {r})",
+                    format_number(shown),
+                    format_number(*rounded)
+                )
+            }
             _ => format!("points of attainment = {}", format_number(*rounded)),
         },
         Step::Curve {
@@ -500,8 +524,8 @@ pub fn explain(
             c.name,
             format_money(payout.amount)
         );
-        for step in &payout.trace.steps {
-            let _ = writeln!(out, "  {}", step_line(step));
+        for line in trace_lines(&payout.trace.steps) {
+            let _ = writeln!(out, "  {line}");
         }
     }
     if mine.is_empty() {
@@ -750,6 +774,51 @@ mod tests {
             assert_eq!(written(x), text);
             assert_eq!(written(x), x.to_string());
         }
+    }
+
+    #[test]
+    fn points_and_the_tier_reached_read_plainly() {
+        use crate::engine::trace::Step;
+        use crate::money::{Rounding, RoundingMode};
+        let points = |exact: Decimal| Step::Points {
+            exact,
+            rounded: exact.round_dp(4),
+            rounding: Some(Rounding {
+                places: 4,
+                mode: RoundingMode::HalfAwayFromZero,
+            }),
+        };
+        let band = |name: &str, amount: i64| Step::Band {
+            name: name.into(),
+            from: "0%".into(),
+            to: "100%".into(),
+            portion: Decimal::new(amount, 0),
+            rate: Decimal::ONE,
+            per_point: true,
+            amount: Decimal::new(amount, 0),
+        };
+        // 31_600 / 410_100 × 100, as the division gives it: 28 digits.
+        let exact = Decimal::new(3_160_000, 0) / Decimal::new(410_100, 0);
+        let lines = super::trace_lines(&[
+            points(exact),
+            band("base", 5),
+            band("accelerator", 2),
+            Step::Fixed {
+                amount: Decimal::new(7, 0),
+            },
+            points(Decimal::new(77_054_875, 6)),
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "points of attainment ≈ 7.705438 → 7.7054 (rounded to 4 places, half_away_from_zero)",
+                "base (0% to 100%): 5 points × $1.00 = $5.00",
+                "accelerator (0% to 100%): 2 points × $1.00 = $2.00",
+                "tier reached: accelerator",
+                "fixed amount $7.00",
+                "points of attainment = 77.054875 → 77.0549 (rounded to 4 places, half_away_from_zero)",
+            ]
+        );
     }
 
     proptest! {

@@ -24,7 +24,7 @@ use attain_core::calendar::FiscalCalendar;
 use attain_core::data::{self, Participants};
 use attain_core::engine::{self, incremental, measures::QuotaOverrides};
 use attain_core::plan::{FieldType, Workspace};
-use attain_core::report::step_line;
+use attain_core::report::trace_lines;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -382,7 +382,7 @@ impl Live {
                     plan: plan.id.clone(),
                     component,
                     amount: p.amount,
-                    steps: p.trace.steps.iter().map(step_line).collect(),
+                    steps: trace_lines(&p.trace.steps),
                 });
             }
         }

@@ -16,7 +16,7 @@ use attain_core::calendar::{FiscalCalendar, Period, PeriodKind};
 use attain_core::data::Participants;
 use attain_core::engine;
 use attain_core::plan::{FieldType, Workspace};
-use attain_core::report::step_line;
+use attain_core::report::trace_lines;
 use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -329,7 +329,7 @@ fn record_run(
                 plan: plan.id.clone(),
                 component: plan.components[p.component].id.clone(),
                 amount: p.amount,
-                steps: p.trace.steps.iter().map(step_line).collect(),
+                steps: trace_lines(&p.trace.steps),
             });
         }
     }

@@ -1125,6 +1125,7 @@ pub fn load_participants<R: Read>(
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -1225,6 +1226,55 @@ mod tests {
         }
         assert_eq!(parse_ymd(b"2026-1-011"), None);
         assert_eq!(parse_ymd(b"2026-01-1x"), None);
+    }
+
+    /// DESIGN.md ("Data: participants and transactions"): a period is paid
+    /// whole on the plan in force on its last day, else on the last one
+    /// that ends inside it; assignments replace the plan column.
+    #[test]
+    fn a_period_is_paid_on_the_plan_of_its_last_day() {
+        let day = |s: &str| parse_date(s);
+        let assign = |plan, from: &str, to: &str| Assignment {
+            plan,
+            from: day(from),
+            to: day(to),
+            line: 2,
+        };
+        let people = Participants {
+            plan: vec![Some(9), Some(9), Some(9)],
+            assignments: vec![
+                // Moved from plan 0 to plan 1 on 16 May.
+                vec![assign(0, "", "2026-05-15"), assign(1, "2026-05-16", "")],
+                // On plan 0 until 15 May, nothing after; plan 2 from July.
+                vec![assign(0, "", "2026-05-15"), assign(2, "2026-07-01", "")],
+                Vec::new(),
+            ],
+            ..Participants::default()
+        };
+        let quarter = |q: i8| {
+            let (Some(start), Some(end)) = (
+                day(&format!("2026-{:02}-01", q * 3 - 2)),
+                day(&format!(
+                    "2026-{:02}-{}",
+                    q * 3,
+                    [31, 30, 30, 31][q as usize - 1]
+                )),
+            ) else {
+                panic!("quarter {q}");
+            };
+            (start, end)
+        };
+        let plans = |p: u32| -> Vec<Option<usize>> {
+            (1..=4)
+                .map(|q| {
+                    let (start, end) = quarter(q);
+                    people.plan_at(p, start, end)
+                })
+                .collect()
+        };
+        assert_eq!(plans(0), [Some(0), Some(1), Some(1), Some(1)]);
+        assert_eq!(plans(1), [Some(0), Some(0), Some(2), Some(2)]);
+        assert_eq!(plans(2), [Some(9); 4]);
     }
 
     #[test]

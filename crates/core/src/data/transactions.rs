@@ -1143,7 +1143,12 @@ impl Part {
                     row.len(),
                     l.width
                 ),
-                None,
+                row.iter().any(|f| f.contains('\r')).then(|| {
+                    "the line holds a carriage return alone (an old Mac line end), which \
+                     attain does not read as the end of a line: save the file with line feed \
+                     (LF) or CR LF line ends"
+                        .into()
+                }),
             );
             return None;
         }
@@ -1896,14 +1901,31 @@ fn load_in_blocks<R: Read + Send, S: Sift>(
         }
         buf.extend_from_slice(&chunk[..n]);
     };
-    let header = csv::ReaderBuilder::new()
+    let mut header_reader = csv::ReaderBuilder::new()
         .has_headers(false)
-        .from_reader(&buf[..header_end])
+        .from_reader(&buf[..header_end]);
+    let header = header_reader
         .records()
         .next()
         .transpose()
         .map_err(|e| vec![csv_error(file, &e)])?
         .unwrap_or_default();
+    // The csv crate ends a record at a carriage return alone too; the rows
+    // below are cut at line feeds only. A header line ended that way would
+    // take the rows after it along, unread, so it is refused.
+    let header_read = usize::try_from(header_reader.position().byte()).unwrap_or(header_end);
+    let after_header = buf.get(header_read..header_end).unwrap_or_default();
+    if !matches!(after_header, b"" | b"\n" | b"\r\n") {
+        return Err(vec![Diagnostic::error(
+            Location::line_column(file, 1, 0),
+            "the header line ends with a carriage return alone (an old Mac line end), \
+             which attain does not read as the end of a line"
+                .to_string(),
+        )
+        .with_hint(
+            "save the file with line feed (LF) or CR LF line ends, as \"CSV UTF-8\" does",
+        )]);
+    }
     let mut wanted: Vec<(&str, bool)> = vec![
         (schema.id_column.as_str(), true),
         (schema.date_column.as_str(), true),
@@ -2865,6 +2887,56 @@ n = { count = "credits", where = "kind == 'a'" }
             };
             let lines: Vec<usize> = errors.iter().map(|e| e.location.line).collect();
             assert_eq!(lines, [152, 153], "{errors:?}");
+        }
+    }
+
+    /// A carriage return alone ends a record for the csv crate, which
+    /// reads the header, but not a row for the readers, which cut at line
+    /// feeds: a header line ended that way is refused, where it used to
+    /// take the rows after it along unread.
+    #[test]
+    fn old_mac_line_ends_are_refused_not_skipped() {
+        let (ws, people) = one_owner();
+        let all_cr = "id,date,amount,owner\rt1,2026-01-02,1.00,p1\rt2,2026-01-03,2.00,p1\r";
+        let header_cr = "id,date,amount,owner\rt1,2026-01-02,1.00,p1\nt2,2026-01-03,2.00,p1\n";
+        for csv in [all_cr, header_cr] {
+            let Err(errors) = load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), 1 << 20) else {
+                panic!("{csv:?} was read");
+            };
+            assert_eq!(
+                crate::diag::render(&errors),
+                "error: d.csv:1: the header line ends with a carriage return alone (an old \
+                 Mac line end), which attain does not read as the end of a line\n  = help: \
+                 save the file with line feed (LF) or CR LF line ends, as \"CSV UTF-8\" \
+                 does\n\n"
+            );
+        }
+        // Rows ended that way under a header that is not: each such line
+        // is one row of too many fields, said so.
+        let rows_cr = "id,date,amount,owner\nt1,2026-01-02,1.00,p1\rt2,2026-01-03,2.00,p1\r";
+        let Err(errors) = load_in_blocks(&ws, &people, "d.csv", rows_cr.as_bytes(), 1 << 20) else {
+            panic!("{rows_cr:?} was read");
+        };
+        assert_eq!(
+            crate::diag::render(&errors),
+            "error: d.csv:2: this row has 7 fields, but the header has 4\n  = help: the line \
+             holds a carriage return alone (an old Mac line end), which attain does not read \
+             as the end of a line: save the file with line feed (LF) or CR LF line ends\n\n"
+        );
+        // Windows line ends, and a header alone however it ends, still read.
+        for (csv, rows) in [
+            (
+                "id,date,amount,owner\r\nt1,2026-01-02,1.00,p1\r\nt2,2026-01-03,2.00,p1",
+                2,
+            ),
+            ("id,date,amount,owner\r\n", 0),
+            ("id,date,amount,owner\r", 0),
+            ("id,date,amount,owner", 0),
+        ] {
+            let Ok(read) = load_in_blocks(&ws, &people, "d.csv", csv.as_bytes(), 1 << 20) else {
+                panic!("{csv:?} was refused");
+            };
+            assert_eq!(read.len(), rows, "{csv:?}");
         }
     }
 
