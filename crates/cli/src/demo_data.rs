@@ -48,15 +48,31 @@ const QUARTER_QUOTA_CENTS: i64 = 300_000 * 100;
 /// Smallest amount written, in cents.
 const MIN_AMOUNT_CENTS: i64 = 100;
 
-/// Rep plans and their weights in per mille.
-const PLANS: [&str; 5] = [
+/// Rep plans and their weights in per mille: every plan of the brief a
+/// rep can be on alone (the team goal is meant to be included in one).
+const PLANS: [&str; 9] = [
     "retention_commission",
     "retention_upsell",
     "retention_bonus",
     "grr_bonus",
     "nrr_bonus",
+    "grr_nrr_bonus",
+    "account_executive_bonus",
+    "retention_commission_monthly",
+    "retention_bonus_monthly",
 ];
-const PLAN_WEIGHTS: [u64; 5] = [300, 250, 200, 150, 100];
+const PLAN_WEIGHTS: [u64; 9] = [220, 180, 150, 110, 100, 80, 60, 50, 50];
+
+/// A rep's quarterly target in cents: the plans' quarterly quota, or three
+/// times the monthly quota of a monthly variant (its reps carry a smaller
+/// book, as a company sizes a book to its quota).
+fn quarter_target_cents(plan: &str) -> i64 {
+    match plan {
+        "retention_commission_monthly" => 3 * 35_000 * 100,
+        "retention_bonus_monthly" => 3 * 40_000 * 100,
+        _ => QUARTER_QUOTA_CENTS,
+    }
+}
 
 /// Products; the first three are the core platforms an account starts on.
 const PRODUCTS: [&str; 12] = [
@@ -324,6 +340,8 @@ struct Rep {
     team: usize,
     /// Performance, basis points of target (10,000 = on target).
     perf_bp: i64,
+    /// Quarterly target, cents ([`quarter_target_cents`]).
+    target_cents: i64,
     sam: bool,
 }
 
@@ -428,6 +446,7 @@ fn build_org(rng: &mut SplitMix64, cal: &Calendar, n_reps: usize) -> Org {
             hire,
             team,
             perf_bp,
+            target_cents: quarter_target_cents(plan),
             sam,
         });
     }
@@ -558,7 +577,7 @@ impl DealMaker<'_> {
         if n == 0 {
             return;
         }
-        let (perf_bp, first) = (rep.perf_bp, rep.first_day());
+        let (perf_bp, first, quarter_cents) = (rep.perf_bp, rep.first_day(), rep.target_cents);
         let cal = self.cal;
         let rng = &mut self.rng;
 
@@ -579,7 +598,7 @@ impl DealMaker<'_> {
         let units = i128::from(units.max(5_000 * n as i64));
         let total_w = cal.active_weight(0).max(1);
         let active_w = cal.active_weight(first);
-        let target = i128::from(4 * QUARTER_QUOTA_CENTS) * i128::from(perf_bp) / 10_000
+        let target = i128::from(4 * quarter_cents) * i128::from(perf_bp) / 10_000
             * i128::from(active_w)
             / i128::from(total_w);
         let mean_cents = i64::try_from(target * 10_000 / units).unwrap_or(i64::MAX);

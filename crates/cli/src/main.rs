@@ -730,7 +730,11 @@ fn init(dir: &Path) -> Result<(), Failed> {
 fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), Failed> {
     use attain_core::diag::SourceFile;
     let year = 2026;
+    // Each stage under a spinner (drawn on a terminal only): a large demo
+    // (`--deals 2000000`) takes seconds.
+    let spinner = workspace::spinner("generating the demo company");
     let data = demo_data::generate(seed, year, &demo_data::DemoSize { reps, deals });
+    spinner.set_message("checking the brief's plans");
     let ws_src = SourceFile::new("examples/brief/attain.toml", embedded::WORKSPACE);
     let plans: Vec<SourceFile> = embedded::PLANS
         .iter()
@@ -740,6 +744,7 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
     let Some(ws) = checked.workspace else {
         return Err(Failed(checked.diagnostics));
     };
+    spinner.set_message("reading the demo's participants and deals");
     let people = attain_core::data::load_participants(
         &ws,
         "participants.csv",
@@ -747,8 +752,10 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
     )?;
     let txns =
         attain_core::data::load_transactions(&ws, &people, "deals.csv", data.deals_csv.as_bytes())?;
+    spinner.set_message("calculating");
     let calc =
         engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
+    spinner.finish_and_clear();
     say!(
         "demo company: {} ({} account managers), {} in {year}, plans of the product brief\n",
         report::count(people.len(), "participant", "participants"),

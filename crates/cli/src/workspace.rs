@@ -151,9 +151,11 @@ fn progress_bar(path: &Path, doing: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// A spinner for a step of unknown length, on a terminal only.
+/// A spinner for a step of unknown length, on a terminal only; cleared
+/// when dropped, so an error returned early prints on a clean line.
 pub fn spinner(message: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new_spinner();
+    let bar =
+        indicatif::ProgressBar::new_spinner().with_finish(indicatif::ProgressFinish::AndClear);
     bar.set_message(message.to_string());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar

@@ -1556,7 +1556,21 @@ fn demo_prints_the_summary_and_is_deterministic() {
     assert!(rows.len() >= 6, "{out}");
     let sum: i64 = rows.iter().map(|r| cents(r[3])).sum();
     assert_eq!(sum, total, "table total vs headline:\n{out}");
-    for component in ["commission", "retention", "upsell", "bonus"] {
+    // Every plan of the brief that a rep can be on alone pays someone.
+    for component in [
+        "commission",
+        "monthly_commission",
+        "retention",
+        "upsell",
+        "bonus",
+        "monthly_bonus",
+        "grr_bonus",
+        "nrr_bonus",
+        "renewal_rate",
+        "multi_product_spiff",
+        "override",
+        "team_goal",
+    ] {
         assert!(
             rows.iter().any(|r| r[1] == component),
             "{component}:\n{out}"
