@@ -1442,6 +1442,98 @@ FAIL  retention_commission · 120%: 22,500 + 7,500
     );
 }
 
+/// A plan test with data: its rows read, credited and calculated as `calc`
+/// does (the filters and the deal of another quarter included), a quota
+/// replaced for the test, an error in the rows named by its line in the
+/// plan file, and data given wrongly refused by the checker.
+#[test]
+fn plan_test_with_data() {
+    let s = Sandbox::tiny("plan-test-data");
+    let data_test = |expect: &str, date: &str| {
+        format!(
+            r#"
+[[tests]]
+name = "from deals"
+period = "2026-Q1"
+participant = "am1"
+quotas = {{ nrr_target = 200_000 }}
+participants = """
+participant_id,name,manager_id,plan
+am1,Ada,,
+am2,Bo,,retention_commission
+"""
+transactions = """
+deal_id,close_date,account_id,kind,amount,owner_id
+d1,{date},acme,renewal,200000.00,am1
+d2,2026-02-10,acme,upsell,40000.00,am1
+d3,2026-03-01,acme,churn,20000.00,am1
+d4,2026-03-02,globex,renewal,50000.00,am2
+d5,2026-04-01,acme,renewal,90000.00,am1
+"""
+expect = {{ commission = {expect} }}
+"#
+        )
+    };
+    let plan = "plans/retention_commission.toml";
+    let original = s.read(plan);
+    // 220,000 against 200,000: 200,000 x 7.5% + 20,000 x 12.5% = 17,500.
+    s.append(plan, &data_test("17_500", "2026-01-15"));
+    let run = s.attain(&["test"]).ok();
+    assert_eq!(
+        run.stdout,
+        "ok    retention_commission · at quota: 7.5% of $300,000\n\
+         ok    retention_commission · from deals\n\
+         2 passed, 0 failed\n"
+    );
+    s.write(plan, &original);
+    s.append(plan, &data_test("17_500", "2026-01-32"));
+    let run = s.attain(&["test"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(
+        run.stdout.lines().nth(2),
+        Some(
+            "      `commission`: expected $17,500.00, could not calculate: \
+             plans/retention_commission.toml:34: `close_date` is `2026-01-32`, which is not a \
+             date (expected YYYY-MM-DD, like 2026-03-31)"
+        ),
+        "{run:?}"
+    );
+    let text = String::from_utf8_lossy(&s.read(plan)).into_owned();
+    assert_eq!(
+        text.lines().nth(33),
+        Some("d1,2026-01-32,acme,renewal,200000.00,am1")
+    );
+    s.write(plan, &original);
+    s.append(
+        plan,
+        &data_test("17_500", "2026-01-15")
+            .replace("quotas = ", "measures = { nrr = 1 }\nquotas = "),
+    );
+    let run = s.attain(&["check"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.starts_with(
+            "error: plans/retention_commission.toml:26:14: a test gives measures or data \
+             (`participants` and `transactions`), not both"
+        ),
+        "{run:?}"
+    );
+    s.write(plan, &original);
+    s.append(
+        plan,
+        &data_test("17_500", "2026-01-15").replace("participant = \"am1\"\n", ""),
+    );
+    let run = s.attain(&["check"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(
+        run.stderr.starts_with(
+            "error: plans/retention_commission.toml:26:16: a test with data needs \
+             `participant`, `participants` and `transactions`"
+        ),
+        "{run:?}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 6. `attain init`
 // ---------------------------------------------------------------------------

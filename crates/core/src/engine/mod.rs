@@ -348,24 +348,41 @@ pub struct TestOutcome {
 
 /// Runs the examples written next to each plan. Measures not given are
 /// zero, except derived measures, which are computed from the others as in
-/// a real run.
+/// a real run. A test with data is read and calculated as a run is.
 pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
     let mut out = Vec::new();
     let year = ws.default_year.unwrap_or(2026);
-    for plan in &ws.plans {
+    for (plan_index, plan) in ws.plans.iter().enumerate() {
         for test in &plan.tests {
             let mut failures = Vec::new();
-            for (ci, expected) in &test.expect {
-                let c = &plan.components[*ci];
-                // The component's period containing the test's period.
-                let period = match test.period {
-                    Some(p) => ws.calendar.period_of(ws.calendar.start(p), c.period),
-                    None => Period {
-                        year,
-                        kind: c.period,
-                        index: 1,
-                    },
-                };
+            // Each expected component with the period of its kind holding
+            // the test's period.
+            let expected: Vec<(usize, Decimal, Period)> = test
+                .expect
+                .iter()
+                .map(|&(ci, amount)| {
+                    let kind = plan.components[ci].period;
+                    let period = match test.period {
+                        Some(p) => ws.calendar.period_of(ws.calendar.start(p), kind),
+                        None => Period {
+                            year,
+                            kind,
+                            index: 1,
+                        },
+                    };
+                    (ci, amount, period)
+                })
+                .collect();
+            if let Some(data) = &test.data {
+                let calculated = data_test_payouts(ws, plan_index, test, data, &expected);
+                for (&(ci, amount, _), actual) in expected.iter().zip(calculated) {
+                    if actual.as_ref() != Ok(&amount) {
+                        failures.push((plan.components[ci].id.clone(), amount, actual));
+                    }
+                }
+            }
+            for &(ci, expected, period) in expected.iter().filter(|_| test.data.is_none()) {
+                let c = &plan.components[ci];
                 let period_start = ws.calendar.start(period);
                 let period_days = ws.calendar.days(period);
                 let active_days = match test.start {
@@ -378,8 +395,8 @@ pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
                     .map(|q| quota_for(ws, test, q, active_days, period_days))
                     .collect();
                 let actual = evaluate_example(ws, c, test, &quotas).map(|e| e.amount);
-                if actual.as_ref() != Ok(expected) {
-                    failures.push((c.id.clone(), *expected, actual));
+                if actual.as_ref() != Ok(&expected) {
+                    failures.push((c.id.clone(), expected, actual));
                 }
             }
             out.push(TestOutcome {
@@ -391,6 +408,88 @@ pub fn run_plan_tests(ws: &Workspace) -> Vec<TestOutcome> {
         }
     }
     out
+}
+
+/// What the participant of a test with data is paid by each expected
+/// component in its period: the test's rows read and calculated as a run
+/// reads and calculates files, the participant on the test's plan.
+fn data_test_payouts(
+    ws: &Workspace,
+    plan_index: usize,
+    test: &crate::plan::PlanTest,
+    data: &crate::plan::TestData,
+    expected: &[(usize, Decimal, Period)],
+) -> Vec<Result<Decimal, String>> {
+    let calculated = (|| -> Result<Vec<Result<Decimal, String>>, String> {
+        // An error in the rows names its line in the plan file.
+        let at = |line_before: usize| {
+            move |errors: Vec<crate::diag::Diagnostic>| {
+                let first = errors.into_iter().find(|d| d.is_error());
+                first.map_or_else(String::new, |d| {
+                    let line = d.location.line + line_before;
+                    match d.hint {
+                        Some(h) => format!("{}:{line}: {} ({h})", data.file, d.message),
+                        None => format!("{}:{line}: {}", data.file, d.message),
+                    }
+                })
+            }
+        };
+        let mut people =
+            crate::data::load_participants(ws, &data.file, data.participants.as_bytes())
+                .map_err(at(data.participants_line))?;
+        let Some(&p) = people.index.get(&data.participant) else {
+            return Err(format!(
+                "`{}` is not one of the test's participants",
+                data.participant
+            ));
+        };
+        if let Some(plan) = people.plan.get_mut(p as usize) {
+            *plan = Some(plan_index);
+        }
+        people.assignments.clear();
+        let txns =
+            crate::data::load_transactions(ws, &people, &data.file, data.transactions.as_bytes())
+                .map_err(at(data.transactions_line))?;
+        let mut overrides = QuotaOverrides::new();
+        for &(_, _, period) in expected {
+            for &(q, amount) in &test.quotas {
+                overrides.insert((q, p, period), amount);
+            }
+        }
+        let year = expected
+            .first()
+            .map_or(ws.default_year.unwrap_or(2026), |(_, _, period)| {
+                period.year
+            });
+        let calc = calculate(ws, &people, &txns, &overrides, year).map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        Ok(expected
+            .iter()
+            .map(|&(ci, _, period)| {
+                let mine = calc.payouts.iter().filter(|x| {
+                    x.participant == p
+                        && x.plan == plan_index
+                        && x.component == ci
+                        && x.period == period
+                });
+                mine.map(|x| x.amount).reduce(|a, b| a + b).ok_or_else(|| {
+                    format!(
+                        "`{}` is paid nothing in {period}: not active in it",
+                        data.participant
+                    )
+                })
+            })
+            .collect())
+    })();
+    match calculated {
+        Ok(each) => each,
+        Err(e) => expected.iter().map(|_| Err(e.clone())).collect(),
+    }
 }
 
 /// Component `c` evaluated on the measures a worked example gives (the

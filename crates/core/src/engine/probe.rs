@@ -181,6 +181,7 @@ impl<'a> Probe<'a> {
             quotas: Vec::new(),
             expect: Vec::new(),
             location: String::new(),
+            data: None,
         };
         super::evaluate_example(ws, c, &test, &self.quotas)
     }

@@ -1957,6 +1957,7 @@ fn check_test(
         };
         expect.push((i, ctx.money(value, "an expected payout")?));
     }
+    let data = check_test_data(ctx, d, t.span())?;
     Some(PlanTest {
         name: d.name.clone(),
         period,
@@ -1965,5 +1966,72 @@ fn check_test(
         quotas,
         expect,
         location,
+        data,
     })
+}
+
+/// The data of a plan test that gives participants and transactions
+/// instead of measures: `Some(None)` for a test with measures only, `None`
+/// after an error.
+fn check_test_data(
+    ctx: &mut Ctx,
+    d: &PlanTestDef,
+    span: Range<usize>,
+) -> Option<Option<crate::plan::TestData>> {
+    let (who, people, txns) = match (&d.participant, &d.participants, &d.transactions) {
+        (None, None, None) => return Some(None),
+        (Some(who), Some(people), Some(txns)) => (who, people, txns),
+        (who, people, txns) => {
+            let given = [who, people, txns]
+                .into_iter()
+                .flatten()
+                .next()
+                .map_or(span, |x| x.span());
+            ctx.error_hint(
+                given,
+                "a test with data needs `participant`, `participants` and `transactions`",
+                "name the participant whose payouts `expect` gives, and write the rows of \
+                 both files as CSV text, header first",
+            );
+            return None;
+        }
+    };
+    if let Some((name, _)) = d.measures.iter().next() {
+        ctx.error_hint(
+            name.span(),
+            "a test gives measures or data (`participants` and `transactions`), not both",
+            "with data, the measures are calculated from the transactions",
+        );
+        return None;
+    }
+    if let Some(start) = &d.start {
+        ctx.error_hint(
+            start.span(),
+            "with data, the participant's first day is the one in `participants`",
+            "write it in the participants' start column",
+        );
+        return None;
+    }
+    // The line before a text's first: a `"""` string skips the line break
+    // right after its quotes.
+    let line_before = |text: &Text| {
+        let at = ctx.src.locate(text.span()).line;
+        let quoted = ctx.src.slice(text.span());
+        let opens_a_line = ["\"\"\"\n", "'''\n", "\"\"\"\r\n", "'''\r\n"]
+            .iter()
+            .any(|q| quoted.starts_with(q));
+        if opens_a_line {
+            at
+        } else {
+            at.saturating_sub(1)
+        }
+    };
+    Some(Some(crate::plan::TestData {
+        participant: who.get_ref().clone(),
+        participants: people.get_ref().clone(),
+        transactions: txns.get_ref().clone(),
+        file: ctx.src.locate(span).file,
+        participants_line: line_before(people),
+        transactions_line: line_before(txns),
+    }))
 }

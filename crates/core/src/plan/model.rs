@@ -485,4 +485,23 @@ pub struct PlanTest {
     pub expect: Vec<(usize, Decimal)>,
     /// Where the test is written (file:line), to report failures.
     pub location: String,
+    /// Participants and transactions to calculate from, instead of given
+    /// measures.
+    pub data: Option<TestData>,
+}
+
+/// A plan test's own data: CSV text in the workspace's columns, read,
+/// credited and calculated as a run reads files, so a test can hold the
+/// crediting, the filters and the roll-ups as well as the pay rules.
+#[derive(Debug, Clone)]
+pub struct TestData {
+    /// The participant whose payouts the test expects.
+    pub participant: String,
+    pub participants: String,
+    pub transactions: String,
+    /// The plan file, and the line in it before each text's first line,
+    /// so that an error in the rows names the line of the plan file.
+    pub file: String,
+    pub participants_line: usize,
+    pub transactions_line: usize,
 }

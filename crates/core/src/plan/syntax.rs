@@ -282,6 +282,12 @@ pub struct PlanTestDef {
     pub quotas: BTreeMap<Text, Num>,
     /// The participant's first active day, to exercise proration.
     pub start: Option<Text>,
+    /// Data instead of measures: whose payouts `expect` gives, and the
+    /// rows of the participants and transactions files as CSV text in the
+    /// workspace's own columns.
+    pub participant: Option<Text>,
+    pub participants: Option<Text>,
+    pub transactions: Option<Text>,
     /// Expected payout per component id.
     pub expect: BTreeMap<Text, Num>,
 }
