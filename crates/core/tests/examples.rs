@@ -25,6 +25,40 @@ fn brief_checks() {
     assert_eq!(w, Some((13, 16)));
 }
 
+#[test]
+fn features_checks() {
+    let (ws, plans) = example_sources("examples/features");
+    let checked = check_workspace(&ws, &plans);
+    let errors: Vec<_> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
+    assert!(errors.is_empty(), "{}", render(&checked.diagnostics));
+    let w = checked.workspace.map(|w| (w.plans.len(), w.measures.len()));
+    assert_eq!(w, Some((1, 5)));
+}
+
+/// Every example's plan tests pass, those with data included (the counts
+/// catch a test dropped by the checker).
+#[test]
+fn every_example_passes_its_plan_tests() {
+    for (dir, tests) in [
+        ("examples/brief", 80),
+        ("examples/reference-workload", 11),
+        ("examples/features", 14),
+    ] {
+        let (ws, plans) = example_sources(dir);
+        let Some(ws) = check_workspace(&ws, &plans).workspace else {
+            panic!("{dir} does not check");
+        };
+        let outcomes = attain_core::engine::run_plan_tests(&ws);
+        let failed: Vec<_> = outcomes.iter().filter(|o| !o.failures.is_empty()).collect();
+        assert!(failed.is_empty(), "{dir}: {failed:?}");
+        assert_eq!(outcomes.len(), tests, "{dir}");
+    }
+}
+
 /// `sum_over = "team"`: each rep sees the total of everyone with the same
 /// manager, itself included; another team's results do not count.
 #[test]
