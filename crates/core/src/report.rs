@@ -335,6 +335,74 @@ pub fn step_line(step: &Step) -> String {
     }
 }
 
+/// What each person in a roll-up's scope adds to it (those active in the
+/// period, as the roll-up adds them), so a manager can check the sum.
+#[allow(clippy::too_many_arguments)]
+fn rollup_text(
+    out: &mut String,
+    ws: &Workspace,
+    people: &Participants,
+    table: &crate::engine::measures::MeasureTable,
+    mi: usize,
+    participant: u32,
+    pi: usize,
+    limit: usize,
+) {
+    let m = &ws.measures[mi];
+    let MeasureKind::Rollup { scope, of, filter } = &m.kind else {
+        return;
+    };
+    let members: Vec<u32> =
+        crate::engine::measures::rollup_members(ws, people, participant, *scope, filter.as_ref())
+            .into_iter()
+            .filter(|&r| table.active_days(r, pi) != 0)
+            .collect();
+    let of_name = match of {
+        crate::plan::ValueRef::Measure(x) => ws.measures[*x].name.as_str(),
+        crate::plan::ValueRef::Quota(q) => ws.quotas[*q].name.as_str(),
+    };
+    let is_money = match of {
+        crate::plan::ValueRef::Measure(x) => ws.measures[*x].ty == Type::Money,
+        crate::plan::ValueRef::Quota(_) => true,
+    };
+    let _ = writeln!(
+        out,
+        "
+{} = {} of {} ({}, active in the period):",
+        m.name,
+        of_name,
+        count(members.len(), "person", "people"),
+        scope.name()
+    );
+    let name_field = ws.participants.fields.iter().position(|f| f.name == "name");
+    let mut rows = Vec::new();
+    for &r in members.iter().take(limit) {
+        let mut who = people.ids[r as usize].clone();
+        let name = name_field.and_then(|fi| {
+            field_value(
+                &people.fields[fi],
+                r as usize,
+                &people.text,
+                ws.minor_unit,
+                None,
+            )
+        });
+        if let Some(Value::Text(n)) = name.filter(|n| !matches!(n, Value::Text(t) if t.is_empty()))
+        {
+            who = format!("{who} ({n})");
+        }
+        rows.push(vec![who, value_text(table.of(*of, r, pi), is_money)]);
+    }
+    out.push_str(&table_text(&rows, 2));
+    if members.len() > limit {
+        let _ = writeln!(
+            out,
+            "  … and {} more (use --all to list every one)",
+            members.len() - limit
+        );
+    }
+}
+
 /// Everything about one participant and period: credited transactions,
 /// measures, quota, each component's steps and payout.
 pub fn explain(
@@ -476,9 +544,14 @@ pub fn explain(
     let _ = writeln!(out, "\nmeasures:");
     let mut rows = Vec::new();
     let read: Vec<usize> = match plan {
-        Some(plan) => ws.measures_read_by(plan),
+        Some(plan) => ws.own_measures_read_by(plan),
         None => (0..ws.measures.len()).collect(),
     };
+    let rollups: Vec<usize> = read
+        .iter()
+        .copied()
+        .filter(|&mi| matches!(ws.measures[mi].kind, MeasureKind::Rollup { .. }))
+        .collect();
     for mi in read {
         let m = &ws.measures[mi];
         let v = table.value(mi, participant, pi);
@@ -506,6 +579,18 @@ pub fn explain(
         ]);
     }
     out.push_str(&table_text(&rows, 2));
+    for mi in rollups {
+        rollup_text(
+            &mut out,
+            ws,
+            people,
+            table,
+            mi,
+            participant,
+            pi,
+            credit_limit,
+        );
+    }
 
     // Components.
     let mine: Vec<&Payout> = calc

@@ -31,6 +31,17 @@ impl Workspace {
     /// Indexes of the measures a plan reads, directly or through other
     /// measures, in dependency order.
     pub fn measures_read_by(&self, plan: &Plan) -> Vec<usize> {
+        self.measures_reached(plan, true)
+    }
+
+    /// The measures a plan reads of the participant's own values: those
+    /// read only of their reports, through a roll-up, left out (a
+    /// manager's own `nrr` is not what pays them).
+    pub fn own_measures_read_by(&self, plan: &Plan) -> Vec<usize> {
+        self.measures_reached(plan, false)
+    }
+
+    fn measures_reached(&self, plan: &Plan, through_rollups: bool) -> Vec<usize> {
         let mut wanted: Vec<String> = Vec::new();
         for c in &plan.components {
             if let Some(m) = c.measure {
@@ -60,7 +71,7 @@ impl Workspace {
                 MeasureKind::Rollup {
                     of: ValueRef::Measure(m),
                     ..
-                } => wanted.push(self.measures[*m].name.clone()),
+                } if through_rollups => wanted.push(self.measures[*m].name.clone()),
                 _ => {}
             }
         }
