@@ -852,6 +852,122 @@ fn data_split_percent_missing() {
     );
 }
 
+#[test]
+fn data_split_percent_that_is_not_a_number_is_reported_once() {
+    let s = Sandbox::tiny("split-not-a-number");
+    s.edit(
+        "attain.toml",
+        "owner = { column = \"owner_id\", type = \"participant\" }\n",
+        "owner = { column = \"owner_id\", type = \"participant\" }\n\
+         split_owner = { column = \"split_owner_id\", type = \"participant\", optional = true }\n\
+         split_pct = { column = \"split_pct\", type = \"integer\", optional = true, min = 0 }\n",
+    );
+    s.edit(
+        "attain.toml",
+        "to = \"owner\"\n",
+        "to = \"owner\"\n\n[[credit.split]]\nto = \"split_owner\"\npercent = \"split_pct\"\n",
+    );
+    let run = s
+        .calc_deals(
+            "deal_id,close_date,account_id,kind,amount,owner_id,split_owner_id,split_pct\n\
+             d1,2026-01-15,acme,renewal,1000.00,am1,am2,abc\n",
+        )
+        .fails();
+    assert_eq!(
+        run.stderr,
+        "error: deals.csv:2:8: `split_pct` is `abc`, which is not a whole number\n\n"
+    );
+}
+
+#[test]
+fn data_column_named_twice_in_the_header() {
+    let s = Sandbox::tiny("column-twice");
+    let run = s
+        .calc_deals(
+            "deal_id,close_date,account_id,kind,amount,owner_id,kind\n\
+             d1,2026-01-15,acme,renewal,5.00,am1,renewal\n",
+        )
+        .fails();
+    assert_eq!(
+        run.stderr,
+        "error: deals.csv:1:7: column `kind` appears twice: columns 4 and 7\n  = help: keep one column named `kind`\n\n"
+    );
+}
+
+#[test]
+fn data_negative_quota_in_the_quotas_file() {
+    let s = Sandbox::tiny("negative-quota");
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\nam1,nrr_target,2026-Q1,-300000\n",
+    );
+    let run = s
+        .attain(&[
+            "calc",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--quotas",
+            "quotas.csv",
+        ])
+        .fails();
+    assert_eq!(
+        run.stderr,
+        "error: quotas.csv:2:4: `amount` is `-300000`, which is below zero: a quota must be at least 0\n\n"
+    );
+}
+
+#[test]
+fn data_zero_quota_in_the_quotas_file_is_allowed() {
+    let s = Sandbox::tiny("zero-quota");
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\nam1,nrr_target,2026-Q1,0\n",
+    );
+    let run = s
+        .attain(&[
+            "explain",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--quotas",
+            "quotas.csv",
+            "--participant",
+            "am1",
+            "--period",
+            "2026-Q1",
+        ])
+        .ok();
+    assert_lines_in_order(
+        &run.stdout,
+        &["  attainment has no value: the quota is zero"],
+    );
+}
+
+#[test]
+fn data_leave_date_before_the_hire_date() {
+    let s = Sandbox::tiny("leave-before-hire");
+    s.edit(
+        "attain.toml",
+        "plan = \"plan\"\n",
+        "plan = \"plan\"\nstart = \"hire_date\"\nend = \"leave_date\"\n",
+    );
+    s.write(
+        "people.csv",
+        "participant_id,name,manager_id,plan,hire_date,leave_date\n\
+         mgr1,Grace,,,,\n\
+         am1,Ada,mgr1,retention_commission,2026-03-01,2026-01-31\n\
+         am2,Alan,mgr1,retention_commission,2026-01-01,2026-01-01\n",
+    );
+    let run = s.calc().fails();
+    assert_eq!(
+        run.stderr,
+        "error: people.csv:3:6: `leave_date` is 2026-01-31, before `hire_date` 2026-03-01: the last active day cannot come before the first\n  = help: expected `leave_date` on or after 2026-03-01, or empty\n\n"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 3. No partial output
 // ---------------------------------------------------------------------------
@@ -1445,6 +1561,46 @@ FAIL  retention_commission · 120%: 22,500 + 7,500
 // ---------------------------------------------------------------------------
 // 6. `attain init`
 // ---------------------------------------------------------------------------
+
+#[test]
+fn check_negative_quota_in_the_workspace_file() {
+    let run = check_with_workspace_edit(
+        "negative-quota-plan",
+        "nrr_target = { amount = 300_000,",
+        "nrr_target = { amount = -300_000,",
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: attain.toml:43:25: quota `nrr_target` is `-300_000`, which is below zero
+   |
+43 | nrr_target = { amount = -300_000, prorate = "none" }
+   |                         ^^^^^^^^
+  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
+
+"#
+    );
+}
+
+#[test]
+fn check_negative_quota_in_a_plan_test() {
+    let s = Sandbox::tiny("negative-quota-test");
+    s.append(
+        "plans/retention_commission.toml",
+        "\n[[tests]]\nname = \"below zero\"\nmeasures = { nrr = 1 }\nquotas = { nrr_target = -5 }\nexpect = { commission = 0 }\n",
+    );
+    let run = s.attain(&["test"]).fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/retention_commission.toml:25:25: quota `nrr_target` is `-5`, which is below zero
+   |
+25 | quotas = { nrr_target = -5 }
+   |                         ^^
+  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
+
+"#
+    );
+}
 
 #[test]
 fn init_creates_a_workspace_that_checks_tests_and_calculates() {
