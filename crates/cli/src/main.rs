@@ -24,7 +24,6 @@ mod workspace;
 use attain_core::calendar::Period;
 use attain_core::diag::{render, Diagnostic, Location};
 use attain_core::engine::{self, measures::QuotaOverrides, RunError};
-use attain_core::money::format_money;
 use attain_core::report;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -507,7 +506,7 @@ fn run(command: Command) -> Result<(), Failed> {
                     eprintln!(
                         "{} payouts, total {}, written to {}",
                         calc.payouts.len(),
-                        format_money(total),
+                        ws.money().format(total),
                         path.display()
                     );
                 }
@@ -638,6 +637,7 @@ fn run(command: Command) -> Result<(), Failed> {
 
 fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
     let outcomes = engine::run_plan_tests(ws);
+    let money = ws.money();
     let mut failed = Vec::new();
     for o in &outcomes {
         if o.failures.is_empty() {
@@ -648,14 +648,14 @@ fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
                 let actual_text = match actual {
                     Ok(a) => format!(
                         "calculated {}, difference {}",
-                        format_money(*a),
-                        format_money(*a - *expected)
+                        money.format(*a),
+                        money.format(*a - *expected)
                     ),
                     Err(e) => format!("could not calculate: {e}"),
                 };
                 let message = format!(
                     "`{component}`: expected {}, {actual_text}",
-                    format_money(*expected)
+                    money.format(*expected)
                 );
                 say!("      {message}");
                 failed.push(Diagnostic::error(

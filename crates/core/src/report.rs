@@ -9,7 +9,7 @@ use crate::engine::filter::{field_value, CreditView, Filter};
 use crate::engine::trace::Step;
 use crate::engine::{Calculation, Payout};
 use crate::expr::{Type, Value};
-use crate::money::{format_money, format_number, format_percent};
+use crate::money::{format_number, format_percent, Currency};
 use crate::plan::{MeasureKind, Workspace};
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
@@ -128,9 +128,9 @@ fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn value_text(v: Decimal, is_money: bool) -> String {
+fn value_text(v: Decimal, is_money: bool, money: &Currency) -> String {
     if is_money {
-        format_money(v)
+        money.format(v)
     } else {
         format_number(v)
     }
@@ -145,14 +145,15 @@ fn span_text(from: &str, to: &str) -> String {
     }
 }
 
-/// Describes one trace step in a line a rep can follow.
-pub fn step_line(step: &Step) -> String {
+/// Describes one trace step in a line a rep can follow, amounts in
+/// `money` (the workspace's [`crate::plan::Workspace::money`]).
+pub fn step_line(step: &Step, money: &Currency) -> String {
     match step {
         Step::Measure {
             name,
             value,
             is_money,
-        } => format!("{name} = {}", value_text(*value, *is_money)),
+        } => format!("{name} = {}", value_text(*value, *is_money, money)),
         Step::Quota {
             name,
             full,
@@ -170,10 +171,10 @@ pub fn step_line(step: &Step) -> String {
             match rounding {
                 Some(r) => format!(
                     "quota {name} = {} ({source}) × {active_days}/{period_days} active days = {} (rounded to {r})",
-                    format_money(*full),
-                    format_money(*value)
+                    money.format(*full),
+                    money.format(*value)
                 ),
-                None => format!("quota {name} = {} ({source})", format_money(*value)),
+                None => format!("quota {name} = {} ({source})", money.format(*value)),
             }
         }
         Step::Attainment { value } => format!("attainment = {}", format_percent(*value, 4)),
@@ -187,9 +188,9 @@ pub fn step_line(step: &Step) -> String {
         }
         Step::Rate { base, rate, amount } => format!(
             "{} × {} = {}",
-            format_money(*base),
+            money.format(*base),
             format_percent(*rate, 6),
-            format_money(*amount)
+            money.format(*amount)
         ),
         Step::Band {
             name,
@@ -205,16 +206,16 @@ pub fn step_line(step: &Step) -> String {
                     "{name} ({}): {} points × {} = {}",
                     span_text(from, to),
                     format_number(*portion),
-                    format_money(*rate),
-                    format_money(*amount)
+                    money.format(*rate),
+                    money.format(*amount)
                 )
             } else {
                 format!(
                     "{name} ({}): {} × {} = {}",
                     span_text(from, to),
-                    format_money(*portion),
+                    money.format(*portion),
                     format_percent(*rate, 6),
-                    format_money(*amount)
+                    money.format(*amount)
                 )
             }
         }
@@ -228,9 +229,9 @@ pub fn step_line(step: &Step) -> String {
         } => format!(
             "{name} ({}) reached: all of {} × {} = {}",
             span_text(from, to),
-            format_money(*base),
+            money.format(*base),
             format_percent(*rate, 6),
-            format_money(*amount)
+            money.format(*amount)
         ),
         Step::BelowBands { first } => {
             format!("below the first band (starts at {first}): nothing is paid")
@@ -255,19 +256,19 @@ pub fn step_line(step: &Step) -> String {
         } => match upper {
             Some((at, pay)) => format!(
                 "pay curve at {x}: between {} at {} and {} at {}, linear: {}",
-                format_money(lower.1),
+                money.format(lower.1),
                 lower.0,
-                format_money(*pay),
+                money.format(*pay),
                 at,
-                format_money(*amount)
+                money.format(*amount)
             ),
             None => format!(
                 "pay curve at {x}: {} (the curve's point at {})",
-                format_money(*amount),
+                money.format(*amount),
                 lower.0
             ),
         },
-        Step::Fixed { amount } => format!("fixed amount {}", format_money(*amount)),
+        Step::Fixed { amount } => format!("fixed amount {}", money.format(*amount)),
         Step::Formula {
             text,
             inputs,
@@ -278,20 +279,20 @@ pub fn step_line(step: &Step) -> String {
                 .map(|(n, v)| format!("{n} = {}", format_number(*v)))
                 .collect();
             if ins.is_empty() {
-                format!("{text} = {}", format_money(*amount))
+                format!("{text} = {}", money.format(*amount))
             } else {
-                format!("{text} with {} = {}", ins.join(", "), format_money(*amount))
+                format!("{text} with {} = {}", ins.join(", "), money.format(*amount))
             }
         }
         Step::Floor { floor, before } => format!(
             "{} is below the floor: raised to {}",
-            format_money(*before),
-            format_money(*floor)
+            money.format(*before),
+            money.format(*floor)
         ),
         Step::Cap { cap, before } => format!(
             "{} is above the cap: limited to {}",
-            format_money(*before),
-            format_money(*cap)
+            money.format(*before),
+            money.format(*cap)
         ),
         Step::Rounded {
             before,
@@ -301,7 +302,7 @@ pub fn step_line(step: &Step) -> String {
         } => format!(
             "{} rounded to {} ({rounding}{})",
             format_number(*before),
-            format_money(*after),
+            money.format(*after),
             if *by_default {
                 ", the workspace default"
             } else {
@@ -322,6 +323,7 @@ pub fn explain(
     period: Period,
     credit_limit: usize,
 ) -> String {
+    let money = ws.money();
     let mut out = String::new();
     let p = participant as usize;
     let plan = match calc.table(period.kind).and_then(|t| {
@@ -430,11 +432,8 @@ pub fn explain(
                     },
                 );
             }
-            row.push(format_money(Decimal::new(txns.amount[t], ws.minor_unit)));
-            row.push(format_money(Decimal::new(
-                calc.credits.amount[c],
-                ws.minor_unit,
-            )));
+            row.push(money.format(Decimal::new(txns.amount[t], ws.minor_unit)));
+            row.push(money.format(Decimal::new(calc.credits.amount[c], ws.minor_unit)));
             row.push(calc.credits.credited_as[c].name().to_string());
             rows.push(row);
         }
@@ -476,7 +475,7 @@ pub fn explain(
         };
         rows.push(vec![
             m.name.clone(),
-            value_text(v, m.ty == Type::Money),
+            value_text(v, m.ty == Type::Money, &money),
             count,
             about,
         ]);
@@ -498,10 +497,10 @@ pub fn explain(
             "\n{} — {}: {}",
             c.id,
             c.name,
-            format_money(payout.amount)
+            money.format(payout.amount)
         );
         for step in &payout.trace.steps {
-            let _ = writeln!(out, "  {}", step_line(step));
+            let _ = writeln!(out, "  {}", step_line(step, &money));
         }
     }
     if mine.is_empty() {
@@ -511,7 +510,7 @@ pub fn explain(
             period.kind.name()
         );
     } else {
-        let _ = writeln!(out, "\ntotal for {period}: {}", format_money(total));
+        let _ = writeln!(out, "\ntotal for {period}: {}", money.format(total));
     }
     out
 }
@@ -547,6 +546,7 @@ fn table_text(rows: &[Vec<String>], indent: usize) -> String {
 /// What an administrator wants to see first after a run: totals by plan and
 /// component, top earners and the spread of attainment.
 pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: usize) -> String {
+    let money = ws.money();
     let mut out = String::new();
     let grand = calc.total();
     let paid_people = {
@@ -562,7 +562,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
         calc.year,
         count(calc.payouts.len(), "payout", "payouts"),
         count(paid_people, "participant", "participants"),
-        format_money(grand)
+        money.format(grand)
     );
 
     // By plan and component.
@@ -604,7 +604,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
                 plan.id.clone(),
                 cid.to_string(),
                 who.len().to_string(),
-                format_money(sum),
+                money.format(sum),
                 share,
             ]);
         }
@@ -662,7 +662,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
         rows.push(vec![
             format!("{}{name}", people.ids[*p as usize]),
             plan,
-            format_money(*total),
+            money.format(*total),
         ]);
     }
     out.push_str(&table_text(&rows, 2));
