@@ -337,6 +337,24 @@ struct Inputs {
     year: Option<i16>,
 }
 
+impl Inputs {
+    /// Refuses an output file (`flag`) that is one of these inputs or a
+    /// file of the workspace.
+    fn refuse_output(&self, flag: &str, out: &Path) -> Result<(), Failed> {
+        let mut files: Vec<(&str, &Path)> = vec![
+            ("participants file", &self.participants),
+            ("transactions file", &self.transactions),
+        ];
+        if let Some(q) = &self.quotas {
+            files.push(("quotas file", q));
+        }
+        if let Some(a) = &self.assignments {
+            files.push(("assignments file", a));
+        }
+        workspace::refuse_output_onto_input(flag, out, Some(&self.workspace.workspace), &files)
+    }
+}
+
 pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
     if std::io::stdout().lock().write_fmt(args).is_err() {
@@ -495,6 +513,9 @@ fn run(command: Command) -> Result<(), Failed> {
     match command {
         Command::Check(args) => check_cmd::check(&args),
         Command::Calc { inputs, out } => {
+            if let Some(path) = &out {
+                inputs.refuse_output("--out", path)?;
+            }
             let l = calculate_payouts(&inputs)?;
             let (ws, people, calc) = (&l.0, &l.1, &l.2);
             match out {
@@ -546,6 +567,16 @@ fn run(command: Command) -> Result<(), Failed> {
                     format!("no participant `{participant}`"),
                 )]));
             };
+            if period.year != l.calc.year {
+                return Err(Failed(vec![Diagnostic::error(
+                    Location::file("--period"),
+                    format!("`{period}` is not in fiscal year {}", l.calc.year),
+                )
+                .with_hint(format!(
+                    "pass `--year {}` to explain a period of that year",
+                    period.year
+                ))]));
+            }
             say_raw!(
                 "{}",
                 report::explain(
@@ -620,6 +651,9 @@ fn run(command: Command) -> Result<(), Failed> {
             at,
         } => store_cmds::release(&participant, &period, &reason, &at),
         Command::Export(ExportCommand::Payroll { period, out, at }) => {
+            if let Some(path) = &out {
+                at.refuse_output("--out", path)?;
+            }
             store_cmds::payroll(&period, out.as_deref(), &at)
         }
         Command::Forecast(args) => forecast_cmds::forecast(args),
@@ -630,8 +664,17 @@ fn run(command: Command) -> Result<(), Failed> {
             by,
             svg,
             data,
-        } => modeling_cmds::whatif(&data, &candidates, by.as_deref(), svg.as_deref()),
-        Command::Sweep { vary, data } => modeling_cmds::sweep(&data, &vary),
+        } => {
+            data.refuse_outputs()?;
+            if let Some(path) = &svg {
+                data.source.refuse_output("--svg", path)?;
+            }
+            modeling_cmds::whatif(&data, &candidates, by.as_deref(), svg.as_deref())
+        }
+        Command::Sweep { vary, data } => {
+            data.refuse_outputs()?;
+            modeling_cmds::sweep(&data, &vary)
+        }
     }
 }
 

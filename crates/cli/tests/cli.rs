@@ -1086,6 +1086,144 @@ fn output_calc_onto_a_folder_leaves_no_temporary_file() {
     assert_eq!(s.snapshot(), before);
 }
 
+/// Each file `attain calc` reads, named for `--out` in another spelling:
+/// refused before anything is written.
+#[test]
+fn output_calc_onto_an_input_file_is_refused() {
+    let s = Sandbox::tiny("out-onto-input");
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\nam1,nrr_target,2026-Q1,300000\n",
+    );
+    s.write(
+        "assignments.csv",
+        "participant_id,plan,start,end\nam1,retention_commission,,\n",
+    );
+    let before = s.snapshot();
+    for (out, what) in [
+        ("./people.csv", "participants file"),
+        ("../{root}/deals.csv", "transactions file"),
+        ("quotas.csv", "quotas file"),
+        ("assignments.csv", "assignments file"),
+        ("attain.toml", "workspace file"),
+        ("plans/retention_commission.toml", "plan file"),
+    ] {
+        let Some(root) = s.root.file_name().and_then(|n| n.to_str()) else {
+            panic!("no name: {}", s.root.display());
+        };
+        let out = out.replace("{root}", root);
+        let run = s
+            .attain(&[
+                "calc",
+                "--participants",
+                "people.csv",
+                "--transactions",
+                "deals.csv",
+                "--quotas",
+                "quotas.csv",
+                "--assignments",
+                "assignments.csv",
+                "--out",
+                &out,
+            ])
+            .fails();
+        assert_eq!(
+            run.stderr,
+            format!("error: {out}: --out names the {what} this command reads; nothing was written\n  = help: choose another file for --out\n\n")
+        );
+    }
+    assert_eq!(s.snapshot(), before);
+}
+
+#[test]
+fn output_of_other_commands_onto_an_input_file_is_refused() {
+    let s = Sandbox::stored("out-onto-input-others");
+    let before = s.snapshot();
+    let refused = |args: &[&str], out: &str, flag: &str, what: &str| {
+        let run = s.store(args).fails();
+        assert_eq!(
+            run.stderr,
+            format!("error: {out}: {flag} names the {what} this command reads; nothing was written\n  = help: choose another file for {flag}\n\n")
+        );
+    };
+    refused(
+        &[
+            "export",
+            "payroll",
+            "--period",
+            "2026-M03",
+            "--out",
+            "attain.db",
+        ],
+        "attain.db",
+        "--out",
+        "store",
+    );
+    refused(
+        &[
+            "chart",
+            "distribution",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--out",
+            "deals.csv",
+        ],
+        "deals.csv",
+        "--out",
+        "transactions file",
+    );
+    refused(
+        &[
+            "chart",
+            "curve",
+            "--plan",
+            "retention_commission",
+            "--component",
+            "commission",
+            "--out",
+            "attain.toml",
+        ],
+        "attain.toml",
+        "--out",
+        "workspace file",
+    );
+    refused(
+        &[
+            "sweep",
+            "--vary",
+            "quota.nrr_target=300000,400000",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--out",
+            "people.csv",
+        ],
+        "people.csv",
+        "--out",
+        "participants file",
+    );
+    refused(
+        &[
+            "whatif",
+            "--candidate",
+            "retention_commission=retention_commission",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--svg",
+            "deals.csv",
+        ],
+        "deals.csv",
+        "--svg",
+        "transactions file",
+    );
+    assert_eq!(s.snapshot(), before);
+}
+
 // ---------------------------------------------------------------------------
 // 4. Plan errors from `attain check`
 // ---------------------------------------------------------------------------
@@ -1955,6 +2093,60 @@ fn explain_period_that_does_not_parse() {
   = help: write `2026-Q2`, `2026-M05` or `2026`
 
 "
+    );
+}
+
+#[test]
+fn explain_period_of_another_fiscal_year() {
+    let s = Sandbox::tiny("explain-other-year");
+    let run = explain(&s, "am1", "2025-Q1").fails();
+    assert_eq!(
+        run.stderr,
+        "error: --period: `2025-Q1` is not in fiscal year 2026
+  = help: pass `--year 2025` to explain a period of that year
+
+"
+    );
+}
+
+/// Amounts in the workspace's currency with its decimals: yen have none.
+#[test]
+fn explain_in_a_currency_without_minor_units() {
+    let s = Sandbox::tiny("explain-yen");
+    s.edit(
+        "attain.toml",
+        "currency = \"USD\"\n",
+        "currency = \"JPY\"\nminor_unit = 0\n",
+    );
+    let run = explain(&s, "am1", "2026-Q1").ok();
+    assert_lines_in_order(
+        &run.stdout,
+        &[
+            "  date        id  account  kind     amount       credit       as",
+            "  2026-01-15  d1  acme     renewal  JPY 300,000  JPY 300,000  owner",
+            "  nrr          JPY 360,000             renewal + expansion - contraction",
+            "commission — commission: JPY 30,000",
+            "  quota nrr_target = JPY 300,000 (from the plan)",
+            "  base (0% to 100%): JPY 300,000 × 7.5% = JPY 22,500",
+            "  accelerator (100% to 150%): JPY 60,000 × 12.5% = JPY 7,500",
+            "total for 2026-Q1: JPY 30,000",
+        ],
+    );
+    assert!(!run.stdout.contains('$'), "{}", run.stdout);
+    let run = s
+        .attain(&[
+            "calc",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--out",
+            "payouts.csv",
+        ])
+        .ok();
+    assert_eq!(
+        run.stderr,
+        "8 payouts, total JPY 48,000, written to payouts.csv\n"
     );
 }
 
