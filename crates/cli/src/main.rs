@@ -813,8 +813,13 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
         // The workspace too, so that `explain -w DIR` works from anywhere; an
         // existing one is left alone.
         if !dir.join("attain.toml").exists() {
+            // Its comments suggest commands on `attain init`'s `data/`
+            // files; the demo's sit beside it.
+            let text = embedded::WORKSPACE
+                .replace("data/participants.csv", "participants.csv")
+                .replace("data/deals.csv", "deals.csv");
             workspace::write_atomically(&dir.join("attain.toml"), |w| {
-                w.write_all(embedded::WORKSPACE.as_bytes())
+                w.write_all(text.as_bytes())
             })?;
             let plans_dir = dir.join("plans");
             std::fs::create_dir_all(&plans_dir).map_err(|e| workspace::io_error(&plans_dir, &e))?;

@@ -1585,6 +1585,46 @@ rate = "$5"
 }
 
 #[test]
+fn check_negative_quota_in_the_workspace_file() {
+    let run = check_with_workspace_edit(
+        "negative-quota-plan",
+        "nrr_target = { amount = 300_000,",
+        "nrr_target = { amount = -300_000,",
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: attain.toml:43:25: quota `nrr_target` is `-300_000`, which is below zero
+   |
+43 | nrr_target = { amount = -300_000, prorate = "none" }
+   |                         ^^^^^^^^
+  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
+
+"#
+    );
+}
+
+#[test]
+fn check_negative_quota_in_a_plan_test() {
+    let s = Sandbox::tiny("negative-quota-test");
+    s.append(
+        "plans/retention_commission.toml",
+        "\n[[tests]]\nname = \"below zero\"\nmeasures = { nrr = 1 }\nquotas = { nrr_target = -5 }\nexpect = { commission = 0 }\n",
+    );
+    let run = s.attain(&["test"]).fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/retention_commission.toml:25:25: quota `nrr_target` is `-5`, which is below zero
+   |
+25 | quotas = { nrr_target = -5 }
+   |                         ^^
+  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
+
+"#
+    );
+}
+
+#[test]
 fn check_unknown_plan_in_includes() {
     let run = check_with_plan(
         "includes",
@@ -1701,46 +1741,6 @@ FAIL  retention_commission · 120%: 22,500 + 7,500
 // ---------------------------------------------------------------------------
 
 #[test]
-fn check_negative_quota_in_the_workspace_file() {
-    let run = check_with_workspace_edit(
-        "negative-quota-plan",
-        "nrr_target = { amount = 300_000,",
-        "nrr_target = { amount = -300_000,",
-    )
-    .fails();
-    assert_eq!(
-        run.stderr,
-        r#"error: attain.toml:43:25: quota `nrr_target` is `-300_000`, which is below zero
-   |
-43 | nrr_target = { amount = -300_000, prorate = "none" }
-   |                         ^^^^^^^^
-  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
-
-"#
-    );
-}
-
-#[test]
-fn check_negative_quota_in_a_plan_test() {
-    let s = Sandbox::tiny("negative-quota-test");
-    s.append(
-        "plans/retention_commission.toml",
-        "\n[[tests]]\nname = \"below zero\"\nmeasures = { nrr = 1 }\nquotas = { nrr_target = -5 }\nexpect = { commission = 0 }\n",
-    );
-    let run = s.attain(&["test"]).fails();
-    assert_eq!(
-        run.stderr,
-        r#"error: plans/retention_commission.toml:25:25: quota `nrr_target` is `-5`, which is below zero
-   |
-25 | quotas = { nrr_target = -5 }
-   |                         ^^
-  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
-
-"#
-    );
-}
-
-#[test]
 fn init_creates_a_workspace_that_checks_tests_and_calculates() {
     let s = Sandbox::empty("init");
     let run = s.attain(&["init", "ws"]).ok();
@@ -1793,6 +1793,65 @@ fn init_creates_a_workspace_that_checks_tests_and_calculates() {
     let payouts = s.read_text("ws/payouts.csv");
     assert!(payouts.starts_with("participant_id,period,component,payout\n"));
     assert!(payouts.lines().count() > 16, "{payouts}");
+}
+
+/// Every command the comments of the new `attain.toml` suggest works as
+/// written, run from the workspace.
+#[test]
+fn init_the_commands_suggested_in_attain_toml_work() {
+    let s = Sandbox::empty("init-suggested");
+    s.attain(&["init", "ws"]).ok();
+    let text = s.read_text("ws/attain.toml");
+    let mut commands: Vec<String> = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.strip_prefix("#   attain ") else {
+            continue;
+        };
+        let mut command = format!("attain {rest}");
+        while command.ends_with('\\') {
+            command.pop();
+            let Some(next) = lines.next() else {
+                panic!("continued line at the end: {command}");
+            };
+            command.push(' ');
+            command.push_str(next.trim_start_matches('#').trim_start());
+        }
+        // A command, then its description after a run of spaces.
+        let command = command.split("   ").next().unwrap_or("").to_string();
+        commands.push(command.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    assert_eq!(
+        commands,
+        [
+            "attain check",
+            "attain test",
+            "attain calc --participants data/participants.csv --transactions data/deals.csv --out payouts.csv",
+            "attain explain --participants data/participants.csv --transactions data/deals.csv --participant R0000003 --period 2026-Q2",
+        ]
+    );
+    for command in &commands {
+        let args: Vec<&str> = command.split(' ').skip(1).collect();
+        let run = s.attain_in("ws", &args).ok();
+        assert!(!run.stderr.contains("error"), "{run:?}");
+    }
+    let run = s
+        .attain_in(
+            "ws",
+            &[
+                "explain",
+                "--participants",
+                "data/participants.csv",
+                "--transactions",
+                "data/deals.csv",
+                "--participant",
+                "R0000003",
+                "--period",
+                "2026-Q2",
+            ],
+        )
+        .ok();
+    assert!(run.stdout.contains("\ntotal for 2026-Q2: $"), "{run:?}");
 }
 
 #[test]
