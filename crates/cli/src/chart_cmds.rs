@@ -65,13 +65,27 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
             component,
             candidate,
             out,
-        } => curve(
-            &workspace.workspace,
-            &plan,
-            &component,
-            candidate.as_deref(),
-            out.as_deref(),
-        ),
+        } => {
+            if let Some(path) = &out {
+                // A candidate that names a file is read too.
+                let file = candidate.as_deref().map(Path::new).filter(|p| p.is_file());
+                let files: Vec<(&str, &Path)> =
+                    file.iter().map(|p| ("candidate plan file", *p)).collect();
+                crate::workspace::refuse_output_onto_input(
+                    "--out",
+                    path,
+                    Some(&workspace.workspace),
+                    &files,
+                )?;
+            }
+            curve(
+                &workspace.workspace,
+                &plan,
+                &component,
+                candidate.as_deref(),
+                out.as_deref(),
+            )
+        }
         ChartCommand::Distribution {
             data,
             plan,
@@ -79,6 +93,9 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
             period,
             out,
         } => {
+            if let Some(path) = &out {
+                data.refuse_output("--out", path)?;
+            }
             let (ws, warnings) = workspace::load(&data.at.workspace)?;
             crate::print_warnings(&warnings);
             let year = crate::data_source::fiscal_year(&ws, data.year)?;

@@ -101,6 +101,25 @@ pub fn fiscal_year(ws: &Workspace, asked: Option<i16>) -> Result<i16, Failed> {
 }
 
 impl DataSource {
+    /// Refuses an output file (`flag`) that is one of the data files, the
+    /// store's SQLite file or a file of the workspace.
+    pub fn refuse_output(&self, flag: &str, out: &Path) -> Result<(), Failed> {
+        let db = self.at.sqlite_file();
+        let mut files: Vec<(&str, &Path)> = Vec::new();
+        for (what, path) in [
+            ("participants file", &self.participants),
+            ("transactions file", &self.transactions),
+            ("quotas file", &self.quotas),
+            ("assignments file", &self.assignments),
+            ("store", &db),
+        ] {
+            if let Some(p) = path {
+                files.push((what, p));
+            }
+        }
+        workspace::refuse_output_onto_input(flag, out, Some(&self.at.workspace), &files)
+    }
+
     /// The two data files, or `None` to read the store; a half-named pair
     /// or files that only go with data files are errors.
     pub fn files(&self) -> Result<Option<(&Path, &Path)>, Failed> {

@@ -24,7 +24,6 @@ mod workspace;
 use attain_core::calendar::Period;
 use attain_core::diag::{render, Diagnostic, Location};
 use attain_core::engine::{self, measures::QuotaOverrides, RunError};
-use attain_core::money::format_money;
 use attain_core::report;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -338,6 +337,24 @@ struct Inputs {
     year: Option<i16>,
 }
 
+impl Inputs {
+    /// Refuses an output file (`flag`) that is one of these inputs or a
+    /// file of the workspace.
+    fn refuse_output(&self, flag: &str, out: &Path) -> Result<(), Failed> {
+        let mut files: Vec<(&str, &Path)> = vec![
+            ("participants file", &self.participants),
+            ("transactions file", &self.transactions),
+        ];
+        if let Some(q) = &self.quotas {
+            files.push(("quotas file", q));
+        }
+        if let Some(a) = &self.assignments {
+            files.push(("assignments file", a));
+        }
+        workspace::refuse_output_onto_input(flag, out, Some(&self.workspace.workspace), &files)
+    }
+}
+
 pub(crate) fn write_out(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
     if std::io::stdout().lock().write_fmt(args).is_err() {
@@ -496,6 +513,9 @@ fn run(command: Command) -> Result<(), Failed> {
     match command {
         Command::Check(args) => check_cmd::check(&args),
         Command::Calc { inputs, out } => {
+            if let Some(path) = &out {
+                inputs.refuse_output("--out", path)?;
+            }
             let l = calculate_payouts(&inputs)?;
             let (ws, people, calc) = (&l.0, &l.1, &l.2);
             match out {
@@ -507,7 +527,7 @@ fn run(command: Command) -> Result<(), Failed> {
                     eprintln!(
                         "{} payouts, total {}, written to {}",
                         calc.payouts.len(),
-                        format_money(total),
+                        ws.money().format(total),
                         path.display()
                     );
                 }
@@ -547,6 +567,16 @@ fn run(command: Command) -> Result<(), Failed> {
                     format!("no participant `{participant}`"),
                 )]));
             };
+            if period.year != l.calc.year {
+                return Err(Failed(vec![Diagnostic::error(
+                    Location::file("--period"),
+                    format!("`{period}` is not in fiscal year {}", l.calc.year),
+                )
+                .with_hint(format!(
+                    "pass `--year {}` to explain a period of that year",
+                    period.year
+                ))]));
+            }
             say_raw!(
                 "{}",
                 report::explain(
@@ -621,6 +651,9 @@ fn run(command: Command) -> Result<(), Failed> {
             at,
         } => store_cmds::release(&participant, &period, &reason, &at),
         Command::Export(ExportCommand::Payroll { period, out, at }) => {
+            if let Some(path) = &out {
+                at.refuse_output("--out", path)?;
+            }
             store_cmds::payroll(&period, out.as_deref(), &at)
         }
         Command::Forecast(args) => forecast_cmds::forecast(args),
@@ -631,13 +664,23 @@ fn run(command: Command) -> Result<(), Failed> {
             by,
             svg,
             data,
-        } => modeling_cmds::whatif(&data, &candidates, by.as_deref(), svg.as_deref()),
-        Command::Sweep { vary, data } => modeling_cmds::sweep(&data, &vary),
+        } => {
+            data.refuse_outputs()?;
+            if let Some(path) = &svg {
+                data.source.refuse_output("--svg", path)?;
+            }
+            modeling_cmds::whatif(&data, &candidates, by.as_deref(), svg.as_deref())
+        }
+        Command::Sweep { vary, data } => {
+            data.refuse_outputs()?;
+            modeling_cmds::sweep(&data, &vary)
+        }
     }
 }
 
 fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
     let outcomes = engine::run_plan_tests(ws);
+    let money = ws.money();
     let mut failed = Vec::new();
     for o in &outcomes {
         if o.failures.is_empty() {
@@ -648,14 +691,14 @@ fn plan_tests(ws: &attain_core::plan::Workspace) -> Result<(), Failed> {
                 let actual_text = match actual {
                     Ok(a) => format!(
                         "calculated {}, difference {}",
-                        format_money(*a),
-                        format_money(*a - *expected)
+                        money.format(*a),
+                        money.format(*a - *expected)
                     ),
                     Err(e) => format!("could not calculate: {e}"),
                 };
                 let message = format!(
                     "`{component}`: expected {}, {actual_text}",
-                    format_money(*expected)
+                    money.format(*expected)
                 );
                 say!("      {message}");
                 failed.push(Diagnostic::error(
@@ -777,8 +820,13 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
         // The workspace too, so that `explain -w DIR` works from anywhere; an
         // existing one is left alone.
         if !dir.join("attain.toml").exists() {
+            // Its comments suggest commands on `attain init`'s `data/`
+            // files; the demo's sit beside it.
+            let text = embedded::WORKSPACE
+                .replace("data/participants.csv", "participants.csv")
+                .replace("data/deals.csv", "deals.csv");
             workspace::write_atomically(&dir.join("attain.toml"), |w| {
-                w.write_all(embedded::WORKSPACE.as_bytes())
+                w.write_all(text.as_bytes())
             })?;
             let plans_dir = dir.join("plans");
             std::fs::create_dir_all(&plans_dir).map_err(|e| workspace::io_error(&plans_dir, &e))?;

@@ -33,6 +33,16 @@ pub struct ModelData {
     pub revenue: Option<String>,
 }
 
+impl ModelData {
+    /// Refuses `--out` naming a file the command reads.
+    pub fn refuse_outputs(&self) -> Result<(), Failed> {
+        match &self.out {
+            Some(path) => self.source.refuse_output("--out", path),
+            None => Ok(()),
+        }
+    }
+}
+
 fn error(place: &str, message: impl Into<String>) -> Failed {
     Failed(vec![Diagnostic::error(Location::file(place), message)])
 }

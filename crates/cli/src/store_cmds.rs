@@ -18,6 +18,27 @@ pub struct StoreArg {
     pub store: Option<String>,
 }
 
+impl StoreArg {
+    /// The SQLite file of the store, if the store is one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        match &self.store {
+            Some(a) => match attain_store::parse_address(a) {
+                attain_store::Address::Sqlite(path) => Some(PathBuf::from(path)),
+                attain_store::Address::Postgres(_) => None,
+            },
+            None => Some(self.workspace.join("attain.db")),
+        }
+    }
+
+    /// Refuses an output file (`flag`) that is the store's SQLite file or a
+    /// file of the workspace.
+    pub fn refuse_output(&self, flag: &str, out: &Path) -> Result<(), Failed> {
+        let db = self.sqlite_file();
+        let files: Vec<(&str, &Path)> = db.iter().map(|p| ("store", p.as_path())).collect();
+        workspace::refuse_output_onto_input(flag, out, Some(&self.workspace), &files)
+    }
+}
+
 #[derive(Subcommand)]
 pub enum PlanCommand {
     /// Store the workspace's files as new plan versions (only those that

@@ -69,6 +69,62 @@ fn display(dir: &Path, path: &Path) -> String {
     shown.display().to_string()
 }
 
+/// A path as it is on disk: canonical when the file exists, else its
+/// folder's canonical path and its name (a file not yet written), else
+/// the path made absolute.
+fn file_key(path: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (std::fs::canonicalize(parent), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
+/// Refuses to write `out` (named by option `flag`) when it is a file the
+/// command reads: one of `inputs` (what the file is, its path), or, when
+/// `workspace` is given, that workspace's `attain.toml` or a plan file.
+/// Called before anything is read or written.
+pub fn refuse_output_onto_input(
+    flag: &str,
+    out: &Path,
+    workspace: Option<&Path>,
+    inputs: &[(&str, &Path)],
+) -> Result<(), Failed> {
+    let target = file_key(out);
+    let refuse = |what: &str| {
+        Failed(vec![Diagnostic::error(
+            Location::file(out.display().to_string()),
+            format!("{flag} names the {what} this command reads; nothing was written"),
+        )
+        .with_hint(format!("choose another file for {flag}"))])
+    };
+    for (what, path) in inputs {
+        if file_key(path) == target {
+            return Err(refuse(what));
+        }
+    }
+    if let Some(dir) = workspace {
+        let ws_path = dir.join("attain.toml");
+        if file_key(&ws_path) == target {
+            return Err(refuse("workspace file"));
+        }
+        let folder = std::fs::read_to_string(&ws_path)
+            .map(|text| attain_core::plan::syntax::plans_folder(&text))
+            .unwrap_or_else(|_| "plans".into());
+        let in_plans = target.parent() == Some(file_key(&dir.join(folder)).as_path());
+        if in_plans && target.extension().is_some_and(|x| x == "toml") {
+            return Err(refuse("plan file"));
+        }
+    }
+    Ok(())
+}
+
 /// Reads and checks a workspace; warnings are returned beside it.
 pub fn load(dir: &Path) -> Result<(Workspace, Vec<Diagnostic>), Failed> {
     let (ws_src, plans) = read_sources(dir)?;

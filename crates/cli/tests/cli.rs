@@ -852,6 +852,122 @@ fn data_split_percent_missing() {
     );
 }
 
+#[test]
+fn data_split_percent_that_is_not_a_number_is_reported_once() {
+    let s = Sandbox::tiny("split-not-a-number");
+    s.edit(
+        "attain.toml",
+        "owner = { column = \"owner_id\", type = \"participant\" }\n",
+        "owner = { column = \"owner_id\", type = \"participant\" }\n\
+         split_owner = { column = \"split_owner_id\", type = \"participant\", optional = true }\n\
+         split_pct = { column = \"split_pct\", type = \"integer\", optional = true, min = 0 }\n",
+    );
+    s.edit(
+        "attain.toml",
+        "to = \"owner\"\n",
+        "to = \"owner\"\n\n[[credit.split]]\nto = \"split_owner\"\npercent = \"split_pct\"\n",
+    );
+    let run = s
+        .calc_deals(
+            "deal_id,close_date,account_id,kind,amount,owner_id,split_owner_id,split_pct\n\
+             d1,2026-01-15,acme,renewal,1000.00,am1,am2,abc\n",
+        )
+        .fails();
+    assert_eq!(
+        run.stderr,
+        "error: deals.csv:2:8: `split_pct` is `abc`, which is not a whole number\n\n"
+    );
+}
+
+#[test]
+fn data_column_named_twice_in_the_header() {
+    let s = Sandbox::tiny("column-twice");
+    let run = s
+        .calc_deals(
+            "deal_id,close_date,account_id,kind,amount,owner_id,kind\n\
+             d1,2026-01-15,acme,renewal,5.00,am1,renewal\n",
+        )
+        .fails();
+    assert_eq!(
+        run.stderr,
+        "error: deals.csv:1:7: column `kind` appears twice: columns 4 and 7\n  = help: keep one column named `kind`\n\n"
+    );
+}
+
+#[test]
+fn data_negative_quota_in_the_quotas_file() {
+    let s = Sandbox::tiny("negative-quota");
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\nam1,nrr_target,2026-Q1,-300000\n",
+    );
+    let run = s
+        .attain(&[
+            "calc",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--quotas",
+            "quotas.csv",
+        ])
+        .fails();
+    assert_eq!(
+        run.stderr,
+        "error: quotas.csv:2:4: `amount` is `-300000`, which is below zero: a quota must be at least 0\n\n"
+    );
+}
+
+#[test]
+fn data_zero_quota_in_the_quotas_file_is_allowed() {
+    let s = Sandbox::tiny("zero-quota");
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\nam1,nrr_target,2026-Q1,0\n",
+    );
+    let run = s
+        .attain(&[
+            "explain",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--quotas",
+            "quotas.csv",
+            "--participant",
+            "am1",
+            "--period",
+            "2026-Q1",
+        ])
+        .ok();
+    assert_lines_in_order(
+        &run.stdout,
+        &["  attainment has no value: the quota is zero"],
+    );
+}
+
+#[test]
+fn data_leave_date_before_the_hire_date() {
+    let s = Sandbox::tiny("leave-before-hire");
+    s.edit(
+        "attain.toml",
+        "plan = \"plan\"\n",
+        "plan = \"plan\"\nstart = \"hire_date\"\nend = \"leave_date\"\n",
+    );
+    s.write(
+        "people.csv",
+        "participant_id,name,manager_id,plan,hire_date,leave_date\n\
+         mgr1,Grace,,,,\n\
+         am1,Ada,mgr1,retention_commission,2026-03-01,2026-01-31\n\
+         am2,Alan,mgr1,retention_commission,2026-01-01,2026-01-01\n",
+    );
+    let run = s.calc().fails();
+    assert_eq!(
+        run.stderr,
+        "error: people.csv:3:6: `leave_date` is 2026-01-31, before `hire_date` 2026-03-01: the last active day cannot come before the first\n  = help: expected `leave_date` on or after 2026-03-01, or empty\n\n"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 3. No partial output
 // ---------------------------------------------------------------------------
@@ -966,6 +1082,144 @@ fn output_calc_onto_a_folder_leaves_no_temporary_file() {
         run.stderr
             .starts_with("error: payouts.csv: cannot write this file: "),
         "{run:?}"
+    );
+    assert_eq!(s.snapshot(), before);
+}
+
+/// Each file `attain calc` reads, named for `--out` in another spelling:
+/// refused before anything is written.
+#[test]
+fn output_calc_onto_an_input_file_is_refused() {
+    let s = Sandbox::tiny("out-onto-input");
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\nam1,nrr_target,2026-Q1,300000\n",
+    );
+    s.write(
+        "assignments.csv",
+        "participant_id,plan,start,end\nam1,retention_commission,,\n",
+    );
+    let before = s.snapshot();
+    for (out, what) in [
+        ("./people.csv", "participants file"),
+        ("../{root}/deals.csv", "transactions file"),
+        ("quotas.csv", "quotas file"),
+        ("assignments.csv", "assignments file"),
+        ("attain.toml", "workspace file"),
+        ("plans/retention_commission.toml", "plan file"),
+    ] {
+        let Some(root) = s.root.file_name().and_then(|n| n.to_str()) else {
+            panic!("no name: {}", s.root.display());
+        };
+        let out = out.replace("{root}", root);
+        let run = s
+            .attain(&[
+                "calc",
+                "--participants",
+                "people.csv",
+                "--transactions",
+                "deals.csv",
+                "--quotas",
+                "quotas.csv",
+                "--assignments",
+                "assignments.csv",
+                "--out",
+                &out,
+            ])
+            .fails();
+        assert_eq!(
+            run.stderr,
+            format!("error: {out}: --out names the {what} this command reads; nothing was written\n  = help: choose another file for --out\n\n")
+        );
+    }
+    assert_eq!(s.snapshot(), before);
+}
+
+#[test]
+fn output_of_other_commands_onto_an_input_file_is_refused() {
+    let s = Sandbox::stored("out-onto-input-others");
+    let before = s.snapshot();
+    let refused = |args: &[&str], out: &str, flag: &str, what: &str| {
+        let run = s.store(args).fails();
+        assert_eq!(
+            run.stderr,
+            format!("error: {out}: {flag} names the {what} this command reads; nothing was written\n  = help: choose another file for {flag}\n\n")
+        );
+    };
+    refused(
+        &[
+            "export",
+            "payroll",
+            "--period",
+            "2026-M03",
+            "--out",
+            "attain.db",
+        ],
+        "attain.db",
+        "--out",
+        "store",
+    );
+    refused(
+        &[
+            "chart",
+            "distribution",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--out",
+            "deals.csv",
+        ],
+        "deals.csv",
+        "--out",
+        "transactions file",
+    );
+    refused(
+        &[
+            "chart",
+            "curve",
+            "--plan",
+            "retention_commission",
+            "--component",
+            "commission",
+            "--out",
+            "attain.toml",
+        ],
+        "attain.toml",
+        "--out",
+        "workspace file",
+    );
+    refused(
+        &[
+            "sweep",
+            "--vary",
+            "quota.nrr_target=300000,400000",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--out",
+            "people.csv",
+        ],
+        "people.csv",
+        "--out",
+        "participants file",
+    );
+    refused(
+        &[
+            "whatif",
+            "--candidate",
+            "retention_commission=retention_commission",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--svg",
+            "deals.csv",
+        ],
+        "deals.csv",
+        "--svg",
+        "transactions file",
     );
     assert_eq!(s.snapshot(), before);
 }
@@ -1331,6 +1585,46 @@ rate = "$5"
 }
 
 #[test]
+fn check_negative_quota_in_the_workspace_file() {
+    let run = check_with_workspace_edit(
+        "negative-quota-plan",
+        "nrr_target = { amount = 300_000,",
+        "nrr_target = { amount = -300_000,",
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: attain.toml:43:25: quota `nrr_target` is `-300_000`, which is below zero
+   |
+43 | nrr_target = { amount = -300_000, prorate = "none" }
+   |                         ^^^^^^^^
+  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
+
+"#
+    );
+}
+
+#[test]
+fn check_negative_quota_in_a_plan_test() {
+    let s = Sandbox::tiny("negative-quota-test");
+    s.append(
+        "plans/retention_commission.toml",
+        "\n[[tests]]\nname = \"below zero\"\nmeasures = { nrr = 1 }\nquotas = { nrr_target = -5 }\nexpect = { commission = 0 }\n",
+    );
+    let run = s.attain(&["test"]).fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/retention_commission.toml:25:25: quota `nrr_target` is `-5`, which is below zero
+   |
+25 | quotas = { nrr_target = -5 }
+   |                         ^^
+  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
+
+"#
+    );
+}
+
+#[test]
 fn check_unknown_plan_in_includes() {
     let run = check_with_plan(
         "includes",
@@ -1591,6 +1885,65 @@ fn init_creates_a_workspace_that_checks_tests_and_calculates() {
     let payouts = s.read_text("ws/payouts.csv");
     assert!(payouts.starts_with("participant_id,period,component,payout\n"));
     assert!(payouts.lines().count() > 16, "{payouts}");
+}
+
+/// Every command the comments of the new `attain.toml` suggest works as
+/// written, run from the workspace.
+#[test]
+fn init_the_commands_suggested_in_attain_toml_work() {
+    let s = Sandbox::empty("init-suggested");
+    s.attain(&["init", "ws"]).ok();
+    let text = s.read_text("ws/attain.toml");
+    let mut commands: Vec<String> = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let Some(rest) = line.strip_prefix("#   attain ") else {
+            continue;
+        };
+        let mut command = format!("attain {rest}");
+        while command.ends_with('\\') {
+            command.pop();
+            let Some(next) = lines.next() else {
+                panic!("continued line at the end: {command}");
+            };
+            command.push(' ');
+            command.push_str(next.trim_start_matches('#').trim_start());
+        }
+        // A command, then its description after a run of spaces.
+        let command = command.split("   ").next().unwrap_or("").to_string();
+        commands.push(command.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    assert_eq!(
+        commands,
+        [
+            "attain check",
+            "attain test",
+            "attain calc --participants data/participants.csv --transactions data/deals.csv --out payouts.csv",
+            "attain explain --participants data/participants.csv --transactions data/deals.csv --participant R0000003 --period 2026-Q2",
+        ]
+    );
+    for command in &commands {
+        let args: Vec<&str> = command.split(' ').skip(1).collect();
+        let run = s.attain_in("ws", &args).ok();
+        assert!(!run.stderr.contains("error"), "{run:?}");
+    }
+    let run = s
+        .attain_in(
+            "ws",
+            &[
+                "explain",
+                "--participants",
+                "data/participants.csv",
+                "--transactions",
+                "data/deals.csv",
+                "--participant",
+                "R0000003",
+                "--period",
+                "2026-Q2",
+            ],
+        )
+        .ok();
+    assert!(run.stdout.contains("\ntotal for 2026-Q2: $"), "{run:?}");
 }
 
 #[test]
@@ -1906,6 +2259,60 @@ fn explain_period_that_does_not_parse() {
   = help: write `2026-Q2`, `2026-M05` or `2026`
 
 "
+    );
+}
+
+#[test]
+fn explain_period_of_another_fiscal_year() {
+    let s = Sandbox::tiny("explain-other-year");
+    let run = explain(&s, "am1", "2025-Q1").fails();
+    assert_eq!(
+        run.stderr,
+        "error: --period: `2025-Q1` is not in fiscal year 2026
+  = help: pass `--year 2025` to explain a period of that year
+
+"
+    );
+}
+
+/// Amounts in the workspace's currency with its decimals: yen have none.
+#[test]
+fn explain_in_a_currency_without_minor_units() {
+    let s = Sandbox::tiny("explain-yen");
+    s.edit(
+        "attain.toml",
+        "currency = \"USD\"\n",
+        "currency = \"JPY\"\nminor_unit = 0\n",
+    );
+    let run = explain(&s, "am1", "2026-Q1").ok();
+    assert_lines_in_order(
+        &run.stdout,
+        &[
+            "  date        id  account  kind     amount       credit       as",
+            "  2026-01-15  d1  acme     renewal  JPY 300,000  JPY 300,000  owner",
+            "  nrr          JPY 360,000             renewal + expansion - contraction",
+            "commission — commission: JPY 30,000",
+            "  quota nrr_target = JPY 300,000 (from the plan)",
+            "  base (0% to 100%): JPY 300,000 × 7.5% = JPY 22,500",
+            "  accelerator (100% to 150%): JPY 60,000 × 12.5% = JPY 7,500",
+            "total for 2026-Q1: JPY 30,000",
+        ],
+    );
+    assert!(!run.stdout.contains('$'), "{}", run.stdout);
+    let run = s
+        .attain(&[
+            "calc",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--out",
+            "payouts.csv",
+        ])
+        .ok();
+    assert_eq!(
+        run.stderr,
+        "8 payouts, total JPY 48,000, written to payouts.csv\n"
     );
 }
 

@@ -12,7 +12,7 @@ use crate::data::{parse_date, parse_minor_units, Participants, Transactions};
 use crate::engine::measures::QuotaOverrides;
 use crate::engine::trace::{Step, Trace};
 use crate::engine::{self, incremental, RunError};
-use crate::money::{format_money, parse_amount};
+use crate::money::parse_amount;
 use crate::plan::{Field, FieldType, Workspace};
 use crate::report::step_line;
 use jiff::civil::Date;
@@ -331,6 +331,7 @@ pub fn estimate(
     let key = |p: &engine::Payout| (p.participant, p.period, p.component);
     let old: BTreeMap<_, &engine::Payout> = was.payouts.iter().map(|p| (key(p), p)).collect();
     let mut moved = Vec::new();
+    let money = ws.money();
     // Payouts come sorted by participant id, period and component id.
     for p in &is.payouts {
         let prior = old.get(&key(p));
@@ -347,7 +348,7 @@ pub fn estimate(
             after: p.amount,
             tier_before: prior.and_then(|o| tier(&o.trace)),
             tier_after: tier(&p.trace),
-            explanation: p.trace.steps.iter().map(step_line).collect(),
+            explanation: p.trace.steps.iter().map(|s| step_line(s, &money)).collect(),
         });
     }
     Ok(Estimate {
@@ -391,6 +392,7 @@ pub fn render(
                 .iter()
                 .filter(|m| people.ids[m.participant as usize] != participant),
         );
+    let money = ws.money();
     for m in own_first {
         let who = &people.ids[m.participant as usize];
         let c = &ws.plans[m.plan].components[m.component];
@@ -400,9 +402,9 @@ pub fn render(
             "\n{who}  {}  {}: {} -> {} ({sign}{})\n",
             m.period,
             c.id,
-            format_money(m.before),
-            format_money(m.after),
-            format_money(change)
+            money.format(m.before),
+            money.format(m.after),
+            money.format(change)
         ));
         let tier_text = |t: &Option<String>| t.clone().unwrap_or_else(|| "no tier".into());
         if m.tier_before.is_some() || m.tier_after.is_some() {
@@ -434,8 +436,8 @@ pub fn render(
     let own_sign = if own >= Decimal::ZERO { "+" } else { "" };
     out.push_str(&format!(
         "\n{participant} earns {own_sign}{}; all payouts moved: {sign}{} ({} recalculated)\n",
-        format_money(own),
-        format_money(total),
+        money.format(own),
+        money.format(total),
         crate::report::count(e.recalculated, "person", "people")
     ));
     out

@@ -1,6 +1,8 @@
 //! attain's engine: the plan language, its checker, and the calculation from
-//! transactions to explained payouts. This crate performs no I/O: callers
-//! hand it text and records and get values back.
+//! transactions to explained payouts. This crate opens no file and uses no
+//! network: callers hand it text, records, readers or an open file and get
+//! values back. Only the data readers (`data`) do I/O, reading what they
+//! are handed (`data::sift_file` reads an open file by position).
 
 pub mod calendar;
 pub mod chart;

@@ -214,19 +214,65 @@ pub fn parse_amount(text: &str) -> Result<Decimal, NumberError> {
 }
 
 /// An amount printed with thousands separators, as on a statement: `$12,345.60`.
+/// In US dollars; [`Currency::format`] prints the workspace's currency.
 pub fn format_money(value: Decimal) -> String {
-    let negative = value.is_sign_negative() && !value.is_zero();
-    // At least cents; more places only where they carry a digit.
-    let v = value.abs().normalize();
-    let v = round(v, v.scale().max(2), RoundingMode::HalfAwayFromZero);
-    let text = v.to_string();
-    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let grouped = group_thousands(int);
-    let sign = if negative { "-" } else { "" };
-    if frac.is_empty() {
-        format!("{sign}${grouped}")
-    } else {
-        format!("{sign}${grouped}.{frac}")
+    Currency::usd().format(value)
+}
+
+/// How the amounts of a currency are printed: its sign and its decimals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency {
+    /// `$`, `€`, `£`, or the ISO code and a space (`JPY `).
+    pub symbol: String,
+    /// The decimals always shown (more only where they carry a digit).
+    pub minor_unit: u32,
+}
+
+impl Currency {
+    /// The currency of ISO code `code` with `minor_unit` decimals.
+    pub fn new(code: &str, minor_unit: u32) -> Currency {
+        Currency {
+            symbol: currency_symbol(code),
+            minor_unit,
+        }
+    }
+
+    /// US dollars and cents.
+    pub fn usd() -> Currency {
+        Currency::new("USD", 2)
+    }
+
+    /// `$12,345.60`, `JPY 32,466`, `-€1,000.00`.
+    pub fn format(&self, value: Decimal) -> String {
+        let negative = value.is_sign_negative() && !value.is_zero();
+        // At least the minor unit; more places only where they carry a digit.
+        let v = value.abs().normalize();
+        let v = round(
+            v,
+            v.scale().max(self.minor_unit),
+            RoundingMode::HalfAwayFromZero,
+        );
+        let text = v.to_string();
+        let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+        let grouped = group_thousands(int);
+        let sign = if negative { "-" } else { "" };
+        let symbol = &self.symbol;
+        if frac.is_empty() {
+            format!("{sign}{symbol}{grouped}")
+        } else {
+            format!("{sign}{symbol}{grouped}.{frac}")
+        }
+    }
+}
+
+/// The sign printed before an amount of a currency: `$`, `€`, `£`, or the
+/// ISO code and a space (`JPY 32,466`) for any other.
+pub fn currency_symbol(currency: &str) -> String {
+    match currency {
+        "USD" | "CAD" | "AUD" | "NZD" => "$".into(),
+        "EUR" => "€".into(),
+        "GBP" => "£".into(),
+        other => format!("{other} "),
     }
 }
 

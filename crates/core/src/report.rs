@@ -9,7 +9,7 @@ use crate::engine::filter::{field_value, CreditView, Filter};
 use crate::engine::trace::Step;
 use crate::engine::{Calculation, Payout};
 use crate::expr::{Type, Value};
-use crate::money::{format_money, format_number, format_percent};
+use crate::money::{format_number, format_percent, Currency};
 use crate::plan::{MeasureKind, Workspace};
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
@@ -128,9 +128,9 @@ fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn value_text(v: Decimal, is_money: bool) -> String {
+fn value_text(v: Decimal, is_money: bool, money: &Currency) -> String {
     if is_money {
-        format_money(v)
+        money.format(v)
     } else {
         format_number(v)
     }
@@ -147,12 +147,13 @@ fn span_text(from: &str, to: &str) -> String {
 
 /// A payout's steps as lines of a statement: one per step, and after a
 /// marginal table's bands (each band paid has its line) the tier reached,
-/// said in words for the rep.
-pub fn trace_lines(steps: &[Step]) -> Vec<String> {
+/// said in words for the rep; amounts in `money` (the workspace's
+/// [`crate::plan::Workspace::money`]).
+pub fn trace_lines(steps: &[Step], money: &Currency) -> Vec<String> {
     let last_band = steps.iter().rposition(|s| matches!(s, Step::Band { .. }));
     let mut lines = Vec::with_capacity(steps.len() + 1);
     for (i, step) in steps.iter().enumerate() {
-        lines.push(step_line(step));
+        lines.push(step_line(step, money));
         if let (Step::Band { name, .. }, true) = (step, last_band == Some(i)) {
             lines.push(format!("tier reached: {name}"));
         }
@@ -160,14 +161,15 @@ pub fn trace_lines(steps: &[Step]) -> Vec<String> {
     lines
 }
 
-/// Describes one trace step in a line a rep can follow.
-pub fn step_line(step: &Step) -> String {
+/// Describes one trace step in a line a rep can follow, amounts in
+/// `money` (the workspace's [`crate::plan::Workspace::money`]).
+pub fn step_line(step: &Step, money: &Currency) -> String {
     match step {
         Step::Measure {
             name,
             value,
             is_money,
-        } => format!("{name} = {}", value_text(*value, *is_money)),
+        } => format!("{name} = {}", value_text(*value, *is_money, money)),
         Step::Quota {
             name,
             full,
@@ -185,10 +187,10 @@ pub fn step_line(step: &Step) -> String {
             match rounding {
                 Some(r) => format!(
                     "quota {name} = {} ({source}) × {active_days}/{period_days} active days = {} (rounded to {r})",
-                    format_money(*full),
-                    format_money(*value)
+                    money.format(*full),
+                    money.format(*value)
                 ),
-                None => format!("quota {name} = {} ({source})", format_money(*value)),
+                None => format!("quota {name} = {} ({source})", money.format(*value)),
             }
         }
         Step::Attainment { value } => format!("attainment = {}", format_percent(*value, 4)),
@@ -202,9 +204,9 @@ pub fn step_line(step: &Step) -> String {
         }
         Step::Rate { base, rate, amount } => format!(
             "{} × {} = {}",
-            format_money(*base),
+            money.format(*base),
             format_percent(*rate, 6),
-            format_money(*amount)
+            money.format(*amount)
         ),
         Step::Band {
             name,
@@ -220,16 +222,16 @@ pub fn step_line(step: &Step) -> String {
                     "{name} ({}): {} points × {} = {}",
                     span_text(from, to),
                     format_number(*portion),
-                    format_money(*rate),
-                    format_money(*amount)
+                    money.format(*rate),
+                    money.format(*amount)
                 )
             } else {
                 format!(
                     "{name} ({}): {} × {} = {}",
                     span_text(from, to),
-                    format_money(*portion),
+                    money.format(*portion),
                     format_percent(*rate, 6),
-                    format_money(*amount)
+                    money.format(*amount)
                 )
             }
         }
@@ -243,9 +245,9 @@ pub fn step_line(step: &Step) -> String {
         } => format!(
             "{name} ({}) reached: all of {} × {} = {}",
             span_text(from, to),
-            format_money(*base),
+            money.format(*base),
             format_percent(*rate, 6),
-            format_money(*amount)
+            money.format(*amount)
         ),
         Step::BelowBands { first } => {
             format!("below the first band (starts at {first}): nothing is paid")
@@ -279,19 +281,19 @@ pub fn step_line(step: &Step) -> String {
         } => match upper {
             Some((at, pay)) => format!(
                 "pay curve at {x}: between {} at {} and {} at {}, linear: {}",
-                format_money(lower.1),
+                money.format(lower.1),
                 lower.0,
-                format_money(*pay),
+                money.format(*pay),
                 at,
-                format_money(*amount)
+                money.format(*amount)
             ),
             None => format!(
                 "pay curve at {x}: {} (the curve's point at {})",
-                format_money(*amount),
+                money.format(*amount),
                 lower.0
             ),
         },
-        Step::Fixed { amount } => format!("fixed amount {}", format_money(*amount)),
+        Step::Fixed { amount } => format!("fixed amount {}", money.format(*amount)),
         Step::Formula {
             text,
             inputs,
@@ -302,20 +304,20 @@ pub fn step_line(step: &Step) -> String {
                 .map(|(n, v)| format!("{n} = {}", format_number(*v)))
                 .collect();
             if ins.is_empty() {
-                format!("{text} = {}", format_money(*amount))
+                format!("{text} = {}", money.format(*amount))
             } else {
-                format!("{text} with {} = {}", ins.join(", "), format_money(*amount))
+                format!("{text} with {} = {}", ins.join(", "), money.format(*amount))
             }
         }
         Step::Floor { floor, before } => format!(
             "{} is below the floor: raised to {}",
-            format_money(*before),
-            format_money(*floor)
+            money.format(*before),
+            money.format(*floor)
         ),
         Step::Cap { cap, before } => format!(
             "{} is above the cap: limited to {}",
-            format_money(*before),
-            format_money(*cap)
+            money.format(*before),
+            money.format(*cap)
         ),
         Step::Rounded {
             before,
@@ -325,7 +327,7 @@ pub fn step_line(step: &Step) -> String {
         } => format!(
             "{} rounded to {} ({rounding}{})",
             format_number(*before),
-            format_money(*after),
+            money.format(*after),
             if *by_default {
                 ", the workspace default"
             } else {
@@ -391,7 +393,10 @@ fn rollup_text(
         {
             who = format!("{who} ({n})");
         }
-        rows.push(vec![who, value_text(table.of(*of, r, pi), is_money)]);
+        rows.push(vec![
+            who,
+            value_text(table.of(*of, r, pi), is_money, &ws.money()),
+        ]);
     }
     out.push_str(&table_text(&rows, 2));
     if members.len() > limit {
@@ -414,6 +419,7 @@ pub fn explain(
     period: Period,
     credit_limit: usize,
 ) -> String {
+    let money = ws.money();
     let mut out = String::new();
     let p = participant as usize;
     let plan = match calc.table(period.kind).and_then(|t| {
@@ -522,11 +528,8 @@ pub fn explain(
                     },
                 );
             }
-            row.push(format_money(Decimal::new(txns.amount[t], ws.minor_unit)));
-            row.push(format_money(Decimal::new(
-                calc.credits.amount[c],
-                ws.minor_unit,
-            )));
+            row.push(money.format(Decimal::new(txns.amount[t], ws.minor_unit)));
+            row.push(money.format(Decimal::new(calc.credits.amount[c], ws.minor_unit)));
             row.push(calc.credits.credited_as[c].name().to_string());
             rows.push(row);
         }
@@ -573,7 +576,7 @@ pub fn explain(
         };
         rows.push(vec![
             m.name.clone(),
-            value_text(v, m.ty == Type::Money),
+            value_text(v, m.ty == Type::Money, &money),
             count,
             about,
         ]);
@@ -607,9 +610,9 @@ pub fn explain(
             "\n{} — {}: {}",
             c.id,
             c.name,
-            format_money(payout.amount)
+            money.format(payout.amount)
         );
-        for line in trace_lines(&payout.trace.steps) {
+        for line in trace_lines(&payout.trace.steps, &money) {
             let _ = writeln!(out, "  {line}");
         }
     }
@@ -620,7 +623,7 @@ pub fn explain(
             period.kind.name()
         );
     } else {
-        let _ = writeln!(out, "\ntotal for {period}: {}", format_money(total));
+        let _ = writeln!(out, "\ntotal for {period}: {}", money.format(total));
     }
     out
 }
@@ -656,6 +659,7 @@ fn table_text(rows: &[Vec<String>], indent: usize) -> String {
 /// What an administrator wants to see first after a run: totals by plan and
 /// component, top earners and the spread of attainment.
 pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: usize) -> String {
+    let money = ws.money();
     let mut out = String::new();
     let grand = calc.total();
     let paid_people = {
@@ -671,7 +675,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
         calc.year,
         count(calc.payouts.len(), "payout", "payouts"),
         count(paid_people, "participant", "participants"),
-        format_money(grand)
+        money.format(grand)
     );
 
     // By plan and component.
@@ -713,7 +717,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
                 plan.id.clone(),
                 cid.to_string(),
                 who.len().to_string(),
-                format_money(sum),
+                money.format(sum),
                 share,
             ]);
         }
@@ -771,7 +775,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
         rows.push(vec![
             format!("{}{name}", people.ids[*p as usize]),
             plan,
-            format_money(*total),
+            money.format(*total),
         ]);
     }
     out.push_str(&table_text(&rows, 2));
@@ -884,15 +888,18 @@ mod tests {
         };
         // 31_600 / 410_100 × 100, as the division gives it: 28 digits.
         let exact = Decimal::new(3_160_000, 0) / Decimal::new(410_100, 0);
-        let lines = super::trace_lines(&[
-            points(exact),
-            band("base", 5),
-            band("accelerator", 2),
-            Step::Fixed {
-                amount: Decimal::new(7, 0),
-            },
-            points(Decimal::new(77_054_875, 6)),
-        ]);
+        let lines = super::trace_lines(
+            &[
+                points(exact),
+                band("base", 5),
+                band("accelerator", 2),
+                Step::Fixed {
+                    amount: Decimal::new(7, 0),
+                },
+                points(Decimal::new(77_054_875, 6)),
+            ],
+            &crate::money::Currency::usd(),
+        );
         assert_eq!(
             lines,
             [

@@ -364,6 +364,7 @@ impl Live {
         )?;
         let mut out = BTreeMap::new();
         let mut computed = Vec::new();
+        let money = self.ws.money();
         for p in &calc.payouts {
             if !keep.contains(&p.participant) {
                 continue;
@@ -382,7 +383,7 @@ impl Live {
                     plan: plan.id.clone(),
                     component,
                     amount: p.amount,
-                    steps: trace_lines(&p.trace.steps),
+                    steps: trace_lines(&p.trace.steps, &money),
                 });
             }
         }

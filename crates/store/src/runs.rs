@@ -318,6 +318,7 @@ fn record_run(
         let calc = engine::calculate(&at.ws, &people, &txns, &overrides, year)?;
         laps.lap("calculated");
         versions_used.insert(from.clone(), at.versions.clone());
+        let money = at.ws.money();
         for p in calc.payouts {
             if !ends_here(&p.period) {
                 continue;
@@ -329,7 +330,7 @@ fn record_run(
                 plan: plan.id.clone(),
                 component: plan.components[p.component].id.clone(),
                 amount: p.amount,
-                steps: trace_lines(&p.trace.steps),
+                steps: trace_lines(&p.trace.steps, &money),
             });
         }
     }

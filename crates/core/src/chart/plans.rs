@@ -150,14 +150,9 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
     })
 }
 
-/// `$` for dollars; otherwise the code and a space (`EUR `).
+/// `$`, `€`, `£`, or the code and a space (`JPY `): [`crate::money::currency_symbol`].
 pub fn currency_symbol(currency: &str) -> String {
-    match currency {
-        "USD" | "CAD" | "AUD" | "NZD" => "$".into(),
-        "EUR" => "€".into(),
-        "GBP" => "£".into(),
-        other => format!("{other} "),
-    }
+    crate::money::currency_symbol(currency)
 }
 
 /// One payout as a distribution reads it: from a calculation or from a

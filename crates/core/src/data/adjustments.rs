@@ -135,6 +135,18 @@ pub fn load_quotas<R: Read>(
                 }
             }
             let amount = match parse_minor_units(f[3], ws.minor_unit) {
+                Ok(v) if v < 0 => {
+                    errors.push(
+                        line,
+                        4,
+                        format!(
+                            "`amount` is `{}`, which is below zero: a quota must be at least 0",
+                            f[3]
+                        ),
+                        None,
+                    );
+                    None
+                }
                 Ok(v) => Some(Decimal::new(v, ws.minor_unit)),
                 Err(why) => {
                     errors.push(

@@ -642,6 +642,22 @@ pub(crate) fn bind_columns(
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (col, required) in wanted {
+        let mut found = names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !col.is_empty() && n.as_str() == *col)
+            .map(|(i, _)| i + 1);
+        if let (Some(first), Some(second)) = (found.next(), found.next()) {
+            errors.push(
+                Diagnostic::error(
+                    Location::line_column(file, 1, second),
+                    format!("column `{col}` appears twice: columns {first} and {second}"),
+                )
+                .with_hint(format!("keep one column named `{col}`")),
+            );
+            out.push(None);
+            continue;
+        }
         match names.iter().position(|n| n == col) {
             Some(i) => out.push(Some(i)),
             None if !required => out.push(None),
@@ -1042,6 +1058,22 @@ pub fn load_participants<R: Read>(
                     );
                 }
                 target.push(d);
+            }
+        }
+        if let (Some(Some(from)), Some(Some(to))) = (p.start.last(), p.end.last()) {
+            if to < from {
+                let (start_name, end_name) = (
+                    schema.start_column.as_deref().unwrap_or(""),
+                    schema.end_column.as_deref().unwrap_or(""),
+                );
+                errors.push(
+                    line,
+                    cols[4].unwrap_or(0) + 1,
+                    format!(
+                        "`{end_name}` is {to}, before `{start_name}` {from}: the last active day cannot come before the first"
+                    ),
+                    Some(format!("expected `{end_name}` on or after {from}, or empty")),
+                );
             }
         }
         for (i, f) in schema.fields.iter().enumerate() {

@@ -1228,7 +1228,7 @@ impl Part {
                 &mut self.errors,
             );
         }
-        self.check_splits(ctx, line);
+        self.check_splits(ctx, row, line);
         Some(id)
     }
 
@@ -1249,7 +1249,9 @@ impl Part {
     /// A split owner needs a percent, from 0 to 100, and all splits of a
     /// row together may not exceed 100%: checked here, where the row can
     /// be pointed at, rather than when crediting.
-    fn check_splits(&mut self, ctx: &Ctx, line: u64) {
+    /// A percent that is there but could not be read has been reported
+    /// already (`row`: the row's fields).
+    fn check_splits(&mut self, ctx: &Ctx, row: &[&str], line: u64) {
         let schema = &ctx.ws.transactions;
         let mut total = rust_decimal::Decimal::ZERO;
         for split in &ctx.ws.credit.splits {
@@ -1271,6 +1273,8 @@ impl Part {
             let col = ctx.layout.fields[pf].saturating_add(1);
             let (pct_name, to_name) = (&schema.fields[pf].column, &schema.fields[split.to].column);
             match pct {
+                None if !trim(row.get(ctx.layout.fields[pf]).copied().unwrap_or("")).is_empty() => {
+                }
                 None => self.errors.push(
                     line,
                     col,

@@ -93,6 +93,25 @@ impl Ctx<'_> {
         Some(v)
     }
 
+    /// A quota: an amount of money of at least 0 (a zero quota leaves
+    /// attainment without a value; one below zero would turn it around).
+    /// One below zero is reported and still returned, so that what names
+    /// the quota is not reported as well.
+    fn quota_amount(&mut self, num: &Num, name: &str) -> Option<Decimal> {
+        let v = self.money(num, "a quota")?;
+        if v < Decimal::ZERO {
+            self.error_hint(
+                num.span(),
+                format!(
+                    "quota `{name}` is `{}`, which is below zero",
+                    self.src.slice(num.span())
+                ),
+                "a quota must be at least 0, like `300_000` or `\"$300_000\"`",
+            );
+        }
+        Some(v)
+    }
+
     /// A rate: `"7.5%"` or `0.075`; not money.
     fn rate(&mut self, num: &Num, what: &str) -> Option<Decimal> {
         let (v, kind) = self.number(num)?;
@@ -511,7 +530,7 @@ fn build(
     for (name, def) in &file.quotas {
         check_name(&mut ctx, name, "quota");
         let d = def.get_ref();
-        let Some(amount) = ctx.money(&d.amount, "a quota") else {
+        let Some(amount) = ctx.quota_amount(&d.amount, name.get_ref()) else {
             continue;
         };
         let prorate = match d.prorate.as_ref().map(|p| p.get_ref().as_str()) {
@@ -1942,7 +1961,7 @@ fn check_test(
             ctx.error(name.span(), format!("unknown quota `{}`", name.get_ref()));
             return None;
         };
-        quotas.push((i, ctx.money(value, "a quota")?));
+        quotas.push((i, ctx.quota_amount(value, name.get_ref())?));
     }
     let mut expect = Vec::new();
     for (name, value) in &d.expect {

@@ -28,6 +28,12 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// How this workspace's amounts are printed: its currency's sign and
+    /// `minor_unit` decimals.
+    pub fn money(&self) -> crate::money::Currency {
+        crate::money::Currency::new(&self.currency, self.minor_unit)
+    }
+
     /// Indexes of the measures a plan reads, directly or through other
     /// measures, in dependency order.
     pub fn measures_read_by(&self, plan: &Plan) -> Vec<usize> {
