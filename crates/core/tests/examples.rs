@@ -111,4 +111,44 @@ fn a_team_goal_is_shared_by_the_reps_of_one_manager() {
     assert!(csv.contains("R3,2026-Q1,team_goal_share,0.00\n"), "{csv}");
     // Nothing closed in Q2.
     assert!(csv.contains("R1,2026-Q2,team_goal_share,0.00\n"), "{csv}");
+
+    // A manager's explanation shows what each report adds to the team's
+    // roll-ups, and not the manager's own (empty) revenue measures; a
+    // director's, at most `credit_limit` of the organisation.
+    let period = attain_core::calendar::Period::parse("2026-Q1");
+    let (Some(period), Some(&m1), Some(&d1)) =
+        (period, people.index.get("M1"), people.index.get("D1"))
+    else {
+        panic!("M1, D1 or 2026-Q1 not found");
+    };
+    let text = attain_core::report::explain(&ws, &people, &txns, &calc, m1, period, 50);
+    let measures = text
+        .split("\nmeasures:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\noverride").next())
+        .unwrap_or_default();
+    assert_eq!(
+        measures,
+        "  team_nrr    $650,000.00    nrr summed over direct reports\n  \
+         team_quota  $600,000.00    nrr_target summed over direct reports\n\
+         \n\
+         team_nrr = nrr of 2 people (direct_reports, active in the period):\n  \
+         R1 (Ravi)  $400,000.00\n  \
+         R2 (Rosa)  $250,000.00\n\
+         \n\
+         team_quota = nrr_target of 2 people (direct_reports, active in the period):\n  \
+         R1 (Ravi)  $300,000.00\n  \
+         R2 (Rosa)  $300,000.00\n",
+        "{text}"
+    );
+    let text = attain_core::report::explain(&ws, &people, &txns, &calc, d1, period, 2);
+    assert!(
+        text.contains(
+            "org_nrr = nrr of 3 people (all_reports, active in the period):\n  \
+             R1 (Ravi)  $400,000.00\n  \
+             R2 (Rosa)  $250,000.00\n  \
+             … and 1 more (use --all to list every one)\n"
+        ),
+        "{text}"
+    );
 }
