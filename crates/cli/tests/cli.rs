@@ -1298,6 +1298,7 @@ rate = "5%
   |
 8 | rate = "5%
   |           ^
+  = help: a string ends on its own line with the quote it opened with; text over several lines goes between `"""`
 
 "#
     );
@@ -1397,6 +1398,60 @@ rate = "$5"
         ]
     );
     assert!(run.stderr.ends_with("\n\n3 errors\n"), "{run:?}");
+}
+
+#[test]
+fn check_unknown_function_suggests_the_nearest() {
+    let run = check_with_plan(
+        "function",
+        r#"[plan]
+id = "function"
+
+[[components]]
+id = "bonus"
+period = "quarter"
+measure = "nrr"
+payout = "$125 * flor(nrr / $1_000)"
+"#,
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/function.toml:8:18: unknown function `flor`
+  |
+8 | payout = "$125 * flor(nrr / $1_000)"
+  |                  ^^^^^^^^^^^^^^^^^^
+  = help: did you mean `floor`?
+
+"#
+    );
+}
+
+#[test]
+fn check_two_plans_with_one_id() {
+    let run = check_with_plan(
+        "copy",
+        r#"[plan]
+id = "retention_commission"
+
+[[components]]
+id = "upsell"
+period = "quarter"
+measure = "expansion"
+rate = "5%"
+"#,
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/retention_commission.toml:2:6: plan `retention_commission` is also defined in plans/copy.toml
+  |
+2 | id = "retention_commission"
+  |      ^^^^^^^^^^^^^^^^^^^^^^
+  = help: each plan file needs an `id` of its own: rename one of them (`attain plan clone` copies a plan under a new id)
+
+"#
+    );
 }
 
 // ---------------------------------------------------------------------------

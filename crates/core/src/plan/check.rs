@@ -246,10 +246,33 @@ fn parse_toml<T: serde::de::DeserializeOwned>(
                 None => Location::file(&src.path),
             };
             let message = e.message().trim().replace('\n', " ");
-            diags.push(Diagnostic::error(location, message));
+            let d = Diagnostic::error(location, message.clone());
+            diags.push(match toml_hint(&src.text, &message) {
+                Some(hint) => d.with_hint(hint),
+                None => d,
+            });
             None
         }
     }
+}
+
+/// A hint for a file TOML refuses: for its syntax (not for a key or a value
+/// the plan language refuses, whose message already says what is allowed).
+fn toml_hint(text: &str, message: &str) -> Option<&'static str> {
+    if toml::from_str::<toml::Table>(text).is_ok() {
+        return None;
+    }
+    Some(
+        if message.contains("basic string") || message.contains("literal string") {
+            "a string ends on its own line with the quote it opened with; text over several lines goes between `\"\"\"`"
+        } else if message.contains("duplicate key") {
+            "a key may be given once in a table: remove one, or rename it"
+        } else if message.contains("invalid string") || message.contains("invalid number") {
+            "quote text and numbers with a unit: `period = \"quarter\"`, `rate = \"7.5%\"`, `cap = \"$5_000\"`"
+        } else {
+            "this is not TOML (https://toml.io): look for a missing quote, `=`, comma or bracket here or just before"
+        },
+    )
 }
 
 /// Names a transaction field may not take: the filter language gives them
@@ -1223,9 +1246,10 @@ fn check_plans(
         check_name(&mut ctx, &file.plan.id, "plan");
         let id = file.plan.id.get_ref().clone();
         if let Some(other) = seen.get(&id) {
-            ctx.error(
+            ctx.error_hint(
                 file.plan.id.span(),
                 format!("plan `{id}` is also defined in {other}"),
+                "each plan file needs an `id` of its own: rename one of them (`attain plan clone` copies a plan under a new id)",
             );
             continue;
         }
