@@ -35,8 +35,8 @@ pub fn check_workspace(workspace_file: &SourceFile, plan_files: &[SourceFile]) -
 struct Ctx<'a> {
     src: &'a SourceFile,
     diags: &'a mut Vec<Diagnostic>,
-    /// Measures declared but rejected: what reads them is not checked, so
-    /// one mistake is reported once, not again at every use.
+    /// Measures and quotas declared but rejected: what reads them is not
+    /// checked, so one mistake is reported once, not again at every use.
     poisoned: Vec<String>,
 }
 
@@ -142,7 +142,7 @@ impl Ctx<'_> {
             Ok(e)
                 if e.references()
                     .iter()
-                    .any(|r| self.poisoned.iter().any(|p| p == r)) =>
+                    .any(|r| env.type_of(r).is_none() && self.poisoned.iter().any(|p| p == r)) =>
             {
                 return None
             }
@@ -535,6 +535,8 @@ fn build(
         check_name(&mut ctx, name, "quota");
         let d = def.get_ref();
         let Some(amount) = ctx.money(&d.amount, "a quota") else {
+            // Declared but broken: what reads it is not checked again.
+            ctx.poisoned.push(name.get_ref().clone());
             continue;
         };
         let prorate = match d.prorate.as_ref().map(|p| p.get_ref().as_str()) {
@@ -581,8 +583,9 @@ fn build(
     }
 
     // [measures]
-    let (measures, poisoned) =
+    let (measures, mut poisoned) =
         check_measures(&mut ctx, &file, &transactions, &participants, &quotas);
+    poisoned.extend(ctx.poisoned.iter().cloned());
 
     // Text that no credit filter compares is kept raw (never interned).
     let mut transactions = transactions;
@@ -810,7 +813,9 @@ fn check_measures(
     let mut pending: Vec<Pending> = Vec::new();
     for (name, def) in &file.measures {
         check_name(ctx, name, "measure");
-        if quotas.iter().any(|q| &q.name == name.get_ref()) {
+        if quotas.iter().any(|q| &q.name == name.get_ref())
+            || ctx.poisoned.iter().any(|q| q == name.get_ref())
+        {
             ctx.error(
                 name.span(),
                 format!("`{}` names both a measure and a quota", name.get_ref()),
@@ -1147,6 +1152,10 @@ fn check_measures(
             match &m.kind {
                 Some(MeasureKind::Rollup { scope, filter, .. }) => {
                     let of = &m.deps[0];
+                    if ctx.poisoned.iter().any(|q| q == of) {
+                        // A quota declared but rejected: reported once, there.
+                        continue;
+                    }
                     let (target, ty) = if let Some(j) = done.iter().position(|d| &d.name == of) {
                         (ValueRef::Measure(j), done[j].ty.clone())
                     } else if let Some(q) = quotas.iter().position(|q| &q.name == of) {
@@ -1231,11 +1240,21 @@ fn check_plans(
         plan: Plan,
         includes: Vec<Text>,
         src: usize,
+        /// Components written but rejected (reported where they are
+        /// written), this plan's own and those it includes: a plan test
+        /// naming one is not reported again.
+        broken: Vec<String>,
+        /// Includes a plan whose file was rejected, so which components it
+        /// has is not known.
+        incomplete: bool,
     }
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
+    // Plans whose file was rejected, by the id it gives when that can be read.
+    let mut broken_plans: Vec<String> = Vec::new();
     for (si, src) in srcs.iter().enumerate() {
         let Some(file) = parse_toml::<PlanFile>(src, diags) else {
+            broken_plans.extend(plan_id(&src.text).or_else(|| written_plan_id(&src.text)));
             continue;
         };
         let mut ctx = Ctx {
@@ -1255,6 +1274,7 @@ fn check_plans(
         }
         seen.insert(id.clone(), src.path.clone());
         let mut components = Vec::new();
+        let mut broken = Vec::new();
         for c in &file.components {
             if let Some(comp) = check_component(&mut ctx, ws, c) {
                 if components.iter().any(|x: &Component| x.id == comp.id) {
@@ -1265,6 +1285,8 @@ fn check_plans(
                     continue;
                 }
                 components.push(comp);
+            } else {
+                broken.push(c.get_ref().id.get_ref().clone());
             }
         }
         let plan = Plan {
@@ -1289,11 +1311,14 @@ fn check_plans(
             plan,
             includes: file.plan.includes.clone(),
             src: si,
+            broken,
+            incomplete: false,
         });
     }
     // Includes, followed to any depth; a plan reached twice contributes
     // its components once, and a cycle is an error.
     let own: Vec<Vec<Component>> = parsed.iter().map(|p| p.plan.components.clone()).collect();
+    let own_broken: Vec<Vec<String>> = parsed.iter().map(|p| p.broken.clone()).collect();
     let include_ids: Vec<Vec<Text>> = parsed.iter().map(|p| p.includes.clone()).collect();
     for i in 0..parsed.len() {
         let src = &srcs[parsed[i].src];
@@ -1305,7 +1330,11 @@ fn check_plans(
             .collect();
         while let Some((from, inc)) = stack.pop() {
             let Some(j) = parsed.iter().position(|p| &p.plan.id == inc.get_ref()) else {
-                if from == i {
+                // Which components it would bring is not known: the plan's
+                // tests are not checked against them.
+                parsed[i].incomplete = true;
+                // A plan whose file was rejected is reported there.
+                if from == i && !broken_plans.contains(inc.get_ref()) {
                     let ids: Vec<String> = parsed.iter().map(|p| p.plan.id.clone()).collect();
                     let hint = match expr::closest(inc.get_ref(), &ids) {
                         Some(n) => format!("did you mean `{n}`?"),
@@ -1342,6 +1371,7 @@ fn check_plans(
                 continue;
             }
             visited.push(j);
+            parsed[i].broken.extend(own_broken[j].iter().cloned());
             for c in &own[j] {
                 if parsed[i].plan.components.iter().any(|x| x.id == c.id) {
                     let d = Diagnostic::error(
@@ -1370,13 +1400,39 @@ fn check_plans(
             diags,
             poisoned: poisoned.to_vec(),
         };
+        let declared = Declared {
+            broken: &p.broken,
+            incomplete: p.incomplete,
+        };
         for t in &file.tests {
-            if let Some(test) = check_test(&mut ctx, ws, &p.plan, t) {
+            if let Some(test) = check_test(&mut ctx, ws, &p.plan, &declared, t) {
                 p.plan.tests.push(test);
             }
         }
     }
     parsed.into_iter().map(|p| p.plan).collect()
+}
+
+/// The `id = "..."` under `[plan]` of a file that is not TOML, read line by
+/// line (a plan including it is then not told the plan is unknown).
+fn written_plan_id(text: &str) -> Option<String> {
+    let mut lines = text.lines().map(str::trim);
+    lines.find(|l| l.starts_with("[plan]"))?;
+    for line in lines {
+        if line.starts_with('[') {
+            return None;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() == "id" {
+            let value = value.trim();
+            let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let rest = &value[1..];
+            return rest.find(quote).map(|end| rest[..end].to_string());
+        }
+    }
+    None
 }
 
 fn component_env(ws: &Workspace, has_quota: bool) -> Env {
@@ -1902,10 +1958,18 @@ fn show_edge(v: Decimal, b: Basis) -> String {
     }
 }
 
+/// What a plan declares beyond its checked components: those rejected, and
+/// whether an included plan's file was rejected.
+struct Declared<'a> {
+    broken: &'a [String],
+    incomplete: bool,
+}
+
 fn check_test(
     ctx: &mut Ctx,
     ws: &Workspace,
     plan: &Plan,
+    declared: &Declared,
     t: &Spanned<PlanTestDef>,
 ) -> Option<PlanTest> {
     let d = t.get_ref();
@@ -1962,8 +2026,20 @@ fn check_test(
     }
     let mut quotas = Vec::new();
     for (name, value) in &d.quotas {
+        if ctx.poisoned.iter().any(|p| p == name.get_ref()) {
+            return None;
+        }
         let Some(i) = ws.quota(name.get_ref()) else {
-            ctx.error(name.span(), format!("unknown quota `{}`", name.get_ref()));
+            let names: Vec<String> = ws.quotas.iter().map(|q| q.name.clone()).collect();
+            let hint = match expr::closest(name.get_ref(), &names) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("quotas: {}", names.join(", ")),
+            };
+            ctx.error_hint(
+                name.span(),
+                format!("unknown quota `{}`", name.get_ref()),
+                hint,
+            );
             return None;
         };
         quotas.push((i, ctx.money(value, "a quota")?));
@@ -1971,11 +2047,20 @@ fn check_test(
     let mut expect = Vec::new();
     for (name, value) in &d.expect {
         let Some(i) = plan.components.iter().position(|c| &c.id == name.get_ref()) else {
-            let ids: Vec<String> = plan.components.iter().map(|c| c.id.clone()).collect();
+            if declared.incomplete || declared.broken.contains(name.get_ref()) {
+                // The component's own problem is reported where it is written.
+                return None;
+            }
+            let mut ids: Vec<String> = plan.components.iter().map(|c| c.id.clone()).collect();
+            ids.extend(declared.broken.iter().cloned());
+            let hint = match expr::closest(name.get_ref(), &ids) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("components: {}", ids.join(", ")),
+            };
             ctx.error_hint(
                 name.span(),
                 format!("plan `{}` has no component `{}`", plan.id, name.get_ref()),
-                format!("components: {}", ids.join(", ")),
+                hint,
             );
             return None;
         };
