@@ -1552,6 +1552,67 @@ expect = { upsell = 5_000 }
 }
 
 #[test]
+fn check_a_rate_written_as_a_plain_number_above_100_percent_warns() {
+    let s = Sandbox::tiny("bare-rate");
+    s.write(
+        "plans/rates.toml",
+        r#"[plan]
+id = "rates"
+
+[[components]]
+id = "flat"
+period = "quarter"
+measure = "nrr"
+rate = 5_000
+
+[[components]]
+id = "tiered"
+period = "quarter"
+measure = "nrr"
+quota = "nrr_target"
+bands = [
+  { from = "0%", rate = 0.075 },
+  { from = "100%", rate = 12 },
+  { from = "150%", rate = "150%" },
+]
+
+[[components]]
+id = "pass_through"
+period = "quarter"
+measure = "expansion"
+rate = 1
+"#,
+    );
+    let run = s.attain(&["check"]).ok();
+    assert_eq!(
+        run.stdout,
+        "ok: 2 plans, 4 components, 5 measures, 1 quota, 2 warnings\n"
+    );
+    assert_eq!(
+        run.stderr,
+        r#"warning: plans/rates.toml:8:8: `rate = 5_000` is 500,000% of the measure
+  |
+8 | rate = 5_000
+  |        ^^^^^
+  = help: a plain number in a rate is a fraction (0.075 is 7.5%): write `"5_000%"` if you meant 5_000 percent, or `"500000%"` to keep it; a fixed amount is written `amount = "$5_000"`
+
+warning: plans/rates.toml:17:27: `rate = 12` is 1,200% of the measure
+   |
+17 |   { from = "100%", rate = 12 },
+   |                           ^^
+  = help: a plain number in a rate is a fraction (0.075 is 7.5%): write `"12%"` if you meant 12 percent, or `"1200%"` to keep it
+
+"#
+    );
+    let run = s.attain(&["check", "--deny-warnings"]).fails();
+    assert!(
+        run.stderr
+            .ends_with("error: .: 2 warnings and `--deny-warnings`\n\n"),
+        "{run:?}"
+    );
+}
+
+#[test]
 fn check_unknown_function_suggests_the_nearest() {
     let run = check_with_plan(
         "function",

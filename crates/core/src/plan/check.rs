@@ -95,6 +95,51 @@ impl Ctx<'_> {
 
     /// A rate: `"7.5%"` or `0.075`; not money.
     fn rate(&mut self, num: &Num, what: &str) -> Option<Decimal> {
+        self.rate_of_kind(num, what).map(|(v, _)| v)
+    }
+
+    /// The rate a component pays (its `rate`, or a band's): as [`Ctx::rate`],
+    /// with a warning when a plain number is above 100% (`rate = 12` is
+    /// 1,200%): legal, but almost always a percent or an amount written
+    /// without its unit. `whole_measure` says the rate is the component's
+    /// own, where a fixed `amount` was a possible meaning.
+    fn pay_rate(&mut self, num: &Num, whole_measure: bool) -> Option<Decimal> {
+        let (v, kind) = self.rate_of_kind(num, "`rate`")?;
+        if kind == LiteralKind::Plain && v.abs() > Decimal::ONE {
+            let span = num.span();
+            let source = self.src.slice(span.clone());
+            let written = source.trim_matches(|c| c == '"' || c == '\'');
+            let percent = v * Decimal::ONE_HUNDRED;
+            let kept = percent.normalize().to_string();
+            let (sign, digits) = match kept.strip_prefix('-') {
+                Some(d) => ("-", d),
+                None => ("", kept.as_str()),
+            };
+            let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+            let shown = format!(
+                "{sign}{}{}{frac}%",
+                crate::money::group_thousands(int),
+                if frac.is_empty() { "" } else { "." }
+            );
+            let mut hint = format!(
+                "a plain number in a rate is a fraction (0.075 is 7.5%): write `\"{written}%\"` if you meant {written} percent, or `\"{kept}%\"` to keep it"
+            );
+            if whole_measure && v.abs() >= Decimal::ONE_HUNDRED {
+                hint.push_str(&format!(
+                    "; a fixed amount is written `amount = \"${written}\"`"
+                ));
+            }
+            let d = Diagnostic::warning(
+                self.src.locate(span),
+                format!("`rate = {source}` is {shown} of the measure"),
+            )
+            .with_hint(hint);
+            self.diags.push(d);
+        }
+        Some(v)
+    }
+
+    fn rate_of_kind(&mut self, num: &Num, what: &str) -> Option<(Decimal, LiteralKind)> {
         let (v, kind) = self.number(num)?;
         if kind == LiteralKind::Money {
             self.error_hint(
@@ -107,7 +152,7 @@ impl Ctx<'_> {
             );
             return None;
         }
-        Some(v)
+        Some((v, kind))
     }
 
     /// Where the text of a spanned TOML string starts in the file.
@@ -1586,7 +1631,7 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
             );
             return None;
         }
-        PayRule::Rate(ctx.rate(r, "`rate`")?)
+        PayRule::Rate(ctx.pay_rate(r, true)?)
     } else if d.tiers.is_some() || d.bands.is_some() {
         need_measure(ctx, "tiers")?;
         let mode = match d.tiers.as_ref().map(|t| t.get_ref().as_str()) {
@@ -1907,7 +1952,7 @@ fn check_bands(
             }
         } else {
             match (&def.rate, &def.pay) {
-                (Some(r), None) => ctx.rate(r, "`rate`"),
+                (Some(r), None) => ctx.pay_rate(r, false),
                 _ => {
                     ctx.error_hint(
                         b.span(),
