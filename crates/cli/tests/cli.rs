@@ -1552,6 +1552,7 @@ rate = "5%
   |
 8 | rate = "5%
   |           ^
+  = help: a string ends on its own line with the quote it opened with; text over several lines goes between `"""`
 
 "#
     );
@@ -1691,6 +1692,272 @@ rate = "$5"
         ]
     );
     assert!(run.stderr.ends_with("\n\n3 errors\n"), "{run:?}");
+}
+
+/// A workspace made by `attain init` (the brief's thirteen plans, some
+/// including others) with one file edited, checked.
+fn check_init_workspace_with_edit(name: &str, file: &str, from: &str, to: &str) -> Run {
+    let s = Sandbox::empty(name);
+    s.attain(&["init", "ws"]).ok();
+    s.edit(&format!("ws/{file}"), from, to);
+    s.attain_in("ws", &["check"])
+}
+
+#[test]
+fn check_a_component_that_fails_is_reported_once_not_at_each_plan_test() {
+    // Nine plan tests name `commission`, in its plan and in plans that
+    // include it: none is reported, the component's own problem is.
+    let run = check_init_workspace_with_edit(
+        "broken-component",
+        "plans/retention_commission.toml",
+        "measure = \"nrr\"               #",
+        "measure = \"nrrr\"               #",
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/retention_commission.toml:27:11: unknown measure `nrrr`
+   |
+27 | measure = "nrrr"               # what is paid on (see [measures] in attain.toml)
+   |           ^^^^^^
+  = help: did you mean `nrr`?
+
+"#
+    );
+}
+
+#[test]
+fn check_a_quota_that_fails_is_reported_once_not_where_it_is_read() {
+    // `nrr_target` is read by two roll-up measures, four components and
+    // their plan tests in five plans.
+    let run = check_init_workspace_with_edit(
+        "broken-quota",
+        "attain.toml",
+        "nrr_target       = { amount = 300_000,",
+        "nrr_target       = { amount = \"7.5%\",",
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: attain.toml:209:31: a quota is an amount of money, but `"7.5%"` is a percent
+    |
+209 | nrr_target       = { amount = "7.5%", prorate = "active_days", description = "Quarterly net revenue retention quota (plans 1, 3 and the NRR plan)" }
+    |                               ^^^^^^
+  = help: write an amount such as `"$5_000"` or `5_000`
+
+"#
+    );
+}
+
+#[test]
+fn check_a_plan_test_naming_a_missing_component_suggests_the_nearest() {
+    let s = Sandbox::tiny("test-component-typo");
+    s.append(
+        "plans/retention_commission.toml",
+        r#"
+[[tests]]
+name = "a typo"
+measures = { nrr = 300_000 }
+expect = { comission = 22_500 }
+"#,
+    );
+    let run = s.attain(&["check"]).fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/retention_commission.toml:25:12: plan `retention_commission` has no component `comission`
+   |
+25 | expect = { comission = 22_500 }
+   |            ^^^^^^^^^
+  = help: did you mean `commission`?
+
+"#
+    );
+}
+
+#[test]
+fn check_a_plan_test_naming_a_missing_component_beside_a_broken_one() {
+    // `commission` is declared but broken (reported once); `bonus` is
+    // named by no component at all, and is reported.
+    let s = Sandbox::tiny("test-component-missing");
+    s.edit(
+        "plans/retention_commission.toml",
+        "measure = \"nrr\"",
+        "measure = \"nrrr\"",
+    );
+    s.append(
+        "plans/retention_commission.toml",
+        r#"
+[[tests]]
+name = "a component that is not there"
+measures = { nrr = 300_000 }
+expect = { commission = 22_500, bonus = 1_000 }
+"#,
+    );
+    let run = s.attain(&["check"]).fails();
+    let heads: Vec<&str> = diagnostics(&run.stderr)
+        .iter()
+        .map(|d| d.lines().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            "error: plans/retention_commission.toml:8:11: unknown measure `nrrr`",
+            "error: plans/retention_commission.toml:25:33: plan `retention_commission` has no component `bonus`",
+        ],
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .ends_with("  = help: components: commission\n\n2 errors\n"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn check_a_plan_including_a_rejected_plan_file_is_not_reported_again() {
+    let s = Sandbox::tiny("include-broken");
+    s.write(
+        "plans/broken.toml",
+        "[plan]\nid = \"broken\"\n\n[[components]]\nid = \"upsell\"\nperiod = \"quarter\"\nmeasure = \"expansion\"\nrate = \"5%\n",
+    );
+    s.write(
+        "plans/wrapper.toml",
+        r#"[plan]
+id = "wrapper"
+includes = ["broken"]
+
+[[tests]]
+name = "upsell"
+measures = { expansion = 100_000 }
+expect = { upsell = 5_000 }
+"#,
+    );
+    let run = s.attain(&["check"]).fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/broken.toml:8:11: invalid basic string, expected `"`
+  |
+8 | rate = "5%
+  |           ^
+  = help: a string ends on its own line with the quote it opened with; text over several lines goes between `"""`
+
+"#
+    );
+}
+
+#[test]
+fn check_a_rate_written_as_a_plain_number_above_100_percent_warns() {
+    let s = Sandbox::tiny("bare-rate");
+    s.write(
+        "plans/rates.toml",
+        r#"[plan]
+id = "rates"
+
+[[components]]
+id = "flat"
+period = "quarter"
+measure = "nrr"
+rate = 5_000
+
+[[components]]
+id = "tiered"
+period = "quarter"
+measure = "nrr"
+quota = "nrr_target"
+bands = [
+  { from = "0%", rate = 0.075 },
+  { from = "100%", rate = 12 },
+  { from = "150%", rate = "150%" },
+]
+
+[[components]]
+id = "pass_through"
+period = "quarter"
+measure = "expansion"
+rate = 1
+"#,
+    );
+    let run = s.attain(&["check"]).ok();
+    assert_eq!(
+        run.stdout,
+        "ok: 2 plans, 4 components, 5 measures, 1 quota, 2 warnings\n"
+    );
+    assert_eq!(
+        run.stderr,
+        r#"warning: plans/rates.toml:8:8: `rate = 5_000` is 500,000% of the measure
+  |
+8 | rate = 5_000
+  |        ^^^^^
+  = help: a plain number in a rate is a fraction (0.075 is 7.5%): write `"5_000%"` if you meant 5_000 percent, or `"500000%"` to keep it; a fixed amount is written `amount = "$5_000"`
+
+warning: plans/rates.toml:17:27: `rate = 12` is 1,200% of the measure
+   |
+17 |   { from = "100%", rate = 12 },
+   |                           ^^
+  = help: a plain number in a rate is a fraction (0.075 is 7.5%): write `"12%"` if you meant 12 percent, or `"1200%"` to keep it
+
+"#
+    );
+    let run = s.attain(&["check", "--deny-warnings"]).fails();
+    assert!(
+        run.stderr
+            .ends_with("error: .: 2 warnings and `--deny-warnings`\n\n"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn check_unknown_function_suggests_the_nearest() {
+    let run = check_with_plan(
+        "function",
+        r#"[plan]
+id = "function"
+
+[[components]]
+id = "bonus"
+period = "quarter"
+measure = "nrr"
+payout = "$125 * flor(nrr / $1_000)"
+"#,
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/function.toml:8:18: unknown function `flor`
+  |
+8 | payout = "$125 * flor(nrr / $1_000)"
+  |                  ^^^^^^^^^^^^^^^^^^
+  = help: did you mean `floor`?
+
+"#
+    );
+}
+
+#[test]
+fn check_two_plans_with_one_id() {
+    let run = check_with_plan(
+        "copy",
+        r#"[plan]
+id = "retention_commission"
+
+[[components]]
+id = "upsell"
+period = "quarter"
+measure = "expansion"
+rate = "5%"
+"#,
+    )
+    .fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/retention_commission.toml:2:6: plan `retention_commission` is also defined in plans/copy.toml
+  |
+2 | id = "retention_commission"
+  |      ^^^^^^^^^^^^^^^^^^^^^^
+  = help: each plan file needs an `id` of its own: rename one of them (`attain plan clone` copies a plan under a new id)
+
+"#
+    );
 }
 
 // ---------------------------------------------------------------------------

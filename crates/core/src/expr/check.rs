@@ -394,10 +394,28 @@ fn check_call(e: &Expr, name: &str, args: &[Expr], env: &dyn TypeEnv) -> CheckRe
             ),
             "define a measure with `sum`, `count` or `count_distinct` instead",
         )),
-        _ => Err(err_hint(
-            e,
-            format!("unknown function `{name}`"),
-            "functions: min, max, abs, floor, ceil, round, round_half_even, truncate, if",
-        )),
+        _ => {
+            let mut functions: Vec<String> = [
+                "min",
+                "max",
+                "abs",
+                "floor",
+                "ceil",
+                "round",
+                "round_half_even",
+                "truncate",
+                "if",
+            ]
+            .map(String::from)
+            .to_vec();
+            if env.group_functions() {
+                functions.extend(["count", "distinct", "sum"].map(String::from));
+            }
+            let hint = match closest(name, &functions) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("functions: {}", functions.join(", ")),
+            };
+            Err(err_hint(e, format!("unknown function `{name}`"), hint))
+        }
     }
 }

@@ -306,6 +306,22 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_function_suggests_the_nearest() {
+        assert_eq!(
+            run("flor(nrr)"),
+            Err("unknown function `flor` (did you mean `floor`?)".into())
+        );
+        assert_eq!(
+            run("maxx(nrr, grr)"),
+            Err("unknown function `maxx` (did you mean `max`?)".into())
+        );
+        assert_eq!(
+            run("percentile(nrr)"),
+            Err("unknown function `percentile` (functions: min, max, abs, floor, ceil, round, round_half_even, truncate, if)".into())
+        );
+    }
+
+    #[test]
     fn division_by_zero_is_an_error() {
         assert_eq!(run("nrr / (quota - quota)"), Err("division by zero".into()));
     }

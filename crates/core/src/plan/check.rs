@@ -35,8 +35,8 @@ pub fn check_workspace(workspace_file: &SourceFile, plan_files: &[SourceFile]) -
 struct Ctx<'a> {
     src: &'a SourceFile,
     diags: &'a mut Vec<Diagnostic>,
-    /// Measures declared but rejected: what reads them is not checked, so
-    /// one mistake is reported once, not again at every use.
+    /// Measures and quotas declared but rejected: what reads them is not
+    /// checked, so one mistake is reported once, not again at every use.
     poisoned: Vec<String>,
 }
 
@@ -114,6 +114,51 @@ impl Ctx<'_> {
 
     /// A rate: `"7.5%"` or `0.075`; not money.
     fn rate(&mut self, num: &Num, what: &str) -> Option<Decimal> {
+        self.rate_of_kind(num, what).map(|(v, _)| v)
+    }
+
+    /// The rate a component pays (its `rate`, or a band's): as [`Ctx::rate`],
+    /// with a warning when a plain number is above 100% (`rate = 12` is
+    /// 1,200%): legal, but almost always a percent or an amount written
+    /// without its unit. `whole_measure` says the rate is the component's
+    /// own, where a fixed `amount` was a possible meaning.
+    fn pay_rate(&mut self, num: &Num, whole_measure: bool) -> Option<Decimal> {
+        let (v, kind) = self.rate_of_kind(num, "`rate`")?;
+        if kind == LiteralKind::Plain && v.abs() > Decimal::ONE {
+            let span = num.span();
+            let source = self.src.slice(span.clone());
+            let written = source.trim_matches(|c| c == '"' || c == '\'');
+            let percent = v * Decimal::ONE_HUNDRED;
+            let kept = percent.normalize().to_string();
+            let (sign, digits) = match kept.strip_prefix('-') {
+                Some(d) => ("-", d),
+                None => ("", kept.as_str()),
+            };
+            let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+            let shown = format!(
+                "{sign}{}{}{frac}%",
+                crate::money::group_thousands(int),
+                if frac.is_empty() { "" } else { "." }
+            );
+            let mut hint = format!(
+                "a plain number in a rate is a fraction (0.075 is 7.5%): write `\"{written}%\"` if you meant {written} percent, or `\"{kept}%\"` to keep it"
+            );
+            if whole_measure && v.abs() >= Decimal::ONE_HUNDRED {
+                hint.push_str(&format!(
+                    "; a fixed amount is written `amount = \"${written}\"`"
+                ));
+            }
+            let d = Diagnostic::warning(
+                self.src.locate(span),
+                format!("`rate = {source}` is {shown} of the measure"),
+            )
+            .with_hint(hint);
+            self.diags.push(d);
+        }
+        Some(v)
+    }
+
+    fn rate_of_kind(&mut self, num: &Num, what: &str) -> Option<(Decimal, LiteralKind)> {
         let (v, kind) = self.number(num)?;
         if kind == LiteralKind::Money {
             self.error_hint(
@@ -126,7 +171,7 @@ impl Ctx<'_> {
             );
             return None;
         }
-        Some(v)
+        Some((v, kind))
     }
 
     /// Where the text of a spanned TOML string starts in the file.
@@ -161,7 +206,7 @@ impl Ctx<'_> {
             Ok(e)
                 if e.references()
                     .iter()
-                    .any(|r| self.poisoned.iter().any(|p| p == r)) =>
+                    .any(|r| env.type_of(r).is_none() && self.poisoned.iter().any(|p| p == r)) =>
             {
                 return None
             }
@@ -265,10 +310,33 @@ fn parse_toml<T: serde::de::DeserializeOwned>(
                 None => Location::file(&src.path),
             };
             let message = e.message().trim().replace('\n', " ");
-            diags.push(Diagnostic::error(location, message));
+            let d = Diagnostic::error(location, message.clone());
+            diags.push(match toml_hint(&src.text, &message) {
+                Some(hint) => d.with_hint(hint),
+                None => d,
+            });
             None
         }
     }
+}
+
+/// A hint for a file TOML refuses: for its syntax (not for a key or a value
+/// the plan language refuses, whose message already says what is allowed).
+fn toml_hint(text: &str, message: &str) -> Option<&'static str> {
+    if toml::from_str::<toml::Table>(text).is_ok() {
+        return None;
+    }
+    Some(
+        if message.contains("basic string") || message.contains("literal string") {
+            "a string ends on its own line with the quote it opened with; text over several lines goes between `\"\"\"`"
+        } else if message.contains("duplicate key") {
+            "a key may be given once in a table: remove one, or rename it"
+        } else if message.contains("invalid string") || message.contains("invalid number") {
+            "quote text and numbers with a unit: `period = \"quarter\"`, `rate = \"7.5%\"`, `cap = \"$5_000\"`"
+        } else {
+            "this is not TOML (https://toml.io): look for a missing quote, `=`, comma or bracket here or just before"
+        },
+    )
 }
 
 /// Names a transaction field may not take: the filter language gives them
@@ -531,6 +599,8 @@ fn build(
         check_name(&mut ctx, name, "quota");
         let d = def.get_ref();
         let Some(amount) = ctx.quota_amount(&d.amount, name.get_ref()) else {
+            // Declared but broken: what reads it is not checked again.
+            ctx.poisoned.push(name.get_ref().clone());
             continue;
         };
         let prorate = match d.prorate.as_ref().map(|p| p.get_ref().as_str()) {
@@ -577,8 +647,9 @@ fn build(
     }
 
     // [measures]
-    let (measures, poisoned) =
+    let (measures, mut poisoned) =
         check_measures(&mut ctx, &file, &transactions, &participants, &quotas);
+    poisoned.extend(ctx.poisoned.iter().cloned());
 
     // Text that no credit filter compares is kept raw (never interned).
     let mut transactions = transactions;
@@ -806,7 +877,9 @@ fn check_measures(
     let mut pending: Vec<Pending> = Vec::new();
     for (name, def) in &file.measures {
         check_name(ctx, name, "measure");
-        if quotas.iter().any(|q| &q.name == name.get_ref()) {
+        if quotas.iter().any(|q| &q.name == name.get_ref())
+            || ctx.poisoned.iter().any(|q| q == name.get_ref())
+        {
             ctx.error(
                 name.span(),
                 format!("`{}` names both a measure and a quota", name.get_ref()),
@@ -1143,6 +1216,10 @@ fn check_measures(
             match &m.kind {
                 Some(MeasureKind::Rollup { scope, filter, .. }) => {
                     let of = &m.deps[0];
+                    if ctx.poisoned.iter().any(|q| q == of) {
+                        // A quota declared but rejected: reported once, there.
+                        continue;
+                    }
                     let (target, ty) = if let Some(j) = done.iter().position(|d| &d.name == of) {
                         (ValueRef::Measure(j), done[j].ty.clone())
                     } else if let Some(q) = quotas.iter().position(|q| &q.name == of) {
@@ -1227,11 +1304,21 @@ fn check_plans(
         plan: Plan,
         includes: Vec<Text>,
         src: usize,
+        /// Components written but rejected (reported where they are
+        /// written), this plan's own and those it includes: a plan test
+        /// naming one is not reported again.
+        broken: Vec<String>,
+        /// Includes a plan whose file was rejected, so which components it
+        /// has is not known.
+        incomplete: bool,
     }
     let mut parsed: Vec<Parsed> = Vec::new();
     let mut seen: HashMap<String, String> = HashMap::new();
+    // Plans whose file was rejected, by the id it gives when that can be read.
+    let mut broken_plans: Vec<String> = Vec::new();
     for (si, src) in srcs.iter().enumerate() {
         let Some(file) = parse_toml::<PlanFile>(src, diags) else {
+            broken_plans.extend(plan_id(&src.text).or_else(|| written_plan_id(&src.text)));
             continue;
         };
         let mut ctx = Ctx {
@@ -1242,14 +1329,16 @@ fn check_plans(
         check_name(&mut ctx, &file.plan.id, "plan");
         let id = file.plan.id.get_ref().clone();
         if let Some(other) = seen.get(&id) {
-            ctx.error(
+            ctx.error_hint(
                 file.plan.id.span(),
                 format!("plan `{id}` is also defined in {other}"),
+                "each plan file needs an `id` of its own: rename one of them (`attain plan clone` copies a plan under a new id)",
             );
             continue;
         }
         seen.insert(id.clone(), src.path.clone());
         let mut components = Vec::new();
+        let mut broken = Vec::new();
         for c in &file.components {
             if let Some(comp) = check_component(&mut ctx, ws, c) {
                 if components.iter().any(|x: &Component| x.id == comp.id) {
@@ -1260,6 +1349,8 @@ fn check_plans(
                     continue;
                 }
                 components.push(comp);
+            } else {
+                broken.push(c.get_ref().id.get_ref().clone());
             }
         }
         let plan = Plan {
@@ -1284,11 +1375,14 @@ fn check_plans(
             plan,
             includes: file.plan.includes.clone(),
             src: si,
+            broken,
+            incomplete: false,
         });
     }
     // Includes, followed to any depth; a plan reached twice contributes
     // its components once, and a cycle is an error.
     let own: Vec<Vec<Component>> = parsed.iter().map(|p| p.plan.components.clone()).collect();
+    let own_broken: Vec<Vec<String>> = parsed.iter().map(|p| p.broken.clone()).collect();
     let include_ids: Vec<Vec<Text>> = parsed.iter().map(|p| p.includes.clone()).collect();
     for i in 0..parsed.len() {
         let src = &srcs[parsed[i].src];
@@ -1300,7 +1394,11 @@ fn check_plans(
             .collect();
         while let Some((from, inc)) = stack.pop() {
             let Some(j) = parsed.iter().position(|p| &p.plan.id == inc.get_ref()) else {
-                if from == i {
+                // Which components it would bring is not known: the plan's
+                // tests are not checked against them.
+                parsed[i].incomplete = true;
+                // A plan whose file was rejected is reported there.
+                if from == i && !broken_plans.contains(inc.get_ref()) {
                     let ids: Vec<String> = parsed.iter().map(|p| p.plan.id.clone()).collect();
                     let hint = match expr::closest(inc.get_ref(), &ids) {
                         Some(n) => format!("did you mean `{n}`?"),
@@ -1337,6 +1435,7 @@ fn check_plans(
                 continue;
             }
             visited.push(j);
+            parsed[i].broken.extend(own_broken[j].iter().cloned());
             for c in &own[j] {
                 if parsed[i].plan.components.iter().any(|x| x.id == c.id) {
                     let d = Diagnostic::error(
@@ -1365,13 +1464,39 @@ fn check_plans(
             diags,
             poisoned: poisoned.to_vec(),
         };
+        let declared = Declared {
+            broken: &p.broken,
+            incomplete: p.incomplete,
+        };
         for t in &file.tests {
-            if let Some(test) = check_test(&mut ctx, ws, &p.plan, t) {
+            if let Some(test) = check_test(&mut ctx, ws, &p.plan, &declared, t) {
                 p.plan.tests.push(test);
             }
         }
     }
     parsed.into_iter().map(|p| p.plan).collect()
+}
+
+/// The `id = "..."` under `[plan]` of a file that is not TOML, read line by
+/// line (a plan including it is then not told the plan is unknown).
+fn written_plan_id(text: &str) -> Option<String> {
+    let mut lines = text.lines().map(str::trim);
+    lines.find(|l| l.starts_with("[plan]"))?;
+    for line in lines {
+        if line.starts_with('[') {
+            return None;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim() == "id" {
+            let value = value.trim();
+            let quote = value.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+            let rest = &value[1..];
+            return rest.find(quote).map(|end| rest[..end].to_string());
+        }
+    }
+    None
 }
 
 fn component_env(ws: &Workspace, has_quota: bool) -> Env {
@@ -1525,7 +1650,7 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
             );
             return None;
         }
-        PayRule::Rate(ctx.rate(r, "`rate`")?)
+        PayRule::Rate(ctx.pay_rate(r, true)?)
     } else if d.tiers.is_some() || d.bands.is_some() {
         need_measure(ctx, "tiers")?;
         let mode = match d.tiers.as_ref().map(|t| t.get_ref().as_str()) {
@@ -1846,7 +1971,7 @@ fn check_bands(
             }
         } else {
             match (&def.rate, &def.pay) {
-                (Some(r), None) => ctx.rate(r, "`rate`"),
+                (Some(r), None) => ctx.pay_rate(r, false),
                 _ => {
                     ctx.error_hint(
                         b.span(),
@@ -1897,10 +2022,18 @@ fn show_edge(v: Decimal, b: Basis) -> String {
     }
 }
 
+/// What a plan declares beyond its checked components: those rejected, and
+/// whether an included plan's file was rejected.
+struct Declared<'a> {
+    broken: &'a [String],
+    incomplete: bool,
+}
+
 fn check_test(
     ctx: &mut Ctx,
     ws: &Workspace,
     plan: &Plan,
+    declared: &Declared,
     t: &Spanned<PlanTestDef>,
 ) -> Option<PlanTest> {
     let d = t.get_ref();
@@ -1957,8 +2090,20 @@ fn check_test(
     }
     let mut quotas = Vec::new();
     for (name, value) in &d.quotas {
+        if ctx.poisoned.iter().any(|p| p == name.get_ref()) {
+            return None;
+        }
         let Some(i) = ws.quota(name.get_ref()) else {
-            ctx.error(name.span(), format!("unknown quota `{}`", name.get_ref()));
+            let names: Vec<String> = ws.quotas.iter().map(|q| q.name.clone()).collect();
+            let hint = match expr::closest(name.get_ref(), &names) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("quotas: {}", names.join(", ")),
+            };
+            ctx.error_hint(
+                name.span(),
+                format!("unknown quota `{}`", name.get_ref()),
+                hint,
+            );
             return None;
         };
         quotas.push((i, ctx.quota_amount(value, name.get_ref())?));
@@ -1966,11 +2111,20 @@ fn check_test(
     let mut expect = Vec::new();
     for (name, value) in &d.expect {
         let Some(i) = plan.components.iter().position(|c| &c.id == name.get_ref()) else {
-            let ids: Vec<String> = plan.components.iter().map(|c| c.id.clone()).collect();
+            if declared.incomplete || declared.broken.contains(name.get_ref()) {
+                // The component's own problem is reported where it is written.
+                return None;
+            }
+            let mut ids: Vec<String> = plan.components.iter().map(|c| c.id.clone()).collect();
+            ids.extend(declared.broken.iter().cloned());
+            let hint = match expr::closest(name.get_ref(), &ids) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => format!("components: {}", ids.join(", ")),
+            };
             ctx.error_hint(
                 name.span(),
                 format!("plan `{}` has no component `{}`", plan.id, name.get_ref()),
-                format!("components: {}", ids.join(", ")),
+                hint,
             );
             return None;
         };
