@@ -424,7 +424,6 @@ fn data_date_in_day_month_year_order() {
 }
 
 #[test]
-
 fn data_duplicate_transaction_id() {
     let s = Sandbox::tiny("duplicate-id");
     let run = s
@@ -494,7 +493,6 @@ fn data_kind_not_among_the_allowed_values() {
 }
 
 #[test]
-
 fn data_row_with_the_wrong_number_of_fields() {
     let s = Sandbox::tiny("field-count-short");
     let run = s
@@ -523,7 +521,6 @@ fn data_row_with_the_wrong_number_of_fields() {
 }
 
 #[test]
-
 fn data_participants_row_with_the_wrong_number_of_fields() {
     let s = Sandbox::tiny("people-field-count");
     s.write(
@@ -541,7 +538,6 @@ fn data_participants_row_with_the_wrong_number_of_fields() {
 }
 
 #[test]
-
 fn data_missing_required_column_in_the_header() {
     let s = Sandbox::tiny("missing-column");
     let run = s
@@ -619,7 +615,6 @@ fn data_participant_who_manages_themself() {
 }
 
 #[test]
-
 fn data_invalid_utf8_in_the_transactions_file() {
     let s = Sandbox::tiny("invalid-utf8");
     let mut deals = DEALS_HEADER.as_bytes().to_vec();
@@ -774,7 +769,6 @@ am2,2026-Q4,commission,0.00
 }
 
 #[test]
-
 fn data_empty_transactions_file() {
     let s = Sandbox::tiny("empty-file");
     let run = s.calc_deals("").fails();
@@ -785,7 +779,6 @@ fn data_empty_transactions_file() {
 }
 
 #[test]
-
 fn data_optional_column_absent_from_the_file() {
     let s = Sandbox::tiny("optional-column");
     s.edit(
@@ -799,7 +792,6 @@ fn data_optional_column_absent_from_the_file() {
 }
 
 #[test]
-
 fn data_more_problems_than_are_listed() {
     let s = Sandbox::tiny("many-errors");
     let mut deals = String::from(DEALS_HEADER);
@@ -821,10 +813,9 @@ fn data_more_problems_than_are_listed() {
     assert!(!run.stderr.contains("errors\n"), "{run:?}");
 }
 
-#[test]
-
-fn data_split_percent_missing() {
-    let s = Sandbox::tiny("split-missing");
+/// The tiny workspace with a split owner and a split percent per deal.
+fn tiny_with_splits(name: &str) -> Sandbox {
+    let s = Sandbox::tiny(name);
     s.edit(
         "attain.toml",
         "owner = { column = \"owner_id\", type = \"participant\" }\n",
@@ -837,6 +828,12 @@ fn data_split_percent_missing() {
         "to = \"owner\"\n",
         "to = \"owner\"\n\n[[credit.split]]\nto = \"split_owner\"\npercent = \"split_pct\"\n",
     );
+    s
+}
+
+#[test]
+fn data_split_percent_missing() {
+    let s = tiny_with_splits("split-missing");
     let run = s
         .calc_deals(
             "deal_id,close_date,account_id,kind,amount,owner_id,split_owner_id,split_pct\n\
@@ -854,19 +851,7 @@ fn data_split_percent_missing() {
 
 #[test]
 fn data_split_percent_that_is_not_a_number_is_reported_once() {
-    let s = Sandbox::tiny("split-not-a-number");
-    s.edit(
-        "attain.toml",
-        "owner = { column = \"owner_id\", type = \"participant\" }\n",
-        "owner = { column = \"owner_id\", type = \"participant\" }\n\
-         split_owner = { column = \"split_owner_id\", type = \"participant\", optional = true }\n\
-         split_pct = { column = \"split_pct\", type = \"integer\", optional = true, min = 0 }\n",
-    );
-    s.edit(
-        "attain.toml",
-        "to = \"owner\"\n",
-        "to = \"owner\"\n\n[[credit.split]]\nto = \"split_owner\"\npercent = \"split_pct\"\n",
-    );
+    let s = tiny_with_splits("split-not-a-number");
     let run = s
         .calc_deals(
             "deal_id,close_date,account_id,kind,amount,owner_id,split_owner_id,split_pct\n\
@@ -1436,7 +1421,6 @@ fn check_cycle_between_measures() {
 }
 
 #[test]
-
 fn check_cycle_between_measures_is_the_only_error() {
     let run = check_measure_cycle_run("cycle-alone");
     assert_eq!(run.stderr, format!("{MEASURE_CYCLE}\n\n"));
@@ -1464,7 +1448,6 @@ fn check_unknown_field_in_a_where_filter() {
 }
 
 #[test]
-
 fn check_unknown_field_in_a_where_filter_is_the_only_error() {
     let run = check_unknown_where_field_run("where-field-alone");
     assert_eq!(run.stderr, format!("{UNKNOWN_WHERE_FIELD}\n\n"));
