@@ -1414,6 +1414,31 @@ fn check_measure_cycle_run(name: &str) -> Run {
     .fails()
 }
 
+/// Fixed split shares over 100% would refuse every deal at `calc`; the
+/// checker says so first, at the share that goes over.
+#[test]
+fn check_fixed_split_shares_over_the_whole_deal() {
+    let s = tiny_with_splits("fixed-splits-over");
+    s.edit(
+        "attain.toml",
+        "percent = \"split_pct\"\n",
+        "percent = \"60%\"\n\n[[credit.split]]\nto = \"split_owner\"\npercent = \"53%\"\n",
+    );
+    let run = s.attain(&["check"]).fails();
+    let diags = diagnostics(&run.stderr);
+    assert_eq!(
+        diags,
+        [
+            "error: attain.toml:43:11: the fixed split shares add up to 113%, more than the whole deal\n   \
+             |\n\
+             43 | percent = \"53%\"\n   \
+             |           ^^^^^\n  \
+             = help: the owner keeps what the splits leave: make the fixed shares add up to at most 100%"
+        ],
+        "{run:?}"
+    );
+}
+
 #[test]
 fn check_cycle_between_measures() {
     let run = check_measure_cycle_run("cycle");

@@ -736,6 +736,7 @@ fn check_credit(ctx: &mut Ctx, c: &CreditSection, t: &TransactionSchema) -> Opti
     };
     let to = participant_field(ctx, &c.to)?;
     let mut splits = Vec::new();
+    let mut fixed_total = Decimal::ZERO;
     for s in &c.split {
         let def = s.get_ref();
         let Some(split_to) = participant_field(ctx, &def.to) else {
@@ -758,6 +759,20 @@ fn check_credit(ctx: &mut Ctx, c: &CreditSection, t: &TransactionSchema) -> Opti
             }
             None => match parse_literal(def.percent.get_ref()) {
                 Ok((v, LiteralKind::Percent)) if v > Decimal::ZERO && v <= Decimal::ONE => {
+                    fixed_total += v;
+                    if fixed_total > Decimal::ONE {
+                        // Known before any deal is read: every deal would be
+                        // refused at `calc`.
+                        ctx.error_hint(
+                            def.percent.span(),
+                            format!(
+                                "the fixed split shares add up to {}, more than the whole deal",
+                                crate::money::format_percent(fixed_total, 4)
+                            ),
+                            "the owner keeps what the splits leave: make the fixed shares add up to at most 100%",
+                        );
+                        continue;
+                    }
                     SplitPercent::Fixed(v)
                 }
                 _ => {
