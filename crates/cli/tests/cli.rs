@@ -903,6 +903,40 @@ fn data_negative_quota_in_the_quotas_file() {
     );
 }
 
+/// A quota given for a kind of period no component reads it in would be
+/// ignored without a word; the readers refuse it instead.
+#[test]
+fn data_quota_for_a_period_nothing_reads_it_in() {
+    let s = Sandbox::tiny("quota-period-unread");
+    s.write(
+        "quotas.csv",
+        "participant_id,quota,period,amount\n\
+         am1,nrr_target,2026-Q2,250000\n\
+         am1,nrr_target,2026-M01,100000\n\
+         am1,nrr_target,2026,1200000\n",
+    );
+    let run = s
+        .attain(&[
+            "calc",
+            "--participants",
+            "people.csv",
+            "--transactions",
+            "deals.csv",
+            "--quotas",
+            "quotas.csv",
+        ])
+        .fails();
+    assert_eq!(
+        run.stderr,
+        "error: quotas.csv:3:3: quota `nrr_target` is read by quarter components only, but \
+         `2026-M01` is a month: nothing would read this amount\n  = help: give `nrr_target` \
+         for a quarter\n\n\
+         error: quotas.csv:4:3: quota `nrr_target` is read by quarter components only, but \
+         `2026` is a year: nothing would read this amount\n  = help: give `nrr_target` for a \
+         quarter\n\n2 errors\n"
+    );
+}
+
 #[test]
 fn data_zero_quota_in_the_quotas_file_is_allowed() {
     let s = Sandbox::tiny("zero-quota");

@@ -59,6 +59,21 @@ fn every_example_passes_its_plan_tests() {
     }
 }
 
+/// Which kinds of period read each quota of the brief: as a component's
+/// quota, through a roll-up (`team_quota`) or in a formula.
+#[test]
+fn quotas_are_read_in_the_periods_of_their_components() {
+    use attain_core::calendar::PeriodKind::{Month, Quarter};
+    let (ws, plans) = example_sources("examples/brief");
+    let Some(ws) = check_workspace(&ws, &plans).workspace else {
+        panic!("examples/brief does not check");
+    };
+    let kinds = |name: &str| ws.quota(name).map(|q| ws.quota_periods(q));
+    assert_eq!(kinds("nrr_target"), Some(vec![Quarter]));
+    assert_eq!(kinds("monthly_nrr_target"), Some(vec![Month]));
+    assert_eq!(kinds("monthly_renewal_target"), Some(vec![Month]));
+}
+
 /// `sum_over = "team"`: each rep sees the total of everyone with the same
 /// manager, itself included; another team's results do not count.
 #[test]

@@ -117,6 +117,25 @@ pub fn load_quotas<R: Read>(
                 );
             }
             if let (Some(q), Some(period)) = (q, period) {
+                let read_in = ws.quota_periods(q);
+                if ws.quotas[q].per.is_none()
+                    && !read_in.is_empty()
+                    && !read_in.contains(&period.kind)
+                {
+                    let kinds: Vec<&str> = read_in.iter().map(|k| k.name()).collect();
+                    errors.push(
+                        line,
+                        3,
+                        format!(
+                            "quota `{}` is read by {} components only, but `{}` is a {}: nothing would read this amount",
+                            f[1],
+                            kinds.join(" and "),
+                            f[2],
+                            period.kind.name()
+                        ),
+                        Some(format!("give `{}` for a {}", f[1], kinds.join(" or a "))),
+                    );
+                }
                 if let Some(per) = ws.quotas[q].per {
                     if per != period.kind {
                         errors.push(

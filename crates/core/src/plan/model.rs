@@ -84,6 +84,60 @@ impl Workspace {
         (0..self.measures.len()).filter(|&i| keep[i]).collect()
     }
 
+    /// The period kinds of the components that read quota `q`: as their
+    /// quota, in a formula, or through a measure (a roll-up of it, a
+    /// formula over it). A quota given for another kind of period is read
+    /// by nothing.
+    pub fn quota_periods(&self, q: usize) -> Vec<PeriodKind> {
+        let Some(quota) = self.quotas.get(q) else {
+            return Vec::new();
+        };
+        // Measures whose value depends on the quota, to a fixed point (a
+        // measure may read one declared after it).
+        let mut reads = vec![false; self.measures.len()];
+        let names_read = |reads: &[bool], names: Vec<&str>| {
+            names.into_iter().any(|n| {
+                n == quota.name || self.measure(n).is_some_and(|m| reads.get(m) == Some(&true))
+            })
+        };
+        loop {
+            let mut changed = false;
+            for (i, m) in self.measures.iter().enumerate() {
+                let now = match &m.kind {
+                    MeasureKind::Derived(e) => names_read(&reads, e.references()),
+                    MeasureKind::Rollup { of, .. } => match of {
+                        ValueRef::Quota(x) => *x == q,
+                        ValueRef::Measure(x) => reads.get(*x) == Some(&true),
+                    },
+                    _ => false,
+                };
+                if now && !reads[i] {
+                    reads[i] = true;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut kinds = Vec::new();
+        for c in self.plans.iter().flat_map(|p| &p.components) {
+            let formulas = c.gate.iter().chain(match &c.rule {
+                PayRule::Formula(f) => Some(f),
+                _ => None,
+            });
+            let read = c.quota == Some(q)
+                || c.measure.is_some_and(|m| reads.get(m) == Some(&true))
+                || formulas
+                    .into_iter()
+                    .any(|f| names_read(&reads, f.expr.references()));
+            if read && !kinds.contains(&c.period) {
+                kinds.push(c.period);
+            }
+        }
+        kinds
+    }
+
     pub fn plan(&self, id: &str) -> Option<usize> {
         self.plans.iter().position(|p| p.id == id)
     }
