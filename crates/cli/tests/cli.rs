@@ -2584,6 +2584,42 @@ fn explain_period_of_another_fiscal_year() {
     );
 }
 
+/// The last line says why there is nothing to pay: a period kind the
+/// person's plan does not pay by, or no plan at all.
+#[test]
+fn explain_says_why_a_period_has_no_payout() {
+    let s = Sandbox::tiny("explain-no-payout");
+    s.write(
+        "plans/monthly_spiff.toml",
+        r#"[plan]
+id = "monthly_spiff"
+
+[[components]]
+id = "spiff"
+period = "month"
+measure = "nrr"
+rate = "1%"
+"#,
+    );
+    let rep = explain(&s, "am1", "2026-M02").ok();
+    assert!(
+        rep.stdout.ends_with(
+            "\nno payout for 2026-M02: retention_commission pays nothing by month; \
+             its components are paid by quarter\n"
+        ),
+        "{}",
+        rep.stdout
+    );
+    let manager = explain(&s, "mgr1", "2026-Q1").ok();
+    assert!(
+        manager
+            .stdout
+            .ends_with("\nno payout for 2026-Q1: not on any plan in this period\n"),
+        "{}",
+        manager.stdout
+    );
+}
+
 /// Amounts in the workspace's currency with its decimals: yen have none.
 #[test]
 fn explain_in_a_currency_without_minor_units() {

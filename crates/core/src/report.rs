@@ -3,14 +3,14 @@
 //! Renderers only format what the engine recorded; they never recompute a
 //! payout.
 
-use crate::calendar::Period;
+use crate::calendar::{Period, PeriodKind};
 use crate::data::{Participants, Transactions};
 use crate::engine::filter::{field_value, CreditView, Filter};
 use crate::engine::trace::Step;
 use crate::engine::{Calculation, Payout};
 use crate::expr::{Type, Value};
 use crate::money::{format_number, format_percent, Currency};
-use crate::plan::{MeasureKind, Workspace};
+use crate::plan::{MeasureKind, Plan, Workspace};
 use rust_decimal::Decimal;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -619,13 +619,37 @@ pub fn explain(
     if mine.is_empty() {
         let _ = writeln!(
             out,
-            "\nno payout for {period}: not active, or no component is paid by {}",
-            period.kind.name()
+            "\nno payout for {period}: {}",
+            no_payout_reason(plan, days, period)
         );
     } else {
         let _ = writeln!(out, "\ntotal for {period}: {}", money.format(total));
     }
     out
+}
+
+/// Why a participant has no payout in a period, in the words of the
+/// explanation's last line.
+fn no_payout_reason(plan: Option<&Plan>, active_days: i32, period: Period) -> String {
+    let Some(plan) = plan else {
+        return "not on any plan in this period".to_string();
+    };
+    if active_days <= 0 {
+        return "not active in this period".to_string();
+    }
+    let mut kinds: Vec<PeriodKind> = plan.components.iter().map(|c| c.period).collect();
+    kinds.sort();
+    kinds.dedup();
+    if kinds.contains(&period.kind) {
+        return format!("no component of {} pays anything here", plan.id);
+    }
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+    format!(
+        "{} pays nothing by {}; its components are paid by {}",
+        plan.id,
+        period.kind.name(),
+        names.join(" and by ")
+    )
 }
 
 /// Left-aligned columns, two spaces apart.
