@@ -132,7 +132,7 @@ pub fn chart(command: ChartCommand) -> Result<(), Failed> {
                 period,
             };
             let Some((attainment, payouts)) =
-                plans::distribution(&rows, &selection, &year.to_string(), &ws.currency)
+                plans::distribution(&rows, &selection, &year.to_string(), &ws.money())
             else {
                 return Err(problem(
                     "chart",

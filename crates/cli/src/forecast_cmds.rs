@@ -11,7 +11,7 @@ use attain_core::diag::{Diagnostic, Location};
 use attain_core::engine::RunError;
 use attain_core::estimate;
 use attain_core::forecast::{self, Forecast, Settings, Source, Spread};
-use attain_core::money::{format_money, format_percent};
+use attain_core::money::{format_percent, Currency};
 use attain_core::plan::Workspace;
 use attain_core::report;
 use clap::Args;
@@ -169,7 +169,10 @@ pub fn forecast(args: ForecastArgs) -> Result<(), Failed> {
         let result = forecast::backtest(&inputs, d.year, kind, settings);
         spinner.finish_and_clear();
         let periods = result.map_err(run_failed)?;
-        say_raw!("{}", backtest_text(&args.format, &periods, settings));
+        say_raw!(
+            "{}",
+            backtest_text(&args.format, &periods, settings, &d.ws.money())
+        );
     } else {
         let as_of = as_of.unwrap_or(Date::MIN);
         let period = period.unwrap_or_else(|| d.ws.calendar.period_of(as_of, kind));
@@ -251,6 +254,7 @@ fn describe(f: &Forecast) -> String {
 }
 
 fn forecast_table(d: &Setting, f: &Forecast) -> String {
+    let money = d.ws.money();
     let mut rows = vec![vec![
         "participant".to_string(),
         "plan".into(),
@@ -269,10 +273,10 @@ fn forecast_table(d: &Setting, f: &Forecast) -> String {
             source_name(p.source).into(),
             percent(p.attainment.as_ref().and_then(|a| a.to_date)),
             percent(p.attainment.as_ref().map(|a| a.spread.p50)),
-            format_money(p.to_date),
-            format_money(p.payout.p10),
-            format_money(p.payout.p50),
-            format_money(p.payout.p90),
+            money.format(p.to_date),
+            money.format(p.payout.p10),
+            money.format(p.payout.p50),
+            money.format(p.payout.p90),
         ]);
     }
     rows.push(vec![
@@ -281,20 +285,20 @@ fn forecast_table(d: &Setting, f: &Forecast) -> String {
         String::new(),
         String::new(),
         String::new(),
-        format_money(f.to_date_total),
-        format_money(f.total.p10),
-        format_money(f.total.p50),
-        format_money(f.total.p90),
+        money.format(f.to_date_total),
+        money.format(f.total.p10),
+        money.format(f.total.p50),
+        money.format(f.total.p90),
     ]);
     format!(
         "{}\n{}\nplan cost of {}: P10 {}, P50 {}, P90 {} ({} to date)\n",
         describe(f),
         aligned(&rows, 3),
         f.period,
-        format_money(f.total.p10),
-        format_money(f.total.p50),
-        format_money(f.total.p90),
-        format_money(f.to_date_total)
+        money.format(f.total.p10),
+        money.format(f.total.p50),
+        money.format(f.total.p90),
+        money.format(f.to_date_total)
     )
 }
 
@@ -432,7 +436,12 @@ fn share(part: Decimal, whole: Decimal) -> String {
     }
 }
 
-fn backtest_text(format: &str, periods: &[forecast::BacktestPeriod], settings: Settings) -> String {
+fn backtest_text(
+    format: &str,
+    periods: &[forecast::BacktestPeriod],
+    settings: Settings,
+    currency: &Currency,
+) -> String {
     let header = [
         "period",
         "as_of",
@@ -474,7 +483,7 @@ fn backtest_text(format: &str, periods: &[forecast::BacktestPeriod], settings: S
             if format == "csv" {
                 v.to_string()
             } else {
-                format_money(v)
+                currency.format(v)
             }
         };
         rows.push(vec![
@@ -488,7 +497,11 @@ fn backtest_text(format: &str, periods: &[forecast::BacktestPeriod], settings: S
             if format == "csv" {
                 error.to_string()
             } else {
-                format!("{} ({})", format_money(error), share(error, b.actual_total))
+                format!(
+                    "{} ({})",
+                    currency.format(error),
+                    share(error, b.actual_total)
+                )
             },
             if f.total.contains(b.actual_total) {
                 "yes"

@@ -229,10 +229,11 @@ pub fn whatif(
     }
     laps.lap("scenarios");
     report_work(&laps, &basis.work);
+    let money = l.ws.money();
     let text = match format {
         Format::Table => results
             .iter()
-            .map(render::comparison_table)
+            .map(|c| render::comparison_table(c, &money))
             .collect::<Vec<_>>()
             .join(&format!("\n{}\n\n", "-".repeat(72))),
         Format::Csv => {
@@ -289,7 +290,7 @@ pub fn sweep(data: &ModelData, vary: &[String]) -> Result<(), Failed> {
     laps.lap("sweep");
     report_work(&laps, &basis.work);
     let text = match format {
-        Format::Table => render::sweep_table(&result),
+        Format::Table => render::sweep_table(&result, &l.ws.money()),
         Format::Csv => render::sweep_csv(&result),
         Format::Json => render::sweep_json(&result),
     };
@@ -419,6 +420,7 @@ fn count_revenue(basis: &mut Basis, data: &ModelData, scope: &Scope) -> Result<(
 /// whose payout curve the candidate changes, drawn beside it.
 fn pictures(ws: &Workspace, results: &[compare::Comparison]) -> String {
     use attain_core::chart::{self, bins, plans, Chart, Histogram, Unit};
+    let money = ws.money();
     let mut charts: Vec<Box<dyn Chart>> = Vec::new();
     for c in results {
         let changes: Vec<rust_decimal::Decimal> =
@@ -431,11 +433,11 @@ fn pictures(ws: &Workspace, results: &[compare::Comparison]) -> String {
                 m.gainers,
                 m.losers,
                 m.unchanged,
-                attain_core::money::format_money(c.totals.change())
+                money.format(c.totals.change())
             )),
-            x_label: format!("change in pay per person ({})", ws.currency),
+            x_label: format!("change in pay per person ({})", money.code),
             y_label: "people".into(),
-            unit: Unit::Money(plans::currency_symbol(&ws.currency)),
+            unit: Unit::Money(money.clone()),
             bins: bins(&changes, 20),
             fill: "#1f5fa8".into(),
         }));

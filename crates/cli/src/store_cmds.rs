@@ -2,7 +2,7 @@
 
 use crate::workspace::{self, Failed};
 use attain_core::diag::{Diagnostic, Location};
-use attain_core::money::{format_money, Dec};
+use attain_core::money::{Currency, Dec};
 use attain_store::{ImportFormat, ImportKind, PlanFile, Store};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -281,12 +281,13 @@ pub fn run(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
     let result = store.record_run(year);
     spinner.finish_and_clear();
     let r = result.map_err(failed)?;
+    let money = store.currency().map_err(failed)?;
     say!(
         "run {}: fiscal year {}, {}, total {}",
         r.id,
         r.year,
         attain_core::report::count(r.payouts, "payout", "payouts"),
-        format_money(r.total)
+        money.format(r.total)
     );
     say!("inputs {}", r.inputs_digest);
     if r.stretches > 1 {
@@ -311,9 +312,9 @@ pub fn run(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
                 a.participant,
                 a.period,
                 a.component,
-                format_money(a.paid),
-                format_money(a.recalculated),
-                format_money(a.difference)
+                money.format(a.paid),
+                money.format(a.recalculated),
+                money.format(a.difference)
             );
             for d in &a.deals {
                 say!("      {}: {}", d.deal, d.change);
@@ -424,6 +425,7 @@ pub fn ledger(participant: Option<&str>, year: Option<i16>, at: &StoreArg) -> Re
         say!("nothing earned or paid in {year} yet: run `attain run`");
         return Ok(());
     }
+    let money = store.currency().map_err(failed)?;
     let mut by_person: std::collections::BTreeMap<&str, Vec<&attain_store::LedgerLine>> =
         Default::default();
     for l in &lines {
@@ -449,14 +451,14 @@ pub fn ledger(participant: Option<&str>, year: Option<i16>, at: &StoreArg) -> Re
                 "  {:<9} {:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12}",
                 l.pay_period,
                 l.status.name(),
-                format_money(l.earned),
-                format_money(l.manual),
-                format_money(l.held),
-                format_money(l.released),
-                format_money(l.carried_in),
-                format_money(l.draw),
-                format_money(l.payment),
-                format_money(l.carried_out)
+                money.format(l.earned),
+                money.format(l.manual),
+                money.format(l.held),
+                money.format(l.released),
+                money.format(l.carried_in),
+                money.format(l.draw),
+                money.format(l.payment),
+                money.format(l.carried_out)
             );
             for n in &l.notes {
                 say!("      {n}");
@@ -466,11 +468,11 @@ pub fn ledger(participant: Option<&str>, year: Option<i16>, at: &StoreArg) -> Re
         let t = attain_store::ledger::totals(&owned);
         say!(
             "  earned {}, paid {}, due {}, withheld {}, owed by {person} {}\n",
-            format_money(t.earned),
-            format_money(t.paid),
-            format_money(t.due),
-            format_money(t.held),
-            format_money(t.owed_by_person)
+            money.format(t.earned),
+            money.format(t.paid),
+            money.format(t.due),
+            money.format(t.held),
+            money.format(t.owed_by_person)
         );
     }
     Ok(())
@@ -494,9 +496,10 @@ pub fn adjust(
     store
         .adjust(participant, period, value, reason)
         .map_err(failed)?;
+    let money = store.currency().map_err(failed)?;
     say!(
         "{} for {participant} in {period}: {reason}",
-        format_money(value)
+        money.format(value)
     );
     Ok(())
 }
@@ -515,6 +518,7 @@ pub fn release(participant: &str, period: &str, reason: &str, at: &StoreArg) -> 
 pub fn payroll(period: &str, out: Option<&Path>, at: &StoreArg) -> Result<(), Failed> {
     let mut store = open(at)?;
     let lines = store.payroll(period).map_err(failed)?;
+    let money = store.currency().map_err(failed)?;
     let mut csv = String::from(
         "participant_id,pay_period,earned,manual_adjustments,withheld,released,carried_in,draw,payment\n",
     );
@@ -547,25 +551,16 @@ pub fn payroll(period: &str, out: Option<&Path>, at: &StoreArg) -> Result<(), Fa
                     "person",
                     "people"
                 ),
-                format_money(total),
+                money.format(total),
                 path.display()
             );
         }
         None => {
             say_raw!("{csv}");
-            eprintln!("{period}: total {}", format_money(total));
+            eprintln!("{period}: total {}", money.format(total));
         }
     }
     Ok(())
-}
-
-/// `+$750.00`: a difference shows its sign either way.
-fn signed(d: Dec) -> String {
-    if d.is_sign_positive() && !d.is_zero() {
-        format!("+{}", format_money(d))
-    } else {
-        format_money(d)
-    }
 }
 
 fn csv_field(text: &str) -> String {
@@ -576,8 +571,12 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-/// The reasons shown under one changed payout.
-fn why(d: &attain_store::RunDiff, c: &attain_store::diff::PayoutChange) -> Vec<String> {
+/// The reasons shown under one changed payout, amounts in `money`.
+fn why(
+    d: &attain_store::RunDiff,
+    c: &attain_store::diff::PayoutChange,
+    money: &Currency,
+) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     out.extend(
         c.deals
@@ -619,7 +618,7 @@ fn why(d: &attain_store::RunDiff, c: &attain_store::diff::PayoutChange) -> Vec<S
     if let Some((pay, amount)) = &c.adjustment {
         out.push(format!(
             "its period is closed: paid as a prior-period adjustment of {} in {pay}",
-            signed(*amount)
+            money.format_signed(*amount)
         ));
     }
     out
@@ -634,6 +633,7 @@ pub fn diff(
 ) -> Result<(), Failed> {
     let mut store = open(at)?;
     let d = store.diff_runs(a, b, participant).map_err(failed)?;
+    let money = store.currency().map_err(failed)?;
     let amount = |v: Option<Dec>| v.map_or(String::new(), |v| v.to_string());
     if csv {
         say!("participant_id,period,component,run_a,run_b,difference,why");
@@ -646,7 +646,7 @@ pub fn diff(
                 amount(c.old),
                 amount(c.new),
                 c.difference,
-                csv_field(&why(&d, c).join("; "))
+                csv_field(&why(&d, c, &money).join("; "))
             );
         }
         return Ok(());
@@ -670,7 +670,7 @@ pub fn diff(
             say!("\nno payout differs");
         }
     } else {
-        let money = |v: Option<Dec>| v.map_or("none".to_string(), format_money);
+        let printed = |v: Option<Dec>| v.map_or("none".to_string(), |v| money.format(v));
         let mut rows: Vec<[String; 6]> = vec![[
             "participant".into(),
             "period".into(),
@@ -684,9 +684,9 @@ pub fn diff(
                 c.participant.clone(),
                 c.period.clone(),
                 c.component.clone(),
-                money(c.old),
-                money(c.new),
-                signed(c.difference),
+                printed(c.old),
+                printed(c.new),
+                money.format_signed(c.difference),
             ]);
         }
         let mut width = [0usize; 6];
@@ -716,7 +716,7 @@ pub fn diff(
         say!("{}", line(&rows[0]));
         for (r, c) in rows.iter().skip(1).zip(&d.payouts) {
             say!("{}", line(r));
-            for reason in why(&d, c) {
+            for reason in why(&d, c, &money) {
                 say!("    {reason}");
             }
         }
@@ -766,7 +766,7 @@ pub fn diff(
     say!(
         "\n{} changed, total difference {}",
         attain_core::report::count(d.people_changed, "person", "people"),
-        signed(d.total_difference)
+        money.format_signed(d.total_difference)
     );
     Ok(())
 }
@@ -779,6 +779,7 @@ pub fn statement(
 ) -> Result<(), Failed> {
     let mut store = open(at)?;
     let s = store.statement(participant, period, run).map_err(failed)?;
+    let money = store.currency().map_err(failed)?;
     let who = match &s.name {
         Some(n) => format!("{} ({n})", s.participant),
         None => s.participant.clone(),
@@ -805,7 +806,7 @@ pub fn statement(
         None => say!("status: {}, paying run {}", s.status.name(), s.run),
     }
     let amount_line = |label: &str, amount: Dec| {
-        say!("  {label:<40} {:>16}", format_money(amount));
+        say!("  {label:<40} {:>16}", money.format(amount));
     };
     say!("\nearnings");
     if s.earnings.is_empty() {
@@ -862,7 +863,7 @@ pub fn statement(
         due = l.payment;
     }
     say!("");
-    say!("{:<42} {:>16}", "payment due", format_money(due));
+    say!("{:<42} {:>16}", "payment due", money.format(due));
     let ytd = &s.year_to_date;
     let counted = match ytd.periods.as_slice() {
         [] => "no pay period of the year is closed yet".to_string(),
@@ -870,7 +871,7 @@ pub fn statement(
         [first, .., last] => format!("closed pay periods {first} to {last}"),
     };
     let paid = ytd.paid_out.unwrap_or(ytd.paid);
-    say!("paid year to date: {} ({counted})", format_money(paid));
+    say!("paid year to date: {} ({counted})", money.format(paid));
     Ok(())
 }
 
@@ -885,6 +886,7 @@ pub fn live(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
     let live = store.live(year);
     spinner.finish_and_clear();
     let mut live = live.map_err(failed)?;
+    let money = store.currency().map_err(failed)?;
     eprintln!(
         "live: run {} records the year ({} payouts, {} ms); each posting stores its transaction and\n\
          updates that run. Post one transaction per line under\n  {}",
@@ -921,8 +923,8 @@ pub fn live(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
                         m.participant,
                         m.period,
                         m.component,
-                        format_money(m.before),
-                        format_money(m.after)
+                        money.format(m.before),
+                        money.format(m.after)
                     );
                 }
             }

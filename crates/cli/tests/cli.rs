@@ -26,7 +26,8 @@
 //!    byte-identical across runs; its payouts match `attain calc`.
 //! 8. Determinism and explanations (`calc_*`, `explain_*`): payouts do not
 //!    depend on the order of rows; `attain explain` shows credited
-//!    transactions, measures, quota, bands and total, worked by hand.
+//!    transactions, measures, quota, bands and total, worked by hand, in
+//!    the workspace's currency (yen without decimals, band edges in euros).
 //! 9. The store (`store_*`): from an empty folder to a closed period; a bad
 //!    import writes nothing; a revised deal after the close is paid as an
 //!    adjustment in the open period; payroll matches the ledger; a process
@@ -34,7 +35,8 @@
 //!    consistent store; two imports at once both land; `attain diff` names
 //!    the deal or plan version behind a changed payout, and says when
 //!    nothing changed; `attain statement` shows a closed month with its
-//!    adjustment and the year to date. (The store's own suite, on SQLite
+//!    adjustment and the year to date; statement, ledger, payroll and diff
+//!    in yen, without decimals. (The store's own suite, on SQLite
 //!    and PostgreSQL, is `crates/store/tests/store.rs`.)
 //! 10. Plan lint and charts (`lint_*`, `chart_*`): `attain check` reports a
 //!     retroactive cliff with its numbers and exits 0, or 1 with
@@ -1381,6 +1383,38 @@ bands = [
 }
 
 #[test]
+fn check_band_gap_in_amounts_of_the_workspaces_currency() {
+    let s = Sandbox::tiny("gap-euro");
+    s.edit("attain.toml", "currency = \"USD\"", "currency = \"EUR\"");
+    s.write(
+        "plans/gap.toml",
+        r#"[plan]
+id = "gap"
+
+[[components]]
+id = "commission"
+period = "quarter"
+measure = "nrr"
+bands = [
+  { from = "$0", to = "$300_000", rate = "5%" },
+  { from = "$310_000", rate = "10%" },
+]
+"#,
+    );
+    let run = s.attain(&["check"]).fails();
+    assert_eq!(
+        run.stderr,
+        r#"error: plans/gap.toml:10:12: band 2 starts at €310,000.00 but the previous band ends at €300,000.00: €300,000.00 to €310,000.00 is not covered
+   |
+10 |   { from = "$310_000", rate = "10%" },
+   |            ^^^^^^^^^^
+  = help: make each band start where the previous one ends
+
+"#
+    );
+}
+
+#[test]
 fn check_unknown_measure_in_a_component() {
     let run = check_with_plan(
         "typo",
@@ -2661,6 +2695,29 @@ fn explain_in_a_currency_without_minor_units() {
     );
 }
 
+/// Band edges written as amounts are shown in the workspace's currency,
+/// in the trace as in the payout.
+#[test]
+fn explain_bands_on_amounts_in_the_workspaces_currency() {
+    let s = Sandbox::tiny("explain-euro-edges");
+    s.edit("attain.toml", "currency = \"USD\"", "currency = \"EUR\"");
+    let plan = "plans/retention_commission.toml";
+    s.edit(plan, "from = \"0%\"", "from = \"$0\"");
+    s.edit(plan, "from = \"100%\"", "from = \"$300_000\"");
+    s.edit(plan, "from = \"150%\"", "from = \"$450_000\"");
+    let run = explain(&s, "am1", "2026-Q1").ok();
+    assert_lines_in_order(
+        &run.stdout,
+        &[
+            "commission — commission: €30,000.00",
+            "  base (€0.00 to €300,000.00): €300,000.00 × 7.5% = €22,500.00",
+            "  accelerator (€300,000.00 to €450,000.00): €60,000.00 × 12.5% = €7,500.00",
+            "total for 2026-Q1: €30,000.00",
+        ],
+    );
+    assert!(!run.stdout.contains('$'), "{}", run.stdout);
+}
+
 // ---------------------------------------------------------------------------
 // 9. The store
 // ---------------------------------------------------------------------------
@@ -3257,6 +3314,129 @@ fn store_statement_of_a_closed_month_with_an_adjustment() {
         ])
         .fails();
     assert!(run.stderr.contains("no run 9 in the store"), "{run:?}");
+}
+
+/// The store prints amounts in the stored workspace's currency with its
+/// decimals: yen have none. am2's recoverable draw of JPY 2,000 a month
+/// tops up January and February and is earned back from March's JPY 10,500
+/// (paid JPY 6,500); am1's March is JPY 30,000 less a manual JPY 500.
+#[test]
+fn store_statement_and_ledger_in_a_currency_without_minor_units() {
+    let s = Sandbox::tiny("store-yen");
+    s.edit(
+        "attain.toml",
+        "currency = \"USD\"\n",
+        "currency = \"JPY\"\nminor_unit = 0\n",
+    );
+    s.store(&["plan", "apply"]).ok();
+    s.store(&["import", "participants", "people.csv"]).ok();
+    s.store(&["import", "transactions", "deals.csv"]).ok();
+    s.write(
+        "draws.csv",
+        "participant_id,amount,start,end,recoverable\nam2,2000,2026-M01,2026-M03,yes\n",
+    );
+    s.store(&["import", "draws", "draws.csv"]).ok();
+    let run = s.store(&["run"]).ok();
+    assert!(
+        run.stdout
+            .starts_with("run 1: fiscal year 2026, 8 payouts, total JPY 48,000\n"),
+        "{run:?}"
+    );
+    let adjusted = s
+        .store(&[
+            "adjust",
+            "--participant",
+            "am1",
+            "--period",
+            "2026-M03",
+            "--amount",
+            "-500",
+            "--reason",
+            "deal d3 was booked twice",
+        ])
+        .ok();
+    assert_eq!(
+        adjusted.stdout,
+        "-JPY 500 for am1 in 2026-M03: deal d3 was booked twice\n"
+    );
+    for m in ["2026-M01", "2026-M02", "2026-M03"] {
+        s.store(&["period", "approve", m]).ok();
+        s.store(&["period", "close", m]).ok();
+    }
+    let statement = s
+        .store(&["statement", "--participant", "am2", "--period", "2026-M03"])
+        .ok();
+    assert_eq!(
+        statement.stdout,
+        "statement for am2 (Alan), pay period 2026-M03\n\
+         plan: retention_commission\n\
+         manager: mgr1\n\
+         status: closed, paying run 1\n\
+         \n\
+         earnings\n  \
+           2026-Q1 commission                             JPY 10,500\n      \
+               nrr = JPY 140,000\n      \
+               quota nrr_target = JPY 300,000 (from the plan)\n      \
+               attainment = 46.6667%\n      \
+               base (0% to 100%): JPY 140,000 × 7.5% = JPY 10,500\n      \
+               tier reached: base\n\
+         \n\
+         payment\n  \
+           earned this period                             JPY 10,500\n  \
+           carried in from earlier periods                -JPY 4,000\n\
+         \n\
+         payment due                                       JPY 6,500\n\
+         paid year to date: JPY 10,500 (closed pay periods 2026-M01 to 2026-M03)\n"
+    );
+    let ledger = s.store(&["ledger", "--participant", "am2"]).ok();
+    let open_month = |m: &str| {
+        format!(
+            "  2026-{m}  calculated        JPY 0      JPY 0      JPY 0      JPY 0        JPY 0      JPY 0        JPY 0        JPY 0\n"
+        )
+    };
+    let open_months: String = [
+        "M04", "M05", "M06", "M07", "M08", "M09", "M10", "M11", "M12",
+    ]
+    .iter()
+    .map(|m| open_month(m))
+    .collect();
+    assert_eq!(
+        ledger.stdout,
+        format!(
+            "am2\n  \
+               period    status           earned     manual   withheld   released   carried in       draw      payment  carried out\n  \
+               2026-M01  closed            JPY 0      JPY 0      JPY 0      JPY 0        JPY 0  JPY 2,000    JPY 2,000   -JPY 2,000\n      \
+                   recoverable draw of 2000: 2000 to earn back\n  \
+               2026-M02  closed            JPY 0      JPY 0      JPY 0      JPY 0   -JPY 2,000  JPY 4,000    JPY 2,000   -JPY 4,000\n      \
+                   recoverable draw of 2000: 4000 to earn back\n      \
+                   carried in from earlier periods: -2000\n  \
+               2026-M03  closed       JPY 10,500      JPY 0      JPY 0      JPY 0   -JPY 4,000      JPY 0    JPY 6,500        JPY 0\n      \
+                   carried in from earlier periods: -4000\n\
+             {open_months}  \
+               earned JPY 10,500, paid JPY 10,500, due JPY 0, withheld JPY 0, owed by am2 JPY 0\n\n"
+        )
+    );
+    let payroll = s.store(&["export", "payroll", "--period", "2026-M03"]).ok();
+    assert_eq!(payroll.stderr, "2026-M03: total JPY 36,000\n");
+    // A revised deal in a closed quarter: the difference is signed.
+    revise_d4(&s);
+    s.store(&["run"]).ok();
+    let diff = s.store(&["diff"]).ok();
+    assert_eq!(
+        diff.stdout,
+        "run 1 → run 2, fiscal year 2026\n\
+         \n\
+         participant  period   component        run 1       run 2  difference\n\
+         am2          2026-Q1  commission  JPY 10,500  JPY 11,250    +JPY 750\n    \
+             d4 revised: amount 150000.00 → 160000.00\n    \
+             its period is closed: paid as a prior-period adjustment of +JPY 750 in 2026-M04\n\
+         \n\
+         inputs that differ\n  \
+           transactions (run 1 saw imports through 3, run 2 through 4):\n    \
+             d4 revised: amount 150000.00 → 160000.00\n\
+         \n\
+         1 person changed, total difference +JPY 750\n"
+    );
 }
 
 #[test]

@@ -224,6 +224,49 @@ fn forecast_table_and_json() {
     assert!(json.contains("\"history\": [\"2026-Q1\"]"), "{json}");
 }
 
+/// The figures of `FORECAST_CSV` in a workspace paid in euros.
+#[test]
+fn forecast_table_in_the_workspaces_currency() {
+    let s = Sandbox::new("euro");
+    let ws = s.root.join("attain.toml");
+    let text = std::fs::read_to_string(&ws).unwrap();
+    assert_eq!(text.matches("currency = \"USD\"").count(), 1);
+    std::fs::write(
+        &ws,
+        text.replace("currency = \"USD\"", "currency = \"EUR\""),
+    )
+    .unwrap();
+    let table = s.ok(&with_files(&["forecast", "--as-of", "2026-05-19"]));
+    assert_eq!(
+        table,
+        "forecast of 2026-Q2 as of 2026-05-19 (49 of 91 days), 1,000 simulations, seed 1\n\
+         the remaining weeks are drawn from the same weeks of 2026-Q1, at this period's level\n\
+         \n\
+         participant  plan                  drawn from   attainment to date  attainment P50  paid to date  payout P10         P50         P90\n\
+         D1           director_override     own history                                           €850.00   €1,150.00   €1,150.00   €1,150.00\n\
+         M1           manager_override      own history                                         €3,400.00   €4,600.00   €4,600.00   €4,600.00\n\
+         R1           retention_commission  own history               23.3%           43.3%     €5,250.00   €9,750.00   €9,750.00   €9,750.00\n\
+         R2           retention_commission  own history               33.3%           33.3%     €7,500.00   €7,500.00   €7,500.00   €7,500.00\n\
+         total                                                                                 €17,000.00  €23,000.00  €23,000.00  €23,000.00\n\
+         \n\
+         plan cost of 2026-Q2: P10 €23,000.00, P50 €23,000.00, P90 €23,000.00 (€17,000.00 to date)\n"
+    );
+    // Each quarter paid €23,000 (see `FORECAST_CSV`).
+    let backtest = s.ok(&with_files(&[
+        "forecast",
+        "--backtest",
+        "--simulations",
+        "50",
+    ]));
+    let rows: Vec<&str> = backtest.lines().skip(3).collect();
+    assert_eq!(rows.len(), 2, "{backtest}");
+    assert!(
+        rows[0].starts_with("2026-Q1  2026-02-14  0                  €23,000.00    €23,000.00  "),
+        "{backtest}"
+    );
+    assert!(!backtest.contains('$'), "{backtest}");
+}
+
 #[test]
 fn backtest_lists_the_quarters_the_data_covers() {
     let s = Sandbox::new("backtest");

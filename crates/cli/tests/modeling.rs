@@ -438,6 +438,56 @@ fn sweep_reports_cost_and_payouts_per_point() {
     golden("sweep.json", &json);
 }
 
+/// The same what-if and sweep in a workspace paid in euros: every amount
+/// carries `€`, none `$`. The what-if is the golden table sign for sign.
+#[test]
+fn whatif_and_sweep_in_the_workspaces_currency() {
+    let f = Folder::new("euro");
+    f.edit("attain.toml", "currency = \"USD\"", "currency = \"EUR\"");
+    f.candidate();
+    let table = f.ok(&with_data(&[
+        "whatif",
+        "--candidate",
+        "rc_v2",
+        "--svg",
+        "whatif.svg",
+    ]));
+    assert!(
+        table.contains("  cost                 €104,500.00    €103,700.00  -€800.00 (-0.8%)\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("people: 1 gain (+€1,050.00), 2 lose (-€1,850.00), 1 unchanged\n"),
+        "{table}"
+    );
+    let in_dollars = include_str!("golden/whatif.txt");
+    assert_eq!(table, in_dollars.replace('$', "€"));
+    let svg = f.read("whatif.svg");
+    assert!(
+        svg.contains("1 gain, 2 lose, 1 unchanged; -€800.00 in all"),
+        "{svg}"
+    );
+    assert!(svg.contains("change in pay per person (EUR)"), "{svg}");
+    assert!(!svg.contains('$'), "{svg}");
+    let sweep = f.ok(&with_data(&[
+        "sweep",
+        "--vary",
+        "quota.nrr_target=240_000..300_000/60_000",
+    ]));
+    assert_eq!(
+        sweep,
+        "sweep: quota.nrr_target\n\
+         fiscal year 2026, credited revenue €1,290,000.00\n\
+         \n  \
+           quota.nrr_target               cost      change  cost/rev  gain  lose         p10      median         p90         max\n  \
+           €300,000.00 (in force)  €104,500.00       €0.00     8.10%     0     0  €10,000.00  €11,250.00  €45,750.00  €45,750.00\n  \
+           €240,000.00             €112,750.00  +€8,250.00     8.74%     2     0  €10,000.00  €11,250.00  €51,000.00  €51,000.00\n  \
+           €300,000.00             €104,500.00       €0.00     8.10%     0     0  €10,000.00  €11,250.00  €45,750.00  €45,750.00\n\
+         \n  \
+           p10, median, p90, max: each paid person's total payout; gain, lose: people paid more or less than now\n"
+    );
+}
+
 #[test]
 fn sweep_of_a_quota_matches_a_calculation_with_that_quota() {
     let f = Folder::new("quota");

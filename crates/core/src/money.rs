@@ -213,15 +213,11 @@ pub fn parse_amount(text: &str) -> Result<Decimal, NumberError> {
     Decimal::from_str_exact(t).map_err(|_| NumberError::TooPrecise)
 }
 
-/// An amount printed with thousands separators, as on a statement: `$12,345.60`.
-/// In US dollars; [`Currency::format`] prints the workspace's currency.
-pub fn format_money(value: Decimal) -> String {
-    Currency::usd().format(value)
-}
-
 /// How the amounts of a currency are printed: its sign and its decimals.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Currency {
+    /// The ISO code (`USD`, `JPY`), for labels that name the currency.
+    pub code: String,
     /// `$`, `€`, `£`, or the ISO code and a space (`JPY `).
     pub symbol: String,
     /// The decimals always shown (more only where they carry a digit).
@@ -232,6 +228,7 @@ impl Currency {
     /// The currency of ISO code `code` with `minor_unit` decimals.
     pub fn new(code: &str, minor_unit: u32) -> Currency {
         Currency {
+            code: code.to_string(),
             symbol: currency_symbol(code),
             minor_unit,
         }
@@ -261,6 +258,16 @@ impl Currency {
             format!("{sign}{symbol}{grouped}")
         } else {
             format!("{sign}{symbol}{grouped}.{frac}")
+        }
+    }
+
+    /// A difference: `+$750.00`, `-$12.00`, `$0.00`; a gain shows its sign
+    /// as plainly as a loss.
+    pub fn format_signed(&self, value: Decimal) -> String {
+        if value > Decimal::ZERO {
+            format!("+{}", self.format(value))
+        } else {
+            self.format(value)
         }
     }
 }
@@ -365,11 +372,33 @@ mod tests {
 
     #[test]
     fn money_is_printed_with_separators() {
-        assert_eq!(format_money(d("1234567.5")), "$1,234,567.50");
-        assert_eq!(format_money(d("-12")), "-$12.00");
-        assert_eq!(format_money(d("999")), "$999.00");
-        assert_eq!(format_money(d("15000.00000")), "$15,000.00");
-        assert_eq!(format_money(d("3280.62375")), "$3,280.62375");
+        let usd = Currency::usd();
+        assert_eq!(usd.format(d("1234567.5")), "$1,234,567.50");
+        assert_eq!(usd.format(d("-12")), "-$12.00");
+        assert_eq!(usd.format(d("999")), "$999.00");
+        assert_eq!(usd.format(d("15000.00000")), "$15,000.00");
+        assert_eq!(usd.format(d("3280.62375")), "$3,280.62375");
         assert_eq!(format_percent(d("1.125"), 2), "112.5%");
+    }
+
+    #[test]
+    fn money_is_printed_in_its_currency() {
+        let yen = Currency::new("JPY", 0);
+        assert_eq!(yen.format(d("32466")), "JPY 32,466");
+        assert_eq!(yen.format(d("32466.00")), "JPY 32,466");
+        assert_eq!(yen.format(d("-1500")), "-JPY 1,500");
+        let euro = Currency::new("EUR", 2);
+        assert_eq!(euro.format(d("1000")), "€1,000.00");
+        assert_eq!(euro.code, "EUR");
+    }
+
+    #[test]
+    fn differences_show_their_sign() {
+        let euro = Currency::new("EUR", 2);
+        assert_eq!(euro.format_signed(d("750")), "+€750.00");
+        assert_eq!(euro.format_signed(d("-12")), "-€12.00");
+        assert_eq!(euro.format_signed(d("0")), "€0.00");
+        assert_eq!(euro.format_signed(d("-0")), "€0.00");
+        assert_eq!(Currency::new("JPY", 0).format_signed(d("500")), "+JPY 500");
     }
 }

@@ -6,9 +6,10 @@
 use attain_core::chart::plans::{distribution, payout_curve, CurveOf, PayoutRow, Selection};
 use attain_core::chart::{bins, stack, Chart};
 use attain_core::diag::{render, SourceFile};
+use attain_core::money::Currency;
 use attain_core::plan::{check_workspace, Workspace};
 use rust_decimal::Decimal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const WORKSPACE: &str = r#"
 [workspace]
@@ -70,8 +71,12 @@ cap = "$12_000"
 "#;
 
 fn workspace() -> Workspace {
+    workspace_with(WORKSPACE)
+}
+
+fn workspace_with(attain: &str) -> Workspace {
     let checked = check_workspace(
-        &SourceFile::new("attain.toml", WORKSPACE),
+        &SourceFile::new("attain.toml", attain),
         &[
             SourceFile::new("plans/current.toml", PLANS),
             SourceFile::new("plans/candidate.toml", CANDIDATE),
@@ -83,10 +88,19 @@ fn workspace() -> Workspace {
     }
 }
 
-fn golden(name: &str, text: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+fn golden_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/golden")
-        .join(name);
+        .join(name)
+}
+
+/// The golden file `name` as it is (another test blesses it).
+fn golden_text(name: &str) -> String {
+    std::fs::read_to_string(golden_path(name)).unwrap_or_default()
+}
+
+fn golden(name: &str, text: &str) {
+    let path = golden_path(name);
     if std::env::var_os("ATTAIN_BLESS").is_some() {
         if let Err(e) = std::fs::write(&path, text) {
             panic!("cannot write {}: {e}", path.display());
@@ -130,6 +144,40 @@ fn a_payout_curve_beside_a_candidate() {
     golden("payout-curve.svg", &chart.to_svg());
 }
 
+/// The curve above in a workspace paid in euros: the golden picture with
+/// every amount in €.
+#[test]
+fn a_payout_curve_in_the_workspaces_currency() {
+    let usd = "currency = \"USD\"";
+    assert_eq!(WORKSPACE.matches(usd).count(), 1);
+    let ws = workspace_with(&WORKSPACE.replace(usd, "currency = \"EUR\""));
+    let line = |plan: usize, label: &str| CurveOf {
+        ws: &ws,
+        component: &ws.plans[plan].components[0],
+        label: label.to_string(),
+    };
+    let chart = match payout_curve(
+        &[
+            line(0, "current: retroactive"),
+            line(1, "candidate: marginal, capped"),
+        ],
+        "Payout curve of commission",
+    ) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(chart.markers[0].label, "+€3,000.00 at 100%");
+    assert_eq!(chart.y_label, "payout (EUR)");
+    assert_eq!(
+        chart.subtitle.as_deref(),
+        Some("payout per quarter against attainment of revenue (quota target: €100,000.00); circles mark cliffs")
+    );
+    let svg = chart.to_svg();
+    assert!(svg.contains(">€20,000</text>"), "{svg}");
+    let in_dollars = golden_text("payout-curve.svg");
+    assert_eq!(svg, in_dollars.replace('$', "€").replace("(USD)", "(EUR)"));
+}
+
 #[test]
 fn histograms_of_attainment_and_payouts() {
     let row = |who: &str, period: &str, amount: i64, attainment: i64| PayoutRow {
@@ -149,7 +197,8 @@ fn histograms_of_attainment_and_payouts() {
         row("c", "2026-Q2", 10_400, 130),
         row("d", "2026-Q1", 0, 0),
     ];
-    let Some((attainment, payouts)) = distribution(&rows, &Selection::default(), "2026", "USD")
+    let usd = Currency::usd();
+    let Some((attainment, payouts)) = distribution(&rows, &Selection::default(), "2026", &usd)
     else {
         panic!("no rows selected");
     };
@@ -163,9 +212,27 @@ fn histograms_of_attainment_and_payouts() {
         period: Some("2026-Q1".into()),
         ..Selection::default()
     };
-    let Some((a, _)) = distribution(&rows, &one_quarter, "2026", "USD") else {
+    let Some((a, _)) = distribution(&rows, &one_quarter, "2026", &usd) else {
         panic!("no rows selected");
     };
     assert_eq!(a.bins.iter().map(|b| b.count).sum::<usize>(), 4);
     assert!(bins(&[], 10).is_empty());
+    // The same payouts in yen: no decimals.
+    let yen = Currency::new("JPY", 0);
+    let Some((_, payouts)) = distribution(&rows, &Selection::default(), "2026", &yen) else {
+        panic!("no rows selected");
+    };
+    assert_eq!(
+        payouts.subtitle.as_deref(),
+        Some("2026: each person's total; 4 people, JPY 42,900 in all")
+    );
+    assert_eq!(payouts.x_label, "payout per person (JPY)");
+    let svg = payouts.to_svg();
+    for tick in ["JPY 0", "JPY 4,000", "JPY 24,000"] {
+        assert!(
+            svg.contains(&format!("text-anchor=\"middle\">{tick}</text>")),
+            "{tick}: {svg}"
+        );
+    }
+    assert!(!svg.contains('$'), "{svg}");
 }

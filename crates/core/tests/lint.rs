@@ -48,9 +48,14 @@ target = { amount = 300_000, per = "quarter" }
 /// The findings of one component written after a `[plan]` header, each as
 /// `severity line:column: message` and its hint.
 fn findings(component: &str) -> Vec<String> {
+    findings_in(WORKSPACE, component)
+}
+
+/// [`findings`] in another workspace (`WORKSPACE` in another currency).
+fn findings_in(workspace: &str, component: &str) -> Vec<String> {
     let plan = format!("[plan]\nid = \"p\"\nname = \"p\"\n\n[[components]]\n{component}");
     let checked = check_workspace(
-        &SourceFile::new("attain.toml", WORKSPACE),
+        &SourceFile::new("attain.toml", workspace),
         &[SourceFile::new("plans/p.toml", plan)],
     );
     let Some(ws) = checked.workspace else {
@@ -131,6 +136,67 @@ bands = [
     assert_eq!(
         found,
         ["warning 6:6: component `retro` has a cliff at 110% of quota ($330,000.00 of `nrr`): one cent more pays $9,900.00 more ($329,999.99 pays $16,500.00, $330,000.00 pays $26,400.00)\n  = help: tiers are retroactive: reaching `club` pays 8% on the whole measure; `tiers = \"marginal\"` pays each rate on its own band, without a jump"]
+    );
+}
+
+/// `WORKSPACE` paid in `currency` with `minor_unit` decimals.
+fn workspace_in(currency: &str, minor_unit: u32) -> String {
+    let usd = "currency = \"USD\"\n";
+    assert_eq!(WORKSPACE.matches(usd).count(), 1);
+    WORKSPACE.replace(
+        usd,
+        &format!("currency = \"{currency}\"\nminor_unit = {minor_unit}\n"),
+    )
+}
+
+#[test]
+fn findings_show_amounts_in_the_workspaces_currency() {
+    // The gate below, in euros: the amounts, the cent and the zero of the
+    // hint all in €.
+    let found = findings_in(
+        &workspace_in("EUR", 2),
+        r#"id = "gated"
+period = "quarter"
+measure = "renewal"
+quota = "target"
+gate = "attainment >= 90%"
+payout = "$2_500 + max(renewal - quota, 0) * 5%"
+"#,
+    );
+    assert_eq!(
+        found,
+        [
+            "warning 6:6: component `gated` has a cliff at 90% of quota (€270,000.00 of `renewal`): one cent more pays €2,500.00 more (€269,999.99 pays €0.00, €270,000.00 pays €2,500.00)\n  = help: the gate `attainment >= 90%` pays nothing below it: a rep one cent short earns €2,500.00 less, so expect deals pulled into the period; a ramp (a `curve` rising from €0) removes the jump",
+            "note 6:6: component `gated` pays €2,500.00 whatever the result from 90% of quota (€270,000.00 of `renewal`) to 100% of quota (€300,000.00 of `renewal`): more performance pays nothing more there\n  = help: a dead zone: reps in it gain nothing for more until the payout rises again",
+        ]
+    );
+}
+
+#[test]
+fn findings_in_a_currency_without_minor_units_step_by_one_unit() {
+    // The retroactive club above, in yen and capped: 329,999 x 5% =
+    // 16,499.95 -> 16,500; 330,000 x 8% = 26,400; the cap of 30,000 is 8% of
+    // 375,000, 125%.
+    let found = findings_in(
+        &workspace_in("JPY", 0),
+        r#"id = "retro"
+period = "quarter"
+measure = "nrr"
+quota = "target"
+tiers = "retroactive"
+bands = [
+  { from = "0%", rate = "5%" },
+  { name = "club", from = "110%", rate = "8%" },
+]
+cap = "$30_000"
+"#,
+    );
+    assert_eq!(
+        found,
+        [
+            "warning 6:6: component `retro` has a cliff at 110% of quota (JPY 330,000 of `nrr`): JPY 1 more pays JPY 9,900 more (JPY 329,999 pays JPY 16,500, JPY 330,000 pays JPY 26,400)\n  = help: tiers are retroactive: reaching `club` pays 8% on the whole measure; `tiers = \"marginal\"` pays each rate on its own band, without a jump",
+            "note 6:6: component `retro` pays its cap of JPY 30,000 from 125% of quota (JPY 375,000 of `nrr`) up: more performance pays nothing more\n  = help: a cap stops the payout; raise it, or lower the rates near it, if top performers should still earn for more",
+        ]
     );
 }
 

@@ -3,9 +3,10 @@
 //! overwritten, and every run records the versions it used.
 
 use crate::driver::{self, Value};
-use crate::snapshot::BEGINNING;
+use crate::snapshot::{BEGINNING, LATEST};
 use crate::{audit, digest, Error, Store};
 use attain_core::diag::SourceFile;
+use attain_core::money::Currency;
 use attain_core::plan::check_workspace;
 
 /// A workspace file to apply: its path in the workspace (`attain.toml`,
@@ -170,6 +171,12 @@ impl Store {
                 .map(|(_, path, text)| PlanFile { path, text })
                 .collect())
         })
+    }
+
+    /// The currency of the latest stored workspace: how the amounts the
+    /// store holds are printed.
+    pub fn currency(&mut self) -> Result<Currency, Error> {
+        self.read(|db| Ok(crate::snapshot::workspace_at(db, LATEST)?.ws.money()))
     }
 }
 

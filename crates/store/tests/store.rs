@@ -11,6 +11,7 @@
 //! payroll), migrations, run diffs (revised and cancelled deals, plan
 //! versions, identical runs) and pay-period statements.
 
+use attain_core::money::Currency;
 use attain_store::driver::Driver;
 use attain_store::{ImportFormat, ImportKind, PeriodStatus, PlanFile, Store};
 use rust_decimal::Decimal;
@@ -369,6 +370,26 @@ fn plan_versions_are_kept_and_a_mid_year_change_applies_from_its_date() {
         let e = fails(s.apply_plans(&broken, Some("2026-03-01")), &backend);
         assert!(e.contains("plans/rep.toml"), "{backend}: {e}");
         assert_eq!(ok(s.plan_history()).len(), 4, "{backend}");
+    }
+}
+
+#[test]
+fn the_currency_is_the_latest_stored_workspaces() {
+    for (backend, mut s) in stores("currency") {
+        let e = fails(s.currency(), &backend);
+        assert!(e.contains("the store holds no plans yet"), "{backend}: {e}");
+        ok(s.apply_plans(&workspace(), None));
+        assert_eq!(ok(s.currency()), Currency::usd(), "{backend}");
+        let mut files = workspace();
+        files[0].text = ATTAIN_TOML.replacen(
+            "currency = \"USD\"",
+            "currency = \"JPY\"\nminor_unit = 0",
+            1,
+        );
+        ok(s.apply_plans(&files, None));
+        let yen = ok(s.currency());
+        assert_eq!(yen, Currency::new("JPY", 0), "{backend}");
+        assert_eq!(yen.format(dec("32466")), "JPY 32,466", "{backend}");
     }
 }
 

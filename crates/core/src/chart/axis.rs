@@ -1,14 +1,15 @@
 //! Axes: round tick steps (1, 2, 2.5 or 5 times a power of ten) and tick
 //! labels in the axis's unit, all in decimals.
 
-use crate::money::{format_percent, group_thousands};
+use crate::money::{format_percent, group_thousands, Currency};
 use rust_decimal::Decimal;
 
 /// What an axis measures, for its tick labels.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unit {
-    /// Money, labelled with this symbol (`$`).
-    Money(String),
+    /// Money of this currency, labelled with its symbol (`$12,500`,
+    /// `JPY 12,500`).
+    Money(Currency),
     /// A ratio shown as a percentage (1 is 100%).
     Percent,
     /// A plain number (a count of people).
@@ -18,7 +19,7 @@ pub enum Unit {
 impl Unit {
     pub fn label(&self, v: Decimal) -> String {
         match self {
-            Unit::Money(symbol) => {
+            Unit::Money(currency) => {
                 let sign = if v.is_sign_negative() && !v.is_zero() {
                     "-"
                 } else {
@@ -27,12 +28,16 @@ impl Unit {
                 let v = v.abs().normalize();
                 let text = v.to_string();
                 let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+                // A round tick keeps no decimals (`$12,500`, not
+                // `$12,500.00`); one between whole amounts shows the
+                // currency's minor unit (`$2.50`).
                 let frac = if frac.is_empty() {
                     String::new()
                 } else {
-                    format!(".{frac:0<2}")
+                    let places = currency.minor_unit as usize;
+                    format!(".{frac:0<places$}")
                 };
-                format!("{sign}{symbol}{}{frac}", group_thousands(int))
+                format!("{sign}{}{}{frac}", currency.symbol, group_thousands(int))
             }
             Unit::Percent => format_percent(v, 2),
             Unit::Number => {
@@ -133,10 +138,15 @@ mod tests {
 
     #[test]
     fn labels_carry_their_unit() {
-        let money = Unit::Money("$".into());
+        let money = Unit::Money(Currency::usd());
         assert_eq!(money.label(Decimal::new(12_500, 0)), "$12,500");
         assert_eq!(money.label(Decimal::new(25, 1)), "$2.50");
         assert_eq!(money.label(Decimal::new(-1000, 0)), "-$1,000");
+        let yen = Unit::Money(Currency::new("JPY", 0));
+        assert_eq!(yen.label(Decimal::new(12_500, 0)), "JPY 12,500");
+        assert_eq!(yen.label(Decimal::new(25, 1)), "JPY 2.5");
+        let euro = Unit::Money(Currency::new("EUR", 2));
+        assert_eq!(euro.label(Decimal::new(-25, 1)), "-€2.50");
         assert_eq!(Unit::Percent.label(Decimal::new(125, 2)), "125%");
         assert_eq!(Unit::Number.label(Decimal::new(1200, 0)), "1,200");
     }

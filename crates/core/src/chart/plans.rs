@@ -7,7 +7,7 @@ use crate::data::Participants;
 use crate::engine::probe::Probe;
 use crate::engine::trace::Step;
 use crate::engine::Calculation;
-use crate::money::{format_money, format_percent};
+use crate::money::{format_percent, Currency};
 use crate::plan::{lint, Component, Workspace};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -27,13 +27,15 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
     let mut markers = Vec::new();
     let mut by_attainment = None;
     let mut measure_names: Vec<String> = Vec::new();
-    let mut currency = String::from("USD");
+    // Each line's workspace names its currency; an empty chart has none.
+    let mut money = Currency::usd();
     let mut money_measure = true;
     // Gates on other measures than the one drawn: the curve assumes them met.
     let mut assumed: Vec<String> = Vec::new();
     let mut period = String::new();
     for (i, line) in lines.iter().enumerate() {
         let c = line.component;
+        money = line.ws.money();
         let probe = Probe::new(line.ws, c).ok_or_else(|| {
             format!(
                 "component `{}` cannot be drawn: it has no measure, or no quota and no band edges or curve points",
@@ -61,16 +63,16 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
                 }
             }
         }
-        for cliff in lint::cliffs(&probe, &shape, c, line.ws.minor_unit) {
+        for cliff in lint::cliffs(&probe, &shape, c, &money) {
             markers.push(Marker {
                 x: x_of(cliff.at),
                 y: cliff.after,
                 label: format!(
-                    "+{} at {}",
-                    format_money(cliff.after - cliff.before),
+                    "{} at {}",
+                    money.format_signed(cliff.after - cliff.before),
                     match probe.quota {
                         Some(q) => format_percent(cliff.at / q, 2),
-                        None => format_money(cliff.at),
+                        None => money.format(cliff.at),
                     }
                 ),
                 series: i,
@@ -85,7 +87,6 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
         if !measure_names.contains(&name) {
             measure_names.push(name);
         }
-        currency = line.ws.currency.clone();
         money_measure = probe.measure_is_money();
         if probe.gate_assumed {
             if let Some(g) = &c.gate {
@@ -98,7 +99,7 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
     let quota_text = lines
         .first()
         .and_then(|l| l.component.quota.map(|q| &l.ws.quotas[q]))
-        .map(|q| format!(" (quota {}: {})", q.name, format_money(q.amount)))
+        .map(|q| format!(" (quota {}: {})", q.name, money.format(q.amount)))
         .unwrap_or_default();
     Ok(LineChart {
         title: title.to_string(),
@@ -119,19 +120,19 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
         x_label: if by_attainment {
             "attainment (% of quota)".into()
         } else if money_measure {
-            format!("{} ({currency})", measure_names.join(", "))
+            format!("{} ({})", measure_names.join(", "), money.code)
         } else {
             measure_names.join(", ")
         },
-        y_label: format!("payout ({currency})"),
+        y_label: format!("payout ({})", money.code),
         x_unit: if by_attainment {
             Unit::Percent
         } else if money_measure {
-            Unit::Money(currency_symbol(&currency))
+            Unit::Money(money.clone())
         } else {
             Unit::Number
         },
-        y_unit: Unit::Money(currency_symbol(&currency)),
+        y_unit: Unit::Money(money),
         series,
         markers,
         guides: if by_attainment {
@@ -148,11 +149,6 @@ pub fn payout_curve(lines: &[CurveOf], title: &str) -> Result<LineChart, String>
             None
         },
     })
-}
-
-/// `$`, `€`, `£`, or the code and a space (`JPY `): [`crate::money::currency_symbol`].
-pub fn currency_symbol(currency: &str) -> String {
-    crate::money::currency_symbol(currency)
 }
 
 /// One payout as a distribution reads it: from a calculation or from a
@@ -215,13 +211,13 @@ impl Selection {
 }
 
 /// Histograms of attainment (one value per person, period and component
-/// with a quota) and of payouts (each person's total) over the selected
-/// payouts; `None` when nothing is selected.
+/// with a quota) and of payouts (each person's total, in `money`) over the
+/// selected payouts; `None` when nothing is selected.
 pub fn distribution(
     rows: &[PayoutRow],
     selection: &Selection,
     year: &str,
-    currency: &str,
+    money: &Currency,
 ) -> Option<(Histogram, Histogram)> {
     let kept: Vec<&PayoutRow> = rows.iter().filter(|r| selection.keeps(r)).collect();
     if kept.is_empty() {
@@ -258,11 +254,11 @@ pub fn distribution(
         subtitle: Some(format!(
             "{what}: each person's total; {}, {} in all",
             count(totals.len(), "person"),
-            format_money(total)
+            money.format(total)
         )),
-        x_label: format!("payout per person ({currency})"),
+        x_label: format!("payout per person ({})", money.code),
         y_label: "people".into(),
-        unit: Unit::Money(currency_symbol(currency)),
+        unit: Unit::Money(money.clone()),
         bins: bins(&totals, 20),
         fill: "#d9531e".into(),
     };

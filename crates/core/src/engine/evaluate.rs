@@ -4,7 +4,7 @@
 use super::measures::QuotaValue;
 use super::trace::{Step, Steps, Trace};
 use crate::expr::{eval, Expr, Value};
-use crate::money::{format_money, format_percent};
+use crate::money::format_percent;
 use crate::plan::{Band, Basis, Component, PayRule, Quota, TierMode, Workspace};
 use rust_decimal::Decimal;
 
@@ -28,10 +28,13 @@ pub struct Evaluated {
     pub trace: Trace,
 }
 
-fn edge_label(v: Decimal, basis: Basis) -> String {
+/// A band edge or curve point as the trace shows it, an amount in `ws`'s
+/// currency. Only called when a trace is made: the currency is not built
+/// for a payout nobody reads.
+fn edge_label(v: Decimal, basis: Basis, ws: &Workspace) -> String {
     match basis {
         Basis::Attainment => format_percent(v, 4),
-        Basis::Amount => format_money(v),
+        Basis::Amount => ws.money().format(v),
         Basis::Value => v.normalize().to_string(),
     }
 }
@@ -44,6 +47,7 @@ fn band_name(b: &Band, i: usize) -> String {
 /// band edges scaled by `scale` into `value`'s unit; a step per band
 /// reached. Returns the sum and whether any band was reached.
 fn marginal(
+    ws: &Workspace,
     bands: &[Band],
     value: Decimal,
     scale: impl Fn(Decimal) -> Decimal,
@@ -67,8 +71,8 @@ fn marginal(
         reached = true;
         steps.push(|| Step::Band {
             name: band_name(b, i),
-            from: edge_label(b.from, basis),
-            to: b.to.map_or_else(String::new, |t| edge_label(t, basis)),
+            from: edge_label(b.from, basis, ws),
+            to: b.to.map_or_else(String::new, |t| edge_label(t, basis, ws)),
             portion,
             rate: b.rate,
             per_point,
@@ -161,11 +165,12 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
             } else {
                 match mode {
                     TierMode::Marginal => {
-                        let (total, reached) = marginal(bands, m, scale, *basis, false, &mut steps);
+                        let (total, reached) =
+                            marginal(inputs.ws, bands, m, scale, *basis, false, &mut steps);
                         if !reached {
                             if let Some(first) = bands.first() {
                                 steps.push(|| Step::BelowBands {
-                                    first: edge_label(first.from, *basis),
+                                    first: edge_label(first.from, *basis, inputs.ws),
                                 });
                             }
                         }
@@ -182,8 +187,10 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                                 let amount = base * b.rate;
                                 steps.push(|| Step::RetroactiveBand {
                                     name: band_name(b, i),
-                                    from: edge_label(b.from, *basis),
-                                    to: b.to.map_or_else(String::new, |t| edge_label(t, *basis)),
+                                    from: edge_label(b.from, *basis, inputs.ws),
+                                    to: b.to.map_or_else(String::new, |t| {
+                                        edge_label(t, *basis, inputs.ws)
+                                    }),
                                     base,
                                     rate: b.rate,
                                     amount,
@@ -193,7 +200,7 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                             None => {
                                 if let Some(first) = bands.first() {
                                     steps.push(|| Step::BelowBands {
-                                        first: edge_label(first.from, *basis),
+                                        first: edge_label(first.from, *basis, inputs.ws),
                                     });
                                 }
                                 Decimal::ZERO
@@ -218,8 +225,15 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                     rounding: *points_rounding,
                 });
                 let hundred = |e: Decimal| e * Decimal::ONE_HUNDRED;
-                let (total, _) =
-                    marginal(bands, points, hundred, Basis::Attainment, true, &mut steps);
+                let (total, _) = marginal(
+                    inputs.ws,
+                    bands,
+                    points,
+                    hundred,
+                    Basis::Attainment,
+                    true,
+                    &mut steps,
+                );
                 total
             }
             _ => Decimal::ZERO,
@@ -232,13 +246,14 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
             match x {
                 None => Decimal::ZERO,
                 Some(x) => {
-                    let label = |v: Decimal| edge_label(v, *basis);
+                    let label = |v: Decimal| edge_label(v, *basis, inputs.ws);
                     let first = points[0];
                     let last = points[points.len() - 1];
+                    // The points read, labelled only if the trace is made.
                     let (amount, lower, upper) = if x < first.0 {
-                        (Decimal::ZERO, (label(first.0), Decimal::ZERO), None)
+                        (Decimal::ZERO, (first.0, Decimal::ZERO), None)
                     } else if x >= last.0 {
-                        (last.1, (label(last.0), last.1), None)
+                        (last.1, last, None)
                     } else {
                         let k = points
                             .windows(2)
@@ -246,12 +261,12 @@ pub fn evaluate(c: &Component, inputs: &ComponentInputs) -> Result<Evaluated, St
                             .unwrap_or(0);
                         let (a, b) = (points[k], points[k + 1]);
                         let amount = a.1 + (x - a.0) * (b.1 - a.1) / (b.0 - a.0);
-                        (amount, (label(a.0), a.1), Some((label(b.0), b.1)))
+                        (amount, a, Some(b))
                     };
                     steps.push(|| Step::Curve {
                         x: label(x),
-                        lower,
-                        upper,
+                        lower: (label(lower.0), lower.1),
+                        upper: upper.map(|(at, paid)| (label(at), paid)),
                         amount,
                     });
                     amount

@@ -3,21 +3,13 @@
 
 use super::compare::{Amounts, Comparison, Line};
 use super::sweep::{Sweep, Unit};
-use crate::money::{format_money, format_number, round, RoundingMode};
+use crate::money::{format_number, round, Currency, RoundingMode};
 use crate::stats::Distribution;
 use rust_decimal::Decimal;
 use std::fmt::Write;
 
 /// People listed by name in the table (each way); CSV and JSON list all.
 pub const TABLE_PEOPLE: usize = 10;
-
-fn signed_money(v: Decimal) -> String {
-    if v > Decimal::ZERO {
-        format!("+{}", format_money(v))
-    } else {
-        format_money(v)
-    }
-}
 
 /// A ratio as a percentage with two decimals: `6.17%`.
 fn percent(ratio: Option<Decimal>) -> String {
@@ -102,22 +94,22 @@ fn scope_text(year: i16, periods: &[String]) -> String {
     }
 }
 
-fn amount_row(key: &str, a: &Amounts) -> Vec<String> {
+fn amount_row(key: &str, a: &Amounts, money: &Currency) -> Vec<String> {
     vec![
         key.to_string(),
-        format_money(a.revenue),
-        format_money(a.before),
-        format_money(a.after),
-        signed_money(a.change()),
+        money.format(a.revenue),
+        money.format(a.before),
+        money.format(a.after),
+        money.format_signed(a.change()),
         relative(a.before, a.after),
     ]
 }
 
-fn line_rows(lines: &[Line]) -> Vec<Vec<String>> {
+fn line_rows(lines: &[Line], money: &Currency) -> Vec<Vec<String>> {
     lines
         .iter()
         .map(|l| {
-            let mut row = amount_row(&l.key, &l.amounts);
+            let mut row = amount_row(&l.key, &l.amounts, money);
             row.insert(1, l.people.to_string());
             row.push(l.gainers.to_string());
             row.push(l.losers.to_string());
@@ -126,8 +118,8 @@ fn line_rows(lines: &[Line]) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The readable report of a what-if.
-pub fn comparison_table(c: &Comparison) -> String {
+/// The readable report of a what-if, amounts in `money`.
+pub fn comparison_table(c: &Comparison, money: &Currency) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "what-if: {}", c.scenario);
     let _ = writeln!(out, "{}\n", scope_text(c.year, &c.periods));
@@ -140,18 +132,18 @@ pub fn comparison_table(c: &Comparison) -> String {
         &[
             vec![
                 "cost".into(),
-                format_money(t.before),
-                format_money(t.after),
+                money.format(t.before),
+                money.format(t.after),
                 format!(
                     "{} ({})",
-                    signed_money(t.change()),
+                    money.format_signed(t.change()),
                     relative(t.before, t.after)
                 ),
             ],
             vec![
                 revenue_label(c.revenue_measure.as_deref()),
-                format_money(t.revenue),
-                format_money(t.revenue),
+                money.format(t.revenue),
+                money.format(t.revenue),
                 String::new(),
             ],
             vec![
@@ -192,16 +184,16 @@ pub fn comparison_table(c: &Comparison) -> String {
         let _ = writeln!(out, "\n{title}");
         let mut h = header;
         h[0] = "";
-        table(&mut out, &h, &line_rows(lines));
+        table(&mut out, &h, &line_rows(lines, money));
     }
     let m = &c.movement;
     let _ = writeln!(
         out,
         "\npeople: {} gain ({}), {} lose ({}), {} unchanged",
         m.gainers,
-        signed_money(m.gained),
+        money.format_signed(m.gained),
         m.losers,
-        format_money(m.lost),
+        money.format(m.lost),
         m.unchanged
     );
     let _ = writeln!(out, "\nchange per person");
@@ -210,7 +202,7 @@ pub fn comparison_table(c: &Comparison) -> String {
         &mut out,
         &["", "min", "p10", "p25", "median", "p75", "p90", "max"],
         &[std::iter::once(String::new())
-            .chain(d.points().iter().map(|(_, v)| signed_money(*v)))
+            .chain(d.points().iter().map(|(_, v)| money.format_signed(*v)))
             .collect()],
     );
     if !c.histogram.is_empty() {
@@ -228,7 +220,11 @@ pub fn comparison_table(c: &Comparison) -> String {
             .map(|b| {
                 let bar = (b.count * 40).div_ceil(most);
                 vec![
-                    format!("{} to {}", signed_money(b.from), signed_money(b.to)),
+                    format!(
+                        "{} to {}",
+                        money.format_signed(b.from),
+                        money.format_signed(b.to)
+                    ),
                     b.count.to_string(),
                     "#".repeat(bar),
                 ]
@@ -272,7 +268,7 @@ pub fn comparison_table(c: &Comparison) -> String {
             let rows: Vec<Vec<String>> = list
                 .iter()
                 .map(|p| {
-                    let mut row = amount_row(&p.id, &p.amounts);
+                    let mut row = amount_row(&p.id, &p.amounts, money);
                     row.insert(1, p.group.clone());
                     row.insert(2, p.plan.clone());
                     row
@@ -569,16 +565,16 @@ fn comparison_json(c: &Comparison) -> String {
 }
 
 /// A parameter's value as a plan would write it: `12.5%`, `$250,000`.
-fn shown(unit: Unit, v: Decimal) -> String {
+fn shown(unit: Unit, v: Decimal, money: &Currency) -> String {
     match unit {
         Unit::Ratio => crate::money::format_percent(v, 4),
-        Unit::Money => format_money(v),
+        Unit::Money => money.format(v),
         Unit::Plain => format_number(v),
     }
 }
 
-/// The readable report of a sweep: one row per point.
-pub fn sweep_table(s: &Sweep) -> String {
+/// The readable report of a sweep: one row per point, amounts in `money`.
+pub fn sweep_table(s: &Sweep, money: &Currency) -> String {
     let mut out = String::new();
     let names: Vec<String> = s.parameters.iter().map(|p| p.path.clone()).collect();
     let _ = writeln!(out, "sweep: {}", names.join(" × "));
@@ -587,7 +583,7 @@ pub fn sweep_table(s: &Sweep) -> String {
         "{}, {} {}\n",
         scope_text(s.year, &s.periods),
         revenue_label(s.revenue_measure.as_deref()),
-        format_money(s.revenue)
+        money.format(s.revenue)
     );
     let mut header: Vec<&str> = names.iter().map(String::as_str).collect();
     header.extend([
@@ -600,22 +596,22 @@ pub fn sweep_table(s: &Sweep) -> String {
             .checked_div(s.revenue)
             .filter(|_| !s.revenue.is_zero());
         r.extend([
-            format_money(p.cost),
-            signed_money(p.cost - s.current.cost),
+            money.format(p.cost),
+            money.format_signed(p.cost - s.current.cost),
             percent(share),
             p.gainers.to_string(),
             p.losers.to_string(),
-            format_money(p.payouts.p10),
-            format_money(p.payouts.p50),
-            format_money(p.payouts.p90),
-            format_money(p.payouts.max),
+            money.format(p.payouts.p10),
+            money.format(p.payouts.p50),
+            money.format(p.payouts.p90),
+            money.format(p.payouts.max),
         ]);
         r
     };
     let mut rows = vec![row(
         s.parameters
             .iter()
-            .map(|p| format!("{} (in force)", shown(p.unit, p.in_force)))
+            .map(|p| format!("{} (in force)", shown(p.unit, p.in_force, money)))
             .collect(),
         &s.current,
     )];
@@ -624,7 +620,7 @@ pub fn sweep_table(s: &Sweep) -> String {
             p.values
                 .iter()
                 .zip(&s.parameters)
-                .map(|(v, p)| shown(p.unit, *v))
+                .map(|(v, p)| shown(p.unit, *v, money))
                 .collect(),
             p,
         ));

@@ -8,7 +8,7 @@ use super::syntax::*;
 use crate::calendar::{FiscalCalendar, Period, PeriodKind};
 use crate::diag::{Diagnostic, Location, SourceFile};
 use crate::expr::{self, Expr, Type, TypeEnv};
-use crate::money::{parse_literal, LiteralKind, Rounding, RoundingMode};
+use crate::money::{parse_literal, Currency, LiteralKind, Rounding, RoundingMode};
 use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -1691,7 +1691,7 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
             );
             return None;
         }
-        let (basis, bands) = check_bands(ctx, bands, quota.is_some(), false)?;
+        let (basis, bands) = check_bands(ctx, bands, quota.is_some(), false, &ws.money())?;
         PayRule::Tiers { mode, basis, bands }
     } else if let Some(bands) = &d.per_point {
         need_measure(ctx, "points of attainment")?;
@@ -1703,7 +1703,7 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
             );
             return None;
         }
-        let (_, bands) = check_bands(ctx, bands, true, true)?;
+        let (_, bands) = check_bands(ctx, bands, true, true, &ws.money())?;
         let points_rounding = match &d.points_rounding {
             None => None,
             Some(r) => Some(ctx.rounding(r, 2)?),
@@ -1841,12 +1841,14 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
 }
 
 /// Checks a band table: edges all of one kind, rising, with no gap and no
-/// overlap; each band has its rate (or amount per point).
+/// overlap; each band has its rate (or amount per point). Errors show
+/// amounts in `money`.
 fn check_bands(
     ctx: &mut Ctx,
     bands: &[Spanned<BandDef>],
     has_quota: bool,
     per_point: bool,
+    money: &Currency,
 ) -> Option<(Basis, Vec<Band>)> {
     if bands.is_empty() {
         ctx.error(0..0, "a band table needs at least one band");
@@ -1939,8 +1941,8 @@ fn check_bands(
                     b.span(),
                     format!(
                         "{label} ends at {} but starts at {}",
-                        show_edge(t, fb),
-                        show_edge(from, fb)
+                        show_edge(t, fb, money),
+                        show_edge(from, fb, money)
                     ),
                 );
                 ok = false;
@@ -1950,11 +1952,11 @@ fn check_bands(
             let prev_end = prev.to;
             match prev_end {
                 Some(end) if end < from => {
-                    ctx.error_hint(def.from.span(), format!("{label} starts at {} but the previous band ends at {}: {} to {} is not covered", show_edge(from, fb), show_edge(end, fb), show_edge(end, fb), show_edge(from, fb)), "make each band start where the previous one ends");
+                    ctx.error_hint(def.from.span(), format!("{label} starts at {} but the previous band ends at {}: {} to {} is not covered", show_edge(from, fb, money), show_edge(end, fb, money), show_edge(end, fb, money), show_edge(from, fb, money)), "make each band start where the previous one ends");
                     ok = false;
                 }
                 Some(end) if end > from => {
-                    ctx.error_hint(def.from.span(), format!("{label} starts at {} but the previous band ends at {}: the bands overlap", show_edge(from, fb), show_edge(end, fb)), "make each band start where the previous one ends");
+                    ctx.error_hint(def.from.span(), format!("{label} starts at {} but the previous band ends at {}: the bands overlap", show_edge(from, fb, money), show_edge(end, fb, money)), "make each band start where the previous one ends");
                     ok = false;
                 }
                 None if from <= prev.from => {
@@ -1962,8 +1964,8 @@ fn check_bands(
                         def.from.span(),
                         format!(
                             "{label} starts at {}, not above the previous band's start {}",
-                            show_edge(from, fb),
-                            show_edge(prev.from, fb)
+                            show_edge(from, fb, money),
+                            show_edge(prev.from, fb, money)
                         ),
                         "list bands from the lowest to the highest",
                     );
@@ -2029,10 +2031,10 @@ fn basis_name(b: Basis) -> &'static str {
     }
 }
 
-fn show_edge(v: Decimal, b: Basis) -> String {
+fn show_edge(v: Decimal, b: Basis, money: &Currency) -> String {
     match b {
         Basis::Attainment => crate::money::format_percent(v, 4),
-        Basis::Amount => crate::money::format_money(v),
+        Basis::Amount => money.format(v),
         Basis::Value => v.normalize().to_string(),
     }
 }

@@ -17,7 +17,7 @@
 use crate::diag::Diagnostic;
 use crate::engine::probe::{Piece, Probe, Shape};
 use crate::engine::trace::Step;
-use crate::money::{format_money, format_number, format_percent};
+use crate::money::{format_number, format_percent, Currency};
 use crate::plan::{Basis, Component, PayRule, Workspace};
 use rust_decimal::Decimal;
 
@@ -54,12 +54,8 @@ pub fn lint_component(ws: &Workspace, c: &Component) -> Vec<Diagnostic> {
             )]
         }
     };
-    let mut l = Linter {
-        probe: &probe,
-        c,
-        cent: Decimal::new(1, ws.minor_unit),
-        out: Vec::new(),
-    };
+    let money = ws.money();
+    let mut l = Linter::new(&probe, c, &money);
     l.jumps(&shape);
     l.falls(&shape);
     l.unreachable_bands(&shape);
@@ -76,15 +72,11 @@ pub struct Cliff {
     pub after: Decimal,
 }
 
-/// The cliffs of a probed component, for charts that mark them.
-pub fn cliffs(probe: &Probe, shape: &Shape, c: &Component, minor_unit: u32) -> Vec<Cliff> {
-    let l = Linter {
-        probe,
-        c,
-        cent: Decimal::new(1, minor_unit),
-        out: Vec::new(),
-    };
-    l.classified_jumps(shape)
+/// The cliffs of a probed component paid in `money`, for charts that mark
+/// them.
+pub fn cliffs(probe: &Probe, shape: &Shape, c: &Component, money: &Currency) -> Vec<Cliff> {
+    Linter::new(probe, c, money)
+        .classified_jumps(shape)
         .into_iter()
         .filter(|f| f.3 > f.2)
         .map(|f| Cliff {
@@ -98,6 +90,9 @@ pub fn cliffs(probe: &Probe, shape: &Shape, c: &Component, minor_unit: u32) -> V
 struct Linter<'a> {
     probe: &'a Probe<'a>,
     c: &'a Component,
+    /// The workspace's currency: findings print amounts in it, and its
+    /// smallest unit is the least step that counts as a jump.
+    money: &'a Currency,
     cent: Decimal,
     out: Vec<Diagnostic>,
 }
@@ -110,10 +105,25 @@ enum Cause {
     Formula,
 }
 
-impl Linter<'_> {
+impl<'a> Linter<'a> {
+    fn new(probe: &'a Probe<'a>, c: &'a Component, money: &'a Currency) -> Linter<'a> {
+        Linter {
+            probe,
+            c,
+            money,
+            cent: Decimal::new(1, money.minor_unit),
+            out: Vec::new(),
+        }
+    }
+
+    /// An amount of the workspace's currency.
+    fn amount(&self, x: Decimal) -> String {
+        self.money.format(x)
+    }
+
     fn value(&self, x: Decimal) -> String {
         if self.probe.measure_is_money() {
-            format_money(x)
+            self.amount(x)
         } else {
             format_number(x)
         }
@@ -209,10 +219,11 @@ impl Linter<'_> {
     /// Cliffs, and jumps down.
     fn jumps(&mut self, shape: &Shape) {
         let found = self.classified_jumps(shape);
-        let step_word = if self.probe.measure_is_money() {
-            "one cent"
-        } else {
-            "one step"
+        // A currency without cents steps by its smallest amount (`JPY 1`).
+        let step_word = match (self.probe.measure_is_money(), self.money.minor_unit) {
+            (true, 2) => "one cent".to_string(),
+            (true, _) => self.amount(self.cent),
+            (false, _) => "one step".to_string(),
         };
         for (x0, x1, before, after, cause) in found {
             if after < before {
@@ -222,24 +233,26 @@ impl Linter<'_> {
                         "component `{}` pays less for more: {} pays {}, but {step_word} more, at {}, pays {}",
                         self.c.id,
                         self.value(x0),
-                        format_money(before),
+                        self.amount(before),
                         self.at(x1),
-                        format_money(after)
+                        self.amount(after)
                     ),
-                    format!("a rep loses {} by doing better; check the rates, the cap and the formula", format_money(loss)),
+                    format!("a rep loses {} by doing better; check the rates, the cap and the formula", self.amount(loss)),
                 );
                 continue;
             }
-            let jump = format_money(after - before);
+            let jump = self.amount(after - before);
+            // Nothing paid, as a round figure: `$0`, `€0`, `JPY 0`.
+            let nothing = format!("{}0", self.money.symbol);
             let hint = match &cause {
                 Cause::Gate(condition) => format!(
-                    "the gate `{condition}` pays nothing below it: a rep {step_word} short earns {jump} less, so expect deals pulled into the period; a ramp (a `curve` rising from $0) removes the jump"
+                    "the gate `{condition}` pays nothing below it: a rep {step_word} short earns {jump} less, so expect deals pulled into the period; a ramp (a `curve` rising from {nothing}) removes the jump"
                 ),
                 Cause::Retroactive { band, rate } => format!(
                     "tiers are retroactive: reaching `{band}` pays {} on the whole measure; `tiers = \"marginal\"` pays each rate on its own band, without a jump",
                     format_percent(*rate, 4)
                 ),
-                Cause::CurveFoot => "the curve pays nothing below its first point; a first point paying $0 removes the jump".to_string(),
+                Cause::CurveFoot => format!("the curve pays nothing below its first point; a first point paying {nothing} removes the jump"),
                 Cause::Formula => "the payout formula jumps here; check that the threshold is meant".to_string(),
             };
             self.warn(
@@ -248,9 +261,9 @@ impl Linter<'_> {
                     self.c.id,
                     self.at(x1),
                     self.value(x0),
-                    format_money(before),
+                    self.amount(before),
                     self.value(x1),
-                    format_money(after)
+                    self.amount(after)
                 ),
                 hint,
             );
@@ -280,13 +293,13 @@ impl Linter<'_> {
                     "component `{}` pays less for more: {} pays {}, but {} pays {}",
                     self.c.id,
                     self.at(a),
-                    format_money(pa),
+                    self.amount(pa),
                     self.at(b),
-                    format_money(pb)
+                    self.amount(pb)
                 ),
                 format!(
                     "a rep loses {} by doing better; check the rates, the cap and the formula",
-                    format_money(pa - pb)
+                    self.amount(pa - pb)
                 ),
             );
         }
@@ -322,9 +335,9 @@ impl Linter<'_> {
             let to_the_end = b >= self.probe.high;
             if capped || to_the_end {
                 let what = if capped {
-                    format!("its cap of {}", format_money(paid))
+                    format!("its cap of {}", self.amount(paid))
                 } else {
-                    format_money(paid)
+                    self.amount(paid)
                 };
                 self.note(
                     format!(
@@ -343,7 +356,7 @@ impl Linter<'_> {
                     format!(
                         "component `{}` pays {} whatever the result from {} to {}: more performance pays nothing more there",
                         self.c.id,
-                        format_money(paid),
+                        self.amount(paid),
                         self.at(a),
                         self.at(b)
                     ),
@@ -383,20 +396,20 @@ impl Linter<'_> {
             }
             let name = b.name.clone().unwrap_or_else(|| format!("band {}", i + 1));
             let rate = if per_point {
-                format!("{} a point", format_money(b.rate))
+                format!("{} a point", self.amount(b.rate))
             } else {
                 format_percent(b.rate, 4)
             };
             let from = match basis {
                 Basis::Attainment => format_percent(b.from, 4),
-                Basis::Amount => format_money(b.from),
+                Basis::Amount => self.amount(b.from),
                 Basis::Value => format_number(b.from),
             };
             self.warn(
                 format!(
                     "band `{name}` of component `{}` ({rate} from {from}) is never paid: the cap of {} is reached at {}",
                     self.c.id,
-                    format_money(cap),
+                    self.amount(cap),
                     self.at(reached)
                 ),
                 "the cap stops the payout before this band starts; raise the cap or remove the band".to_string(),
