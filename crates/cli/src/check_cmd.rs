@@ -13,11 +13,17 @@ pub struct CheckArgs {
     /// Fail (exit 1) when there is any warning, not only on errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Also print the lint findings that components `accept`.
+    #[arg(long)]
+    pub show_accepted: bool,
 }
 
 pub fn check(args: &CheckArgs) -> Result<(), Failed> {
     let (ws, mut found) = workspace::load(&args.workspace.workspace)?;
-    found.extend(attain_core::plan::lint::lint(&ws));
+    let lint = attain_core::plan::lint::lint(&ws);
+    let accepted_notes = lint.accepted_as_notes();
+    let accepted = accepted_notes.len();
+    found.extend(lint.reported);
     let warnings = found
         .iter()
         .filter(|d| d.severity == Severity::Warning)
@@ -25,6 +31,9 @@ pub fn check(args: &CheckArgs) -> Result<(), Failed> {
     let notes = found.len() - warnings;
     if !found.is_empty() {
         eprint!("{}", render(&found));
+    }
+    if args.show_accepted {
+        eprint!("{}", render(&accepted_notes));
     }
     let components: usize = ws.plans.iter().map(|p| p.components.len()).sum();
     let mut counts = vec![
@@ -38,6 +47,13 @@ pub fn check(args: &CheckArgs) -> Result<(), Failed> {
     }
     if notes > 0 {
         counts.push(report::count(notes, "note", "notes"));
+    }
+    if accepted > 0 {
+        counts.push(report::count(
+            accepted,
+            "accepted finding",
+            "accepted findings",
+        ));
     }
     if args.deny_warnings && warnings > 0 {
         return Err(Failed(vec![Diagnostic::error(

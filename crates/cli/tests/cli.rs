@@ -1584,7 +1584,7 @@ captial = "$1_000"
     .fails();
     assert_eq!(
         run.stderr,
-        r#"error: plans/unknown-key.toml:9:1: unknown field `captial`, expected one of `id`, `name`, `period`, `measure`, `quota`, `gate`, `rate`, `tiers`, `bands`, `per_point`, `points_rounding`, `curve`, `amount`, `payout`, `cap`, `floor`, `rounding`, `holdback`
+        r#"error: plans/unknown-key.toml:9:1: unknown field `captial`, expected one of `id`, `name`, `period`, `measure`, `quota`, `gate`, `rate`, `tiers`, `bands`, `per_point`, `points_rounding`, `curve`, `amount`, `payout`, `cap`, `floor`, `rounding`, `holdback`, `accept`
   |
 9 | captial = "$1_000"
   | ^^^^^^^
@@ -2190,11 +2190,18 @@ fn init_creates_a_workspace_that_checks_tests_and_calculates() {
     // From outside, with `-w`.
     let run = s.attain(&["check", "-w", "ws"]).ok();
     assert!(run.stdout.starts_with("ok: "), "{run:?}");
-    // The brief's GRR plan has a real cliff at its 80% gate: the lint says
-    // so, and the check still passes.
+    // The brief's GRR plan has a real cliff at its 80% gate, which the plan
+    // accepts: the check passes even with `--deny-warnings` and says so.
     assert!(!run.stderr.contains("error:"), "{run:?}");
     assert!(
-        run.stderr.starts_with("warning: ws/plans/grr_bonus.toml:22:6: component `grr_bonus` has a cliff at 80% of quota"),
+        run.stdout.ends_with(", 1 note, 1 accepted finding\n"),
+        "{run:?}"
+    );
+    let run = s
+        .attain(&["check", "-w", "ws", "--deny-warnings", "--show-accepted"])
+        .ok();
+    assert!(
+        run.stderr.contains("note: ws/plans/grr_bonus.toml:22:6: accepted `cliff`: component `grr_bonus` has a cliff at 80% of quota"),
         "{run:?}"
     );
     let run = s.attain(&["test", "-w", "ws"]).ok();
@@ -3533,6 +3540,33 @@ fn lint_a_retroactive_cliff_is_a_warning_with_its_numbers() {
     assert!(
         run.stderr
             .ends_with("error: .: 1 warning and `--deny-warnings`\n\n"),
+        "{run:?}"
+    );
+}
+
+/// An accepted finding passes `--deny-warnings`, is counted, and is shown
+/// on request.
+#[test]
+fn lint_an_accepted_cliff_passes_deny_warnings() {
+    let s = Sandbox::tiny("lint-accepted");
+    s.write(
+        "plans/retroactive.toml",
+        RETROACTIVE_PLAN.replace(
+            "tiers = \"retroactive\"",
+            "tiers = \"retroactive\"\naccept = [\"cliff\"]",
+        ),
+    );
+    let run = s.attain(&["check", "--deny-warnings"]).ok();
+    assert_eq!(
+        run.stdout,
+        "ok: 2 plans, 2 components, 5 measures, 1 quota, 1 accepted finding\n"
+    );
+    assert_eq!(run.stderr, "");
+    let run = s.attain(&["check", "--show-accepted"]).ok();
+    assert!(
+        run.stderr.starts_with(
+            "note: plans/retroactive.toml:5:6: accepted `cliff`: component `commission` has a cliff at 100% of quota"
+        ),
         "{run:?}"
     );
 }

@@ -61,7 +61,7 @@ fn findings_in(workspace: &str, component: &str) -> Vec<String> {
     let Some(ws) = checked.workspace else {
         panic!("{}", render(&checked.diagnostics));
     };
-    lint(&ws).iter().map(compact).collect()
+    lint(&ws).reported.iter().map(compact).collect()
 }
 
 fn compact(d: &Diagnostic) -> String {
@@ -237,6 +237,65 @@ payout = "$2_500 + max(renewal - quota, 0) * 5%"
     );
 }
 
+/// A component can accept the findings its author means: they are set
+/// aside, and the others are still reported.
+#[test]
+fn an_accepted_cliff_is_set_aside_and_the_rest_reported() {
+    let found = findings(
+        r#"id = "gated"
+period = "quarter"
+measure = "renewal"
+quota = "target"
+gate = "attainment >= 90%"
+payout = "$2_500 + max(renewal - quota, 0) * 5%"
+accept = ["cliff"]
+"#,
+    );
+    assert_eq!(
+        found,
+        ["note 6:6: component `gated` pays $2,500.00 whatever the result from 90% of quota ($270,000.00 of `renewal`) to 100% of quota ($300,000.00 of `renewal`): more performance pays nothing more there\n  = help: a dead zone: reps in it gain nothing for more until the payout rises again"]
+    );
+}
+
+/// An acceptance outlives nothing: once the plan stops paying that way,
+/// the acceptance itself is reported where it is written.
+#[test]
+fn an_acceptance_that_matches_nothing_is_reported() {
+    let found = findings(
+        r#"id = "smooth"
+period = "quarter"
+measure = "renewal"
+quota = "target"
+rate = "5%"
+accept = ["cliff", "dead_zone"]
+"#,
+    );
+    assert_eq!(
+        found,
+        [
+            "warning 11:11: component `smooth` accepts `cliff`, but has none\n  = help: the plan no longer pays this way; remove `cliff` from `accept`",
+            "warning 11:20: component `smooth` accepts `dead_zone`, but has none\n  = help: the plan no longer pays this way; remove `dead_zone` from `accept`",
+        ]
+    );
+}
+
+#[test]
+fn accept_names_kinds_of_finding() {
+    let plan = "[plan]\nid = \"p\"\n\n[[components]]\nid = \"c\"\nperiod = \"quarter\"\nmeasure = \"renewal\"\nrate = \"5%\"\naccept = [\"cliffs\", \"cliff\", \"cliff\"]\n";
+    let checked = check_workspace(
+        &SourceFile::new("attain.toml", WORKSPACE),
+        &[SourceFile::new("plans/p.toml", plan)],
+    );
+    let found: Vec<String> = checked.diagnostics.iter().map(compact).collect();
+    assert_eq!(
+        found,
+        [
+            "error 9:11: `cliffs` is not a kind of lint finding\n  = help: `accept` lists `cliff`, `falling_pay`, `unreachable_band`, `dead_zone`",
+            "error 9:30: `cliff` is accepted twice\n  = help: ",
+        ]
+    );
+}
+
 #[test]
 fn a_curve_whose_first_point_pays_is_a_cliff() {
     let found = findings(
@@ -319,7 +378,9 @@ fn the_examples_findings_match_the_golden_file() {
             panic!("{}", render(&checked.diagnostics));
         };
         text.push_str(&format!("# attain check -w {dir}\n\n"));
-        text.push_str(&render(&lint(&ws)));
+        let found = lint(&ws);
+        text.push_str(&render(&found.reported));
+        text.push_str(&render(&found.accepted_as_notes()));
     }
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/lint-examples.txt");
     if std::env::var_os("ATTAIN_BLESS").is_some() {

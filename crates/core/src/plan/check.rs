@@ -1822,6 +1822,27 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
             Some(crate::plan::model::Holdback { percent, until })
         }
     };
+    let mut accepts = Vec::new();
+    for name in d.accept.iter().flatten() {
+        match crate::plan::model::Finding::parse(name.get_ref()) {
+            Some(f) if accepts.iter().any(|(a, _)| *a == f) => ctx.error(
+                name.span(),
+                format!("`{}` is accepted twice", name.get_ref()),
+            ),
+            Some(f) => accepts.push((f, ctx.src.locate(name.span()))),
+            None => {
+                let kinds: Vec<String> = crate::plan::model::Finding::ALL
+                    .iter()
+                    .map(|f| format!("`{}`", f.name()))
+                    .collect();
+                ctx.error_hint(
+                    name.span(),
+                    format!("`{}` is not a kind of lint finding", name.get_ref()),
+                    format!("`accept` lists {}", kinds.join(", ")),
+                );
+            }
+        }
+    }
     Some(Component {
         id: d.id.get_ref().clone(),
         name: d.name.clone().unwrap_or_else(|| d.id.get_ref().clone()),
@@ -1837,6 +1858,7 @@ fn check_component(ctx: &mut Ctx, ws: &Workspace, c: &Spanned<ComponentDef>) -> 
         origin: ctx.src.path.clone(),
         location: ctx.src.locate(d.id.span()),
         holdback,
+        accepts,
     })
 }
 

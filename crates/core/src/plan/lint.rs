@@ -13,19 +13,47 @@
 //! Regular steps (a bonus per *whole* point, per whole $1,000) are what the
 //! plan says and are not reported; nor is the zero paid below a first band.
 //! Findings carry the numbers: where, how much, what one cent below pays.
+//!
+//! A component can `accept` kinds of finding its author means (the brief's
+//! 80% gate is a cliff on purpose): those are set aside rather than
+//! reported, and an acceptance that matches nothing any more is itself
+//! reported, so it cannot outlive the plan change that made it needless.
 
 use crate::diag::Diagnostic;
 use crate::engine::probe::{Piece, Probe, Shape};
 use crate::engine::trace::Step;
 use crate::money::{format_number, format_percent, Currency};
+use crate::plan::model::Finding;
 use crate::plan::{Basis, Component, PayRule, Workspace};
 use rust_decimal::Decimal;
 
+/// What the lint found: the findings to report, and those the components
+/// accept.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub reported: Vec<Diagnostic>,
+    pub accepted: Vec<(Finding, Diagnostic)>,
+}
+
+impl Findings {
+    /// The accepted findings as notes that say so, for `--show-accepted`.
+    pub fn accepted_as_notes(&self) -> Vec<Diagnostic> {
+        self.accepted
+            .iter()
+            .map(|(kind, d)| Diagnostic {
+                severity: crate::diag::Severity::Note,
+                message: format!("accepted `{}`: {}", kind.name(), d.message),
+                ..d.clone()
+            })
+            .collect()
+    }
+}
+
 /// Every finding of every component, each component once (an included
 /// component is reported where it is written).
-pub fn lint(ws: &Workspace) -> Vec<Diagnostic> {
+pub fn lint(ws: &Workspace) -> Findings {
     let mut seen: Vec<(&str, &str)> = Vec::new();
-    let mut out = Vec::new();
+    let mut all = Findings::default();
     for plan in &ws.plans {
         for c in &plan.components {
             let key = (c.origin.as_str(), c.id.as_str());
@@ -33,34 +61,70 @@ pub fn lint(ws: &Workspace) -> Vec<Diagnostic> {
                 continue;
             }
             seen.push(key);
-            out.extend(lint_component(ws, c));
+            let found = lint_component(ws, c);
+            all.reported.extend(found.reported);
+            all.accepted.extend(found.accepted);
         }
     }
-    out
+    all
 }
 
 /// The findings of one component (none when it cannot be probed: no
 /// measure, or no quota and nothing that says which values matter).
-pub fn lint_component(ws: &Workspace, c: &Component) -> Vec<Diagnostic> {
-    let Some(probe) = Probe::new(ws, c) else {
-        return Vec::new();
-    };
-    let shape = match probe.shape() {
-        Ok(s) => s,
-        Err(e) => {
-            return vec![Diagnostic::note(
+pub fn lint_component(ws: &Workspace, c: &Component) -> Findings {
+    let mut found = Findings::default();
+    let studied = match Probe::new(ws, c).map(|p| p.shape().map(|s| (p, s))) {
+        None => false,
+        Some(Err(e)) => {
+            found.reported.push(Diagnostic::note(
                 c.location.clone(),
                 format!("component `{}` could not be studied: {e}", c.id),
-            )]
+            ));
+            false
+        }
+        Some(Ok((probe, shape))) => {
+            let money = ws.money();
+            let mut l = Linter::new(&probe, c, &money);
+            l.jumps(&shape);
+            l.falls(&shape);
+            l.unreachable_bands(&shape);
+            l.dead_zones(&shape);
+            found = l.found;
+            true
         }
     };
-    let money = ws.money();
-    let mut l = Linter::new(&probe, c, &money);
-    l.jumps(&shape);
-    l.falls(&shape);
-    l.unreachable_bands(&shape);
-    l.dead_zones(&shape);
-    l.out
+    for (kind, location) in &c.accepts {
+        let met = found.accepted.iter().any(|(k, _)| k == kind);
+        if met {
+            continue;
+        }
+        let (message, hint) = if studied {
+            (
+                format!(
+                    "component `{}` accepts `{}`, but has none",
+                    c.id,
+                    kind.name()
+                ),
+                format!(
+                    "the plan no longer pays this way; remove `{}` from `accept`",
+                    kind.name()
+                ),
+            )
+        } else {
+            (
+                format!(
+                    "component `{}` accepts `{}`, but the lint cannot study it",
+                    c.id,
+                    kind.name()
+                ),
+                "only a component with a measure is linted; remove `accept`".to_string(),
+            )
+        };
+        found
+            .reported
+            .push(Diagnostic::warning(location.clone(), message).with_hint(hint));
+    }
+    found
 }
 
 /// A cliff of a component's payout curve: one step of the measure below
@@ -94,7 +158,7 @@ struct Linter<'a> {
     /// smallest unit is the least step that counts as a jump.
     money: &'a Currency,
     cent: Decimal,
-    out: Vec<Diagnostic>,
+    found: Findings,
 }
 
 /// Why the payout jumps.
@@ -112,7 +176,7 @@ impl<'a> Linter<'a> {
             c,
             money,
             cent: Decimal::new(1, money.minor_unit),
-            out: Vec::new(),
+            found: Findings::default(),
         }
     }
 
@@ -147,14 +211,23 @@ impl<'a> Linter<'a> {
         self.probe.paid(x).ok().map(|e| (e.amount, e.trace.steps))
     }
 
-    fn warn(&mut self, message: String, hint: String) {
-        self.out
-            .push(Diagnostic::warning(self.c.location.clone(), message).with_hint(hint));
+    fn warn(&mut self, kind: Finding, message: String, hint: String) {
+        let d = Diagnostic::warning(self.c.location.clone(), message).with_hint(hint);
+        self.file(kind, d);
     }
 
-    fn note(&mut self, message: String, hint: String) {
-        self.out
-            .push(Diagnostic::note(self.c.location.clone(), message).with_hint(hint));
+    fn note(&mut self, kind: Finding, message: String, hint: String) {
+        let d = Diagnostic::note(self.c.location.clone(), message).with_hint(hint);
+        self.file(kind, d);
+    }
+
+    /// Sets a finding aside when the component accepts its kind.
+    fn file(&mut self, kind: Finding, d: Diagnostic) {
+        if self.c.accepts.iter().any(|(k, _)| *k == kind) {
+            self.found.accepted.push((kind, d));
+        } else {
+            self.found.reported.push(d);
+        }
     }
 
     fn cause(&self, below: &[Step], above: &[Step], at: Decimal) -> Cause {
@@ -229,6 +302,7 @@ impl<'a> Linter<'a> {
             if after < before {
                 let loss = before - after;
                 self.warn(
+                    Finding::FallingPay,
                     format!(
                         "component `{}` pays less for more: {} pays {}, but {step_word} more, at {}, pays {}",
                         self.c.id,
@@ -256,6 +330,7 @@ impl<'a> Linter<'a> {
                 Cause::Formula => "the payout formula jumps here; check that the threshold is meant".to_string(),
             };
             self.warn(
+                Finding::Cliff,
                 format!(
                     "component `{}` has a cliff at {}: {step_word} more pays {jump} more ({} pays {}, {} pays {})",
                     self.c.id,
@@ -289,6 +364,7 @@ impl<'a> Linter<'a> {
                 continue;
             }
             self.warn(
+                Finding::FallingPay,
                 format!(
                     "component `{}` pays less for more: {} pays {}, but {} pays {}",
                     self.c.id,
@@ -340,6 +416,7 @@ impl<'a> Linter<'a> {
                     self.amount(paid)
                 };
                 self.note(
+                    Finding::DeadZone,
                     format!(
                         "component `{}` pays {what} from {} up: more performance pays nothing more",
                         self.c.id,
@@ -353,6 +430,7 @@ impl<'a> Linter<'a> {
                 );
             } else {
                 self.note(
+                    Finding::DeadZone,
                     format!(
                         "component `{}` pays {} whatever the result from {} to {}: more performance pays nothing more there",
                         self.c.id,
@@ -406,6 +484,7 @@ impl<'a> Linter<'a> {
                 Basis::Value => format_number(b.from),
             };
             self.warn(
+                Finding::UnreachableBand,
                 format!(
                     "band `{name}` of component `{}` ({rate} from {from}) is never paid: the cap of {} is reached at {}",
                     self.c.id,

@@ -435,6 +435,45 @@ pub struct Component {
     /// What the ledger withholds of each payout, and until when. The
     /// engine ignores it: an earning is earned whole.
     pub holdback: Option<Holdback>,
+    /// The lint findings its author means, each with where it is written
+    /// (an acceptance that no longer matches anything is reported there).
+    pub accepts: Vec<(Finding, crate::diag::Location)>,
+}
+
+/// A kind of plan-lint finding, as named in a component's `accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Finding {
+    /// One cent more pays a jump: a gate, a retroactive tier, a curve's foot.
+    Cliff,
+    /// The payout falls while the measure rises.
+    FallingPay,
+    /// A band a cap makes unreachable.
+    UnreachableBand,
+    /// A stretch where more performance pays nothing more.
+    DeadZone,
+}
+
+impl Finding {
+    pub const ALL: [Finding; 4] = [
+        Finding::Cliff,
+        Finding::FallingPay,
+        Finding::UnreachableBand,
+        Finding::DeadZone,
+    ];
+
+    /// The name written in `accept`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Finding::Cliff => "cliff",
+            Finding::FallingPay => "falling_pay",
+            Finding::UnreachableBand => "unreachable_band",
+            Finding::DeadZone => "dead_zone",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Finding> {
+        Finding::ALL.into_iter().find(|f| f.name() == text)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

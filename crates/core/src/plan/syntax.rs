@@ -240,6 +240,9 @@ pub struct ComponentDef {
     pub rounding: Option<Spanned<RoundingDef>>,
     /// Part of each payout withheld by the ledger until a release.
     pub holdback: Option<Spanned<HoldbackDef>>,
+    /// Kinds of lint finding the plan's author means (`"cliff"`): not
+    /// reported, and reported when they no longer occur.
+    pub accept: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Deserialize)]
