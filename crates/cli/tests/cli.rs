@@ -1314,7 +1314,7 @@ bands = [
    |
 11 |   { from = "100%", rate = "10%" },
    |            ^^^^^^
-  = help: make each band start where the previous one ends
+   = help: make each band start where the previous one ends
 
 "#
     );
@@ -1345,7 +1345,7 @@ bands = [
    |
 11 |   { from = "100%", rate = "10%" },
    |            ^^^^^^
-  = help: make each band start where the previous one ends
+   = help: make each band start where the previous one ends
 
 "#
     );
@@ -1376,7 +1376,7 @@ bands = [
    |
 11 |   { from = "$300_000", rate = "10%" },
    |            ^^^^^^^^^^
-  = help: write every edge of one table the same way
+   = help: write every edge of one table the same way
 
 "#
     );
@@ -1408,7 +1408,7 @@ bands = [
    |
 10 |   { from = "$310_000", rate = "10%" },
    |            ^^^^^^^^^^
-  = help: make each band start where the previous one ends
+   = help: make each band start where the previous one ends
 
 "#
     );
@@ -1471,7 +1471,7 @@ const MEASURE_CYCLE: &str = r#"error: attain.toml:41:5: measures depend on each 
    |
 41 | a = "b + $1"
    |     ^^^^^^^^
-  = help: a measure cannot be computed from itself; break the cycle"#;
+   = help: a measure cannot be computed from itself; break the cycle"#;
 
 fn check_measure_cycle_run(name: &str) -> Run {
     check_with_workspace_edit(
@@ -1500,7 +1500,7 @@ fn check_fixed_split_shares_over_the_whole_deal() {
             "error: attain.toml:43:11: the fixed split shares add up to 113%, more than the whole deal\n   \
              |\n\
              43 | percent = \"53%\"\n   \
-             |           ^^^^^\n  \
+             |           ^^^^^\n   \
              = help: the owner keeps what the splits leave: make the fixed shares add up to at most 100%"
         ],
         "{run:?}"
@@ -1523,7 +1523,7 @@ const UNKNOWN_WHERE_FIELD: &str = r#"error: attain.toml:36:42: unknown name `knd
    |
 36 | renewal     = { sum = "credit", where = "knd == 'renewal'" }
    |                                          ^^^
-  = help: did you mean `kind`?"#;
+   = help: did you mean `kind`?"#;
 
 fn check_unknown_where_field_run(name: &str) -> Run {
     check_with_workspace_edit(
@@ -1560,7 +1560,7 @@ fn check_text_literal_not_among_the_field_values() {
    |
 36 | renewal     = { sum = "credit", where = "kind == 'renwal'" }
    |                                                  ^^^^^^^^
-  = help: did you mean 'renewal'? `kind` takes renewal, upsell, cross_sell, downsell, churn
+   = help: did you mean 'renewal'? `kind` takes renewal, upsell, cross_sell, downsell, churn
 
 "#
     );
@@ -1594,6 +1594,34 @@ captial = "$1_000"
 }
 
 #[test]
+fn check_misspelt_key_gets_the_nearest_name() {
+    let run = check_with_plan(
+        "misspelt-key",
+        r#"[plan]
+id = "misspelt_key"
+
+[[components]]
+id = "commission"
+period = "quarter"
+measrue = "nrr"
+rate = "5%"
+"#,
+    )
+    .fails();
+    assert!(
+        run.stderr.starts_with(
+            "error: plans/misspelt-key.toml:7:1: unknown field `measrue`, expected one of `id`, "
+        ),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .ends_with("  = help: did you mean `measure`?\n\n"),
+        "{run:?}"
+    );
+}
+
+#[test]
 fn check_unknown_key_in_the_workspace_file() {
     let run = check_with_workspace_edit("unknown-ws-key", "year = 2026", "yaer = 2026").fails();
     assert_eq!(
@@ -1602,6 +1630,7 @@ fn check_unknown_key_in_the_workspace_file() {
    |
 10 | yaer = 2026
    | ^^^^
+   = help: did you mean `year`?
 
 "#
     );
@@ -1675,7 +1704,7 @@ fn check_negative_quota_in_the_workspace_file() {
    |
 43 | nrr_target = { amount = -300_000, prorate = "none" }
    |                         ^^^^^^^^
-  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
+   = help: a quota must be at least 0, like `300_000` or `"$300_000"`
 
 "#
     );
@@ -1695,7 +1724,7 @@ fn check_negative_quota_in_a_plan_test() {
    |
 25 | quotas = { nrr_target = -5 }
    |                         ^^
-  = help: a quota must be at least 0, like `300_000` or `"$300_000"`
+   = help: a quota must be at least 0, like `300_000` or `"$300_000"`
 
 "#
     );
@@ -1796,7 +1825,7 @@ fn check_a_component_that_fails_is_reported_once_not_at_each_plan_test() {
    |
 27 | measure = "nrrr"               # what is paid on (see [measures] in attain.toml)
    |           ^^^^^^
-  = help: did you mean `nrr`?
+   = help: did you mean `nrr`?
 
 "#
     );
@@ -1819,7 +1848,7 @@ fn check_a_quota_that_fails_is_reported_once_not_where_it_is_read() {
     |
 209 | nrr_target       = { amount = "7.5%", prorate = "active_days", description = "Quarterly net revenue retention quota (plans 1, 3 and the NRR plan)" }
     |                               ^^^^^^
-  = help: write an amount such as `"$5_000"` or `5_000`
+    = help: write an amount such as `"$5_000"` or `5_000`
 
 "#
     );
@@ -1844,7 +1873,7 @@ expect = { comission = 22_500 }
    |
 25 | expect = { comission = 22_500 }
    |            ^^^^^^^^^
-  = help: did you mean `commission`?
+   = help: did you mean `commission`?
 
 "#
     );
@@ -1970,7 +1999,7 @@ warning: plans/rates.toml:17:27: `rate = 12` is 1,200% of the measure
    |
 17 |   { from = "100%", rate = 12 },
    |                           ^^
-  = help: a plain number in a rate is a fraction (0.075 is 7.5%): write `"12%"` if you meant 12 percent, or `"1200%"` to keep it
+   = help: a plain number in a rate is a fraction (0.075 is 7.5%): write `"12%"` if you meant 12 percent, or `"1200%"` to keep it
 
 "#
     );

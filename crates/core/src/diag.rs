@@ -111,9 +111,11 @@ impl fmt::Display for Diagnostic {
         } else {
             write!(f, "{level}: {}: {}", loc.file, self.message)?;
         }
+        // The `= help` lines up under the snippet's `|`.
+        let mut pad = " ".to_string();
         if let Some((text, cols)) = &loc.snippet {
             let gutter = loc.line.to_string();
-            let pad = " ".repeat(gutter.len());
+            pad = " ".repeat(gutter.len());
             let underline_start = text[..cols.start.min(text.len())].chars().count();
             let underline_len = text
                 .get(cols.start.min(text.len())..cols.end.min(text.len()))
@@ -126,7 +128,7 @@ impl fmt::Display for Diagnostic {
             )?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  = help: {hint}")?;
+            write!(f, "\n{pad} = help: {hint}")?;
         }
         Ok(())
     }

@@ -118,29 +118,15 @@ fn unknown_name(e: &Expr, name: &str, env: &dyn TypeEnv) -> ParseError {
 }
 
 /// The candidate nearest to `name` by edit distance, if it is near enough to
-/// be a plausible typo.
+/// be a plausible typo. Two swapped letters (`yaer`) count as one edit, as
+/// they are one slip of the fingers.
 pub fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (edit_distance(name, c), c))
+        .map(|c| (strsim::osa_distance(name, c), c))
         .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
         .min()
         .map(|(_, c)| c.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 fn check_binary(e: &Expr, op: BinaryOp, a: &Expr, b: &Expr, env: &dyn TypeEnv) -> CheckResult {

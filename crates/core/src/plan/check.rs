@@ -311,7 +311,10 @@ fn parse_toml<T: serde::de::DeserializeOwned>(
             };
             let message = e.message().trim().replace('\n', " ");
             let d = Diagnostic::error(location, message.clone());
-            diags.push(match toml_hint(&src.text, &message) {
+            let hint = toml_hint(&src.text, &message)
+                .map(str::to_string)
+                .or_else(|| misspelt_name_hint(&message));
+            diags.push(match hint {
                 Some(hint) => d.with_hint(hint),
                 None => d,
             });
@@ -337,6 +340,26 @@ fn toml_hint(text: &str, message: &str) -> Option<&'static str> {
             "this is not TOML (https://toml.io): look for a missing quote, `=`, comma or bracket here or just before"
         },
     )
+}
+
+/// `did you mean `measure`?` for a key or a variant TOML refuses as
+/// unknown (`unknown field `measrue`, expected one of `id`, ...`), when one
+/// of the names it lists is close. (`captial` is too far from `cap` to
+/// guess: the list the message gives is the help then.)
+fn misspelt_name_hint(message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (given, rest) = rest.split_once('`')?;
+    let (_, listed) = rest.split_once("expected ")?;
+    // The names are the quoted parts: every other piece between backticks.
+    let names: Vec<String> = listed
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    expr::closest(given, &names).map(|n| format!("did you mean `{n}`?"))
 }
 
 /// Names a transaction field may not take: the filter language gives them
