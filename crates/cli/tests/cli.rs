@@ -36,7 +36,10 @@
 //!    the deal or plan version behind a changed payout, and says when
 //!    nothing changed; `attain statement` shows a closed month with its
 //!    adjustment and the year to date; statement, ledger, payroll and diff
-//!    in yen, without decimals. (The store's own suite, on SQLite
+//!    in yen, without decimals; a holdback in yen withholds whole yen and
+//!    an amount finer than a yen is refused; the ledger's notes in dollars
+//!    and an adjustment's explanation in euros, while payroll and payouts
+//!    files keep plain numbers. (The store's own suite, on SQLite
 //!    and PostgreSQL, is `crates/store/tests/store.rs`.)
 //! 10. Plan lint and charts (`lint_*`, `chart_*`): `attain check` reports a
 //!     retroactive cliff with its numbers and exits 0, or 1 with
@@ -3301,7 +3304,7 @@ fn store_statement_of_a_closed_month_with_an_adjustment() {
          \n\
          prior-period adjustments\n  \
            2026-Q1 commission                                $750.00\n      \
-               prior-period adjustment: commission of 2026-Q1 was paid 10500.00, recalculated 11250.00: difference 750.00, paid in 2026-M04\n        \
+               prior-period adjustment: commission of 2026-Q1 was paid $10,500.00, recalculated $11,250.00: difference +$750.00, paid in 2026-M04\n        \
                  d4: amount 150000.00 → 160000.00\n\
          \n\
          payment due                                         $750.00\n\
@@ -3442,12 +3445,12 @@ fn store_statement_and_ledger_in_a_currency_without_minor_units() {
             "am2\n  \
                period    status           earned     manual   withheld   released   carried in       draw      payment  carried out\n  \
                2026-M01  closed            JPY 0      JPY 0      JPY 0      JPY 0        JPY 0  JPY 2,000    JPY 2,000   -JPY 2,000\n      \
-                   recoverable draw of 2000: 2000 to earn back\n  \
+                   recoverable draw of JPY 2,000: JPY 2,000 to earn back\n  \
                2026-M02  closed            JPY 0      JPY 0      JPY 0      JPY 0   -JPY 2,000  JPY 4,000    JPY 2,000   -JPY 4,000\n      \
-                   recoverable draw of 2000: 4000 to earn back\n      \
-                   carried in from earlier periods: -2000\n  \
+                   recoverable draw of JPY 2,000: JPY 4,000 to earn back\n      \
+                   carried in from earlier periods: -JPY 2,000\n  \
                2026-M03  closed       JPY 10,500      JPY 0      JPY 0      JPY 0   -JPY 4,000      JPY 0    JPY 6,500        JPY 0\n      \
-                   carried in from earlier periods: -4000\n\
+                   carried in from earlier periods: -JPY 4,000\n\
              {open_months}  \
                earned JPY 10,500, paid JPY 10,500, due JPY 0, withheld JPY 0, owed by am2 JPY 0\n\n"
         )
@@ -3715,5 +3718,283 @@ fn chart_distribution_from_the_stores_latest_run() {
     assert!(
         run.stdout.contains("2 people, $48,000.00 in all"),
         "{run:?}"
+    );
+}
+
+/// The ledger rounds in the workspace's currency: yen have no decimals. A
+/// holdback of 33.3% until the year's end withholds JPY 3,497 of am2's
+/// JPY 10,500 (3,496.5, half away from zero) and JPY 2,498 of am1's Q2
+/// JPY 7,500 (2,497.5): what is withheld and what is paid add up to the
+/// earnings, yen for yen.
+#[test]
+fn store_a_holdback_in_yen_withholds_whole_yen() {
+    let s = Sandbox::tiny("store-yen-holdback");
+    s.edit(
+        "attain.toml",
+        "currency = \"USD\"\n",
+        "currency = \"JPY\"\nminor_unit = 0\n",
+    );
+    s.edit(
+        "plans/retention_commission.toml",
+        "measure = \"nrr\"\n",
+        "measure = \"nrr\"\nholdback = { percent = \"33.3%\", until = \"year_end\" }\n",
+    );
+    s.store(&["plan", "apply"]).ok();
+    s.store(&["import", "participants", "people.csv"]).ok();
+    s.store(&["import", "transactions", "deals.csv"]).ok();
+    s.store(&["run"]).ok();
+    let ledger = s.store(&["ledger", "--participant", "am1"]).ok();
+    let empty = |m: &str| {
+        format!(
+            "  2026-{m}  calculated        JPY 0      JPY 0      JPY 0      JPY 0        JPY 0      JPY 0        JPY 0        JPY 0\n"
+        )
+    };
+    let empties = |months: &[&str]| months.iter().map(|m| empty(m)).collect::<String>();
+    assert_eq!(
+        ledger.stdout,
+        format!(
+            "am1\n  \
+               period    status           earned     manual   withheld   released   carried in       draw      payment  carried out\n\
+             {}  \
+               2026-M03  calculated   JPY 30,000      JPY 0  JPY 9,990      JPY 0        JPY 0      JPY 0   JPY 20,010        JPY 0\n      \
+                   withheld JPY 9,990 until year_end\n\
+             {}  \
+               2026-M06  calculated    JPY 7,500      JPY 0  JPY 2,498      JPY 0        JPY 0      JPY 0    JPY 5,002        JPY 0\n      \
+                   withheld JPY 2,498 until year_end\n\
+             {}  \
+               2026-M12  calculated        JPY 0      JPY 0      JPY 0 JPY 12,488        JPY 0      JPY 0   JPY 12,488        JPY 0\n      \
+                   released JPY 12,488 withheld until year_end: end of the year\n  \
+               earned JPY 37,500, paid JPY 0, due JPY 37,500, withheld JPY 0, owed by am1 JPY 0\n\n",
+            empties(&["M01", "M02"]),
+            empties(&["M04", "M05"]),
+            empties(&["M07", "M08", "M09", "M10", "M11"]),
+        )
+    );
+    let am2 = s.store(&["ledger", "--participant", "am2"]).ok();
+    assert!(
+        am2.stdout.contains(
+            "  2026-M03  calculated   JPY 10,500      JPY 0  JPY 3,497      JPY 0        JPY 0      JPY 0    JPY 7,003        JPY 0\n      \
+                 withheld JPY 3,497 until year_end\n"
+        ),
+        "{am2:?}"
+    );
+    // The payroll file keeps plain numbers, in whole yen.
+    for m in ["2026-M03", "2026-M06"] {
+        s.store(&["period", "approve", m]).ok();
+    }
+    let march = s.store(&["export", "payroll", "--period", "2026-M03"]).ok();
+    assert_eq!(
+        march.stdout,
+        "participant_id,pay_period,earned,manual_adjustments,withheld,released,carried_in,draw,payment\n\
+         am1,2026-M03,30000,0,9990,0,0,0,20010\n\
+         am2,2026-M03,10500,0,3497,0,0,0,7003\n"
+    );
+    assert_eq!(march.stderr, "2026-M03: total JPY 27,013\n");
+    let june = s.store(&["export", "payroll", "--period", "2026-M06"]).ok();
+    assert_eq!(
+        june.stdout,
+        "participant_id,pay_period,earned,manual_adjustments,withheld,released,carried_in,draw,payment\n\
+         am1,2026-M06,7500,0,2498,0,0,0,5002\n"
+    );
+    let statement = s
+        .store(&["statement", "--participant", "am1", "--period", "2026-M06"])
+        .ok();
+    assert!(
+        statement.stdout.contains(
+            "payment\n  \
+               earned this period                              JPY 7,500\n  \
+               withheld (holdbacks)                           -JPY 2,498\n      \
+                   withheld JPY 2,498 until year_end\n\
+             \n\
+             payment due                                       JPY 5,002\n"
+        ),
+        "{statement:?}"
+    );
+    // An amount finer than a yen is refused where it is entered.
+    let half = s
+        .store(&[
+            "adjust",
+            "--participant",
+            "am1",
+            "--period",
+            "2026-M07",
+            "--amount",
+            "0.5",
+            "--reason",
+            "half a yen",
+        ])
+        .fails();
+    assert_eq!(
+        half.stderr,
+        "error: store: `0.5` has more decimals than JPY has\n  \
+           = help: JPY amounts have no decimals: write e.g. 250 or -75\n\n"
+    );
+    let word = s
+        .store(&[
+            "adjust",
+            "--participant",
+            "am1",
+            "--period",
+            "2026-M07",
+            "--amount",
+            "ten",
+            "--reason",
+            "typo",
+        ])
+        .fails();
+    assert_eq!(
+        word.stderr,
+        "error: --amount: `ten` is not an amount\n  \
+           = help: write e.g. 250 or -75\n\n"
+    );
+    s.write(
+        "draws.csv",
+        "participant_id,amount,start,end,recoverable\nam2,2000.5,2026-M01,2026-M03,yes\n",
+    );
+    let draws = s.store(&["import", "draws", "draws.csv"]).fails();
+    assert!(
+        draws.stderr.contains(
+            "draws.csv:2:2: `amount` is `2000.5`, which has more decimals than JPY has\n  \
+               = help: JPY amounts have no decimals: write e.g. 1500\n"
+        ),
+        "{draws:?}"
+    );
+}
+
+/// The ledger's notes and a statement's payment part print amounts in
+/// dollars: am2's recoverable draw of $2,000 a month, am1's manual
+/// -$500.00 and a cap of $25,000 a month that carries the excess.
+#[test]
+fn store_ledger_notes_print_amounts_in_dollars() {
+    let s = Sandbox::stored("store_notes_usd");
+    s.write(
+        "draws.csv",
+        "participant_id,amount,start,end,recoverable\nam2,2000.00,2026-M01,2026-M03,yes\n",
+    );
+    s.store(&["import", "draws", "draws.csv"]).ok();
+    s.write(
+        "caps.csv",
+        "participant_id,amount,start,end,carry\nam1,25000.00,2026-M01,,yes\n",
+    );
+    s.store(&["import", "caps", "caps.csv"]).ok();
+    s.store(&[
+        "adjust",
+        "--participant",
+        "am1",
+        "--period",
+        "2026-M03",
+        "--amount",
+        "-500.00",
+        "--reason",
+        "deal d3 was booked twice",
+    ])
+    .ok();
+    let ledger = s.store(&["ledger", "--participant", "am1"]).ok();
+    assert!(
+        ledger.stdout.contains(
+            "  2026-M03  calculated   $30,000.00   -$500.00      $0.00      $0.00        $0.00      $0.00   $25,000.00    $4,500.00\n      \
+                 manual adjustment -$500.00: deal d3 was booked twice\n      \
+                 capped at $25,000.00: $4,500.00 carried into later periods\n  \
+             2026-M04  calculated        $0.00      $0.00      $0.00      $0.00    $4,500.00      $0.00    $4,500.00        $0.00\n      \
+                 carried in from earlier periods: +$4,500.00\n"
+        ),
+        "{ledger:?}"
+    );
+    let am2 = s.store(&["ledger", "--participant", "am2"]).ok();
+    assert!(
+        am2.stdout.contains(
+            "  2026-M01  calculated        $0.00      $0.00      $0.00      $0.00        $0.00  $2,000.00    $2,000.00   -$2,000.00\n      \
+                 recoverable draw of $2,000.00: $2,000.00 to earn back\n  \
+             2026-M02  calculated        $0.00      $0.00      $0.00      $0.00   -$2,000.00  $4,000.00    $2,000.00   -$4,000.00\n      \
+                 recoverable draw of $2,000.00: $4,000.00 to earn back\n      \
+                 carried in from earlier periods: -$2,000.00\n"
+        ),
+        "{am2:?}"
+    );
+    let statement = s
+        .store(&["statement", "--participant", "am1", "--period", "2026-M03"])
+        .ok();
+    assert!(
+        statement.stdout.ends_with(
+            "payment\n  \
+               earned this period                             $30,000.00\n  \
+               manual adjustments                               -$500.00\n      \
+                   manual adjustment -$500.00: deal d3 was booked twice\n      \
+                   capped at $25,000.00: $4,500.00 carried into later periods\n  \
+               carried into later periods                      $4,500.00\n\
+             \n\
+             payment due                                      $25,000.00\n\
+             paid year to date: $0.00 (no pay period of the year is closed yet)\n"
+        ),
+        "{statement:?}"
+    );
+    let draw = s
+        .store(&["statement", "--participant", "am2", "--period", "2026-M02"])
+        .ok();
+    assert!(
+        draw.stdout.contains(
+            "  draw                                            $4,000.00\n      \
+                 recoverable draw of $2,000.00: $4,000.00 to earn back\n"
+        ),
+        "{draw:?}"
+    );
+    // The payroll file keeps plain numbers.
+    s.store(&["period", "approve", "2026-M03"]).ok();
+    let payroll = s.store(&["export", "payroll", "--period", "2026-M03"]).ok();
+    assert_eq!(
+        payroll.stdout,
+        "participant_id,pay_period,earned,manual_adjustments,withheld,released,carried_in,draw,payment\n\
+         am1,2026-M03,30000.00,-500.00,0.00,0.00,0.00,0.00,25000.00\n\
+         am2,2026-M03,10500.00,0.00,0.00,0.00,-4000.00,0.00,6500.00\n"
+    );
+}
+
+/// A prior-period adjustment's explanation on a statement is written in
+/// the workspace's currency: euros here.
+#[test]
+fn store_statement_explains_a_prior_period_adjustment_in_euros() {
+    let s = Sandbox::tiny("store_statement_eur");
+    s.edit(
+        "attain.toml",
+        "currency = \"USD\"\n",
+        "currency = \"EUR\"\n",
+    );
+    s.store(&["plan", "apply"]).ok();
+    s.store(&["import", "participants", "people.csv"]).ok();
+    s.store(&["import", "transactions", "deals.csv"]).ok();
+    s.store(&["run"]).ok();
+    for m in ["2026-M01", "2026-M02", "2026-M03"] {
+        s.store(&["period", "approve", m]).ok();
+        s.store(&["period", "close", m]).ok();
+    }
+    revise_d4(&s);
+    s.store(&["run"]).ok();
+    let april = s
+        .store(&["statement", "--participant", "am2", "--period", "2026-M04"])
+        .ok();
+    assert_eq!(
+        april.stdout,
+        "statement for am2 (Alan), pay period 2026-M04\n\
+         plan: retention_commission\n\
+         manager: mgr1\n\
+         status: calculated, paying run 2\n\
+         \n\
+         earnings\n  \
+           none paid in 2026-M04\n\
+         \n\
+         prior-period adjustments\n  \
+           2026-Q1 commission                                €750.00\n      \
+               prior-period adjustment: commission of 2026-Q1 was paid €10,500.00, recalculated €11,250.00: difference +€750.00, paid in 2026-M04\n        \
+                 d4: amount 150000.00 → 160000.00\n\
+         \n\
+         payment due                                         €750.00\n\
+         paid year to date: €10,500.00 (closed pay periods 2026-M01 to 2026-M03)\n"
+    );
+    // The payouts file keeps the plain number.
+    let paid = s.store(&["payouts", "--period", "2026-M04"]).ok();
+    assert_eq!(
+        paid.stdout,
+        "participant_id,period,component,kind,amount\n\
+         am2,2026-Q1,commission,adjustment,750.00\n"
     );
 }

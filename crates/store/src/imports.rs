@@ -714,7 +714,8 @@ fn assignments(
 /// (a floor) and payment caps (a ceiling). Both files read
 /// `participant_id,amount,start,end,FLAG`: `amount` per pay period from
 /// `start` to `end` (pay periods like `2026-M01`; `end` may be empty), and
-/// a yes/no flag. An import replaces the terms of each participant it names.
+/// a yes/no flag. An amount finer than the currency's minor unit is
+/// refused. An import replaces the terms of each participant it names.
 struct Terms {
     table: &'static str,
     columns: [&'static str; 5],
@@ -744,6 +745,7 @@ fn pay_terms(
 ) -> Result<(u64, u64, u64), Error> {
     use attain_core::diag::{Diagnostic, Location};
     let (people, _) = snapshot::participants_at(db, ws, LATEST)?;
+    let money = ws.money();
     let columns = terms.columns;
     let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
     let records = read_records(source, bytes, format, &names, columns[0], None)?;
@@ -788,8 +790,22 @@ fn pay_terms(
                 "import the participant first",
             );
         }
+        let example = crate::ledger::example(rust_decimal::Decimal::new(1500, 0), &money);
         let amount = match attain_core::money::parse_amount(get(1)) {
-            Ok(a) if a >= rust_decimal::Decimal::ZERO => a,
+            Ok(a) if a >= rust_decimal::Decimal::ZERO => {
+                if crate::ledger::finer_than_unit(a, &money) {
+                    bad(
+                        1,
+                        format!(
+                            "`amount` is `{}`, which has more decimals than {} has",
+                            get(1),
+                            money.code
+                        ),
+                        &format!("{}: write e.g. {example}", crate::ledger::decimals(&money)),
+                    );
+                }
+                a
+            }
             _ => {
                 bad(
                     1,
@@ -797,7 +813,7 @@ fn pay_terms(
                         "`amount` is `{}`, which is not an amount of zero or more",
                         get(1)
                     ),
-                    "write e.g. 1500.00",
+                    &format!("write e.g. {example}"),
                 );
                 rust_decimal::Decimal::ZERO
             }

@@ -26,7 +26,7 @@ use crate::runs::result_row;
 use crate::snapshot::{self, LATEST};
 use crate::{audit, Error, Store};
 use attain_core::calendar::{FiscalCalendar, Period, PeriodKind};
-use attain_core::money::{round, RoundingMode};
+use attain_core::money::{round, Currency, RoundingMode};
 use attain_core::plan::{Release, Workspace};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -83,12 +83,37 @@ struct Term {
     carries: bool,
 }
 
-fn money(text: &str) -> Decimal {
+fn stored_amount(text: &str) -> Decimal {
     Decimal::from_str(text).unwrap_or_default()
 }
 
-fn cents(v: Decimal) -> Decimal {
-    round(v, 2, RoundingMode::HalfAwayFromZero)
+/// `v` in whole minor units of `money` (cents, yen, fils), half away from
+/// zero. Every amount enters the ledger this way, so the sums after it are
+/// exact: what is withheld plus what is paid is what was earned, and no
+/// rounding of a printed column can make or lose a unit.
+pub(crate) fn in_unit(v: Decimal, money: &Currency) -> Decimal {
+    round(v, money.minor_unit, RoundingMode::HalfAwayFromZero)
+}
+
+/// Whether `amount` is finer than `money`'s smallest unit (`0.5` yen):
+/// refused where it is entered, as it could not be paid and rounding it
+/// silently would pay something else.
+pub(crate) fn finer_than_unit(amount: Decimal, money: &Currency) -> bool {
+    amount.normalize().scale() > money.minor_unit
+}
+
+/// `1500` written as an amount of `money` for a hint: `1500.00`, `1500`.
+pub(crate) fn example(v: Decimal, money: &Currency) -> String {
+    round(v, money.minor_unit, RoundingMode::Truncate).to_string()
+}
+
+/// `no decimals`, `2 decimals`: how fine an amount of `money` may be.
+pub(crate) fn decimals(money: &Currency) -> String {
+    match money.minor_unit {
+        0 => format!("{} amounts have no decimals", money.code),
+        1 => format!("{} amounts have 1 decimal", money.code),
+        n => format!("{} amounts have {n} decimals", money.code),
+    }
 }
 
 impl Store {
@@ -136,7 +161,8 @@ impl Store {
         })
     }
 
-    /// Adds a manual adjustment to an open pay period.
+    /// Adds a manual adjustment to an open pay period: an amount of the
+    /// workspace's currency, no finer than its minor unit.
     pub fn adjust(
         &mut self,
         participant: &str,
@@ -148,6 +174,19 @@ impl Store {
         self.write(|db, cx| {
             known_participant(db, participant)?;
             not_closed(db, &period.to_string())?;
+            let money = snapshot::workspace_at(db, LATEST)?.ws.money();
+            if finer_than_unit(amount, &money) {
+                return Err(Error::new(format!(
+                    "`{amount}` has more decimals than {} has",
+                    money.code
+                ))
+                .with_hint(format!(
+                    "{}: write e.g. {} or {}",
+                    decimals(&money),
+                    example(Decimal::new(250, 0), &money),
+                    example(Decimal::new(-7550, 2), &money)
+                )));
+            }
             db.execute(
                 "INSERT INTO manual_adjustments (participant_id, pay_period, amount, reason, recorded_at, actor) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -245,6 +284,7 @@ pub(crate) fn ledger(
     only: Option<&str>,
 ) -> Result<Vec<LedgerLine>, Error> {
     let ws = snapshot::workspace_at(db, LATEST)?.ws;
+    let money = ws.money();
     let cal = ws.calendar;
     let months = cal.periods(year, PAY_PERIOD);
     // Per pay period: its status, the run it pays, and the last import it
@@ -283,7 +323,7 @@ pub(crate) fn ledger(
              FROM results WHERE run_id = $1 AND pay_period = $2",
             &[Value::Int(*run), period.as_str().into()],
         )?;
-        for r in rows.iter().map(result_row) {
+        for r in rows.iter().map(|r| result_row(r, None)) {
             if only.is_some_and(|p| p != r.participant) {
                 continue;
             }
@@ -295,7 +335,7 @@ pub(crate) fn ledger(
                 if let Some(h) = holdback(&ws, &r.plan, &r.component) {
                     *withheld
                         .entry((r.participant.clone(), period.clone(), h.until))
-                        .or_default() += cents(r.amount * h.percent);
+                        .or_default() += in_unit(r.amount * h.percent, &money);
                 }
             }
         }
@@ -311,10 +351,12 @@ pub(crate) fn ledger(
         }
         people.insert(who.clone());
         let e = manual.entry((who, driver::text(&r, 1))).or_default();
-        let amount = money(&driver::text(&r, 2));
+        // Stored as given; in whole units even if the currency changed since.
+        let amount = in_unit(stored_amount(&driver::text(&r, 2)), &money);
         e.0 += amount;
         e.1.push(format!(
-            "manual adjustment {amount}: {}",
+            "manual adjustment {}: {}",
+            money.format_signed(amount),
             driver::text(&r, 3)
         ));
     }
@@ -328,8 +370,8 @@ pub(crate) fn ledger(
             .or_default()
             .push(driver::text(&r, 2));
     }
-    let draws = terms(db, "draws", "recoverable")?;
-    let caps = terms(db, "payment_caps", "carry")?;
+    let draws = terms(db, "draws", "recoverable", &money)?;
+    let caps = terms(db, "payment_caps", "carry", &money)?;
 
     let mut out = Vec::new();
     for person in &people {
@@ -342,7 +384,9 @@ pub(crate) fn ledger(
             };
             let key = (person.clone(), period.clone());
             let mut notes = Vec::new();
-            let earned_here = earned.get(&key).copied().unwrap_or_default();
+            // A plan may round finer than the currency: the ledger pays
+            // whole units of it.
+            let earned_here = in_unit(earned.get(&key).copied().unwrap_or_default(), &money);
             let (manual_here, manual_notes) = manual.get(&key).cloned().unwrap_or_default();
             notes.extend(manual_notes);
             let mut held = Decimal::ZERO;
@@ -354,7 +398,11 @@ pub(crate) fn ledger(
                 if !h.is_zero() {
                     held += h;
                     *held_by.entry(until).or_default() += h;
-                    notes.push(format!("withheld {h} until {}", until.name()));
+                    notes.push(format!(
+                        "withheld {} until {}",
+                        money.format(h),
+                        until.name()
+                    ));
                 }
             }
             let mut released = Decimal::ZERO;
@@ -363,7 +411,8 @@ pub(crate) fn ledger(
                 if !r.is_zero() {
                     released += r;
                     notes.push(format!(
-                        "released {r} withheld until {}: {why}",
+                        "released {} withheld until {}: {why}",
+                        money.format(r),
                         until.name()
                     ));
                 }
@@ -386,10 +435,11 @@ pub(crate) fn ledger(
             let (payment, carried_out, topped) = match draw {
                 Some(d) if net < d.amount => {
                     let shortfall = d.amount - net;
+                    let (draw, shortfall_text) = (money.format(d.amount), money.format(shortfall));
                     notes.push(if d.carries {
-                        format!("recoverable draw of {}: {shortfall} to earn back", d.amount)
+                        format!("recoverable draw of {draw}: {shortfall_text} to earn back")
                     } else {
-                        format!("non-recoverable draw of {}: {shortfall} forgiven", d.amount)
+                        format!("non-recoverable draw of {draw}: {shortfall_text} forgiven")
                     });
                     let carried = if d.carries { -shortfall } else { Decimal::ZERO };
                     (d.amount, carried, shortfall)
@@ -404,27 +454,31 @@ pub(crate) fn ledger(
             let (payment, carried_out) = match cap {
                 Some(c) if payment > c.amount => {
                     let excess = payment - c.amount;
+                    let (cap, excess_text) = (money.format(c.amount), money.format(excess));
                     if c.carries {
                         notes.push(format!(
-                            "capped at {}: {excess} carried into later periods",
-                            c.amount
+                            "capped at {cap}: {excess_text} carried into later periods"
                         ));
                         (c.amount, carried_out + excess)
                     } else {
-                        notes.push(format!("capped at {}: {excess} forfeited", c.amount));
+                        notes.push(format!("capped at {cap}: {excess_text} forfeited"));
                         (c.amount, carried_out)
                     }
                 }
                 _ => (payment, carried_out),
             };
             if !carried_in.is_zero() {
-                notes.push(format!("carried in from earlier periods: {carried_in}"));
+                notes.push(format!(
+                    "carried in from earlier periods: {}",
+                    money.format_signed(carried_in)
+                ));
             }
             carried = carried_out;
-            // Every amount in the currency's minor unit, so `0` and `0.00`
-            // print alike (amounts here are already whole cents).
+            // Every amount with the currency's decimals, so `0` and `0.00`
+            // print alike. Only padding: every amount is in whole units
+            // already, so nothing is rounded here.
             let unit = |mut v: Decimal| {
-                v.rescale(ws.minor_unit);
+                v.rescale(money.minor_unit);
                 v
             };
             out.push(LedgerLine {
@@ -472,6 +526,7 @@ fn terms(
     db: &mut dyn Driver,
     table: &str,
     flag: &str,
+    money: &Currency,
 ) -> Result<BTreeMap<String, Vec<Term>>, Error> {
     let mut out: BTreeMap<String, Vec<Term>> = BTreeMap::new();
     for r in db.query(
@@ -483,7 +538,7 @@ fn terms(
     )? {
         out.entry(driver::text(&r, 0)).or_default().push(Term {
             import: driver::int(&r, 5),
-            amount: money(&driver::text(&r, 1)),
+            amount: in_unit(stored_amount(&driver::text(&r, 1)), money),
             start: driver::text(&r, 2),
             end: driver::opt_text(&r, 3),
             carries: driver::int(&r, 4) != 0,

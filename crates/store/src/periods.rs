@@ -6,7 +6,7 @@
 //! rows); it is never rewritten afterwards.
 
 use crate::driver::{self, Driver, Value};
-use crate::runs::{result_row, RunRow};
+use crate::runs::{result_rows, RunRow};
 use crate::snapshot::{self, LATEST};
 use crate::{audit, Error, Store};
 use attain_core::calendar::{FiscalCalendar, Period, PeriodKind};
@@ -312,16 +312,13 @@ impl Store {
                 PeriodStatus::Approved | PeriodStatus::Closed => driver::int(&row, 2),
                 _ => driver::int(&row, 1),
             };
-            Ok(db
-                .query(
-                    "SELECT participant_id, period, component, kind, plan, pay_period, amount, trace \
-                     FROM results WHERE run_id = $1 AND pay_period = $2 \
-                     ORDER BY participant_id, period, component, kind",
-                    &[Value::Int(run), period.into()],
-                )?
-                .iter()
-                .map(result_row)
-                .collect())
+            let rows = db.query(
+                "SELECT participant_id, period, component, kind, plan, pay_period, amount, trace \
+                 FROM results WHERE run_id = $1 AND pay_period = $2 \
+                 ORDER BY participant_id, period, component, kind",
+                &[Value::Int(run), period.into()],
+            )?;
+            result_rows(db, &rows)
         })
     }
 }

@@ -15,6 +15,7 @@ use crate::{audit, Context, Error, Store};
 use attain_core::calendar::{FiscalCalendar, Period, PeriodKind};
 use attain_core::data::Participants;
 use attain_core::engine;
+use attain_core::money::Currency;
 use attain_core::plan::{FieldType, Workspace};
 use attain_core::report::trace_lines;
 use jiff::civil::Date;
@@ -75,8 +76,9 @@ pub struct RunRow {
     pub plan: String,
     pub pay_period: String,
     pub amount: Decimal,
-    /// The explanation: the trace lines for an earning, the adjustment's
-    /// reasons for an adjustment.
+    /// The explanation: the trace lines for an earning (stored text), the
+    /// adjustment's reasons for an adjustment (written from its stored
+    /// amounts in the latest workspace's currency).
     pub explanation: Vec<String>,
 }
 
@@ -172,18 +174,35 @@ impl Store {
                     &[Value::Int(run)],
                 )?,
             };
-            Ok(rows.iter().map(result_row).collect())
+            result_rows(db, &rows)
         })
     }
 }
 
-pub(crate) fn result_row(r: &Row) -> RunRow {
+/// Stored result rows, explained. The latest workspace is read for its
+/// currency only when an adjustment is among them: an empty store has none.
+pub(crate) fn result_rows(db: &mut dyn Driver, rows: &[Row]) -> Result<Vec<RunRow>, Error> {
+    let money = if rows.iter().any(|r| driver::text(r, 3) == "adjustment") {
+        Some(snapshot::workspace_at(db, LATEST)?.ws.money())
+    } else {
+        None
+    };
+    Ok(rows.iter().map(|r| result_row(r, money.as_ref())).collect())
+}
+
+/// A stored result row. An adjustment keeps its amounts as numbers and is
+/// explained in `money` when given (its explanation is left empty when
+/// not: a caller reading amounts only).
+pub(crate) fn result_row(r: &Row, money: Option<&Currency>) -> RunRow {
     let kind = driver::text(r, 3);
     let trace = driver::text(r, 7);
     let explanation = if kind == "adjustment" {
-        serde_json::from_str::<AdjustmentLine>(&trace)
-            .map(|a| adjustment_lines(&a))
-            .unwrap_or_default()
+        match money {
+            Some(money) => serde_json::from_str::<AdjustmentLine>(&trace)
+                .map(|a| adjustment_lines(&a, money))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
     } else {
         serde_json::from_str::<EarningTrace>(&trace)
             .map(|t| t.steps)
@@ -201,11 +220,16 @@ pub(crate) fn result_row(r: &Row) -> RunRow {
     }
 }
 
-/// How an adjustment explains itself, line by line.
-pub fn adjustment_lines(a: &AdjustmentLine) -> Vec<String> {
+/// How an adjustment explains itself, line by line, amounts in `money`.
+pub fn adjustment_lines(a: &AdjustmentLine, money: &Currency) -> Vec<String> {
     let mut out = vec![format!(
         "prior-period adjustment: {} of {} was paid {}, recalculated {}: difference {}, paid in {}",
-        a.component, a.period, a.paid, a.recalculated, a.difference, a.pay_period
+        a.component,
+        a.period,
+        money.format(a.paid),
+        money.format(a.recalculated),
+        money.format_signed(a.difference),
+        a.pay_period
     )];
     if a.deals.is_empty() {
         out.push(

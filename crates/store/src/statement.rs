@@ -1,6 +1,8 @@
 //! A person's statement for one pay period: what it pays them and why,
 //! from the stored explanations (text, so last year's statement reads as
-//! it did), and what the closed pay periods of the year have paid them.
+//! it did; an adjustment stores its amounts as numbers, printed in the
+//! workspace's currency), and what the closed pay periods of the year have
+//! paid them.
 
 use crate::diff::{check_participant, latest_run, run_info};
 use crate::driver::{self, Value};
@@ -97,6 +99,8 @@ impl Store {
                     .with_hint(hint));
                 }
             };
+            let ws = snapshot::workspace_at(db, LATEST)?.ws;
+            let money = ws.money();
             let rows: Vec<RunRow> = db
                 .query(
                     "SELECT participant_id, period, component, kind, plan, pay_period, amount, trace \
@@ -105,7 +109,7 @@ impl Store {
                     &[Value::Int(run), pay_period.into(), participant.into()],
                 )?
                 .iter()
-                .map(result_row)
+                .map(|r| result_row(r, Some(&money)))
                 .collect();
             let (adjustments, earnings): (Vec<RunRow>, Vec<RunRow>) =
                 rows.into_iter().partition(|r| r.kind == "adjustment");
@@ -117,7 +121,6 @@ impl Store {
 
             // Who they are as of the pay period's last day, with today's
             // files: the header of a statement, not a calculation.
-            let ws = snapshot::workspace_at(db, LATEST)?.ws;
             let end = ws.calendar.end(period).to_string();
             let mut found = None;
             for date in [end.as_str(), LATEST] {

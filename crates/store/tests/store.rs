@@ -8,7 +8,8 @@
 //! Contents: imports (idempotent, revisions, all or nothing, JSON lines),
 //! plan versions, runs, the period close and prior-period adjustments,
 //! the audit log, the ledger (draws, caps, holdbacks, manual adjustments,
-//! payroll), migrations, run diffs (revised and cancelled deals, plan
+//! payroll; whole units of the workspace's currency, notes printed in it),
+//! migrations, run diffs (revised and cancelled deals, plan
 //! versions, identical runs) and pay-period statements.
 
 use attain_core::money::Currency;
@@ -449,7 +450,7 @@ fn a_closed_period_is_never_rewritten_and_later_changes_become_adjustments() {
         assert_eq!(
             r1,
             vec![
-                "prior-period adjustment: commission of 2026-M01 was paid 100.00, recalculated 150.00: difference 50.00, paid in 2026-M02",
+                "prior-period adjustment: commission of 2026-M01 was paid $100.00, recalculated $150.00: difference +$50.00, paid in 2026-M02",
                 "  D1: amount 1000.00 → 1500.00"
             ],
             "{backend}"
@@ -701,6 +702,342 @@ R2,-5,2026-Q1,,maybe\n";
             "`maybe`, which is neither yes nor no",
         ] {
             assert!(e.contains(expected), "{backend}: `{expected}` in {e}");
+        }
+    }
+}
+
+/// Stores seeded like [`seeded`], in `currency` with `minor_unit` decimals,
+/// the rep plan ending with `rep_extra` and `deals` as the transactions.
+fn seeded_in(
+    test: &str,
+    currency: &str,
+    minor_unit: u32,
+    rep_extra: &str,
+    deals: &str,
+) -> Vec<(String, TestStore)> {
+    let mut files = workspace();
+    files[0].text = ATTAIN_TOML.replacen(
+        "currency = \"USD\"",
+        &format!("currency = \"{currency}\"\nminor_unit = {minor_unit}"),
+        1,
+    );
+    files[2].text = format!("{REP_PLAN}{rep_extra}");
+    let mut out = stores(test);
+    for (_, s) in &mut out {
+        ok(s.apply_plans(&files, None));
+        ok(import(s, ImportKind::Participants, "people.csv", PEOPLE));
+        ok(import(s, ImportKind::Transactions, "deals.csv", deals));
+    }
+    out
+}
+
+const HOLDBACK: &str = "holdback = { percent = \"20%\", until = \"quarter_end\" }\n";
+
+/// `period: note` for every note of `who`'s ledger of 2026.
+fn ledger_notes(s: &mut Store, who: &str) -> Vec<String> {
+    let lines = ok(s.ledger(2026, Some(who)));
+    lines
+        .iter()
+        .flat_map(|l| l.notes.iter().map(|n| format!("{}: {n}", l.pay_period)))
+        .collect()
+}
+
+/// What is withheld plus what is paid is what was earned, in every month
+/// and over the year: no unit made or lost by rounding.
+fn assert_adds_up(s: &mut Store, who: &str, backend: &str) {
+    let lines = ok(s.ledger(2026, Some(who)));
+    for l in &lines {
+        assert_eq!(
+            l.held + l.payment - l.released,
+            l.earned,
+            "{backend}: {who} {}",
+            l.pay_period
+        );
+    }
+    let paid: Decimal = lines.iter().map(|l| l.payment).sum();
+    let earned: Decimal = lines.iter().map(|l| l.earned).sum();
+    assert_eq!(paid, earned, "{backend}: {who} over the year");
+}
+
+#[test]
+fn a_holdback_in_yen_withholds_whole_yen_and_pays_the_rest() {
+    // R1 earns 10% of JPY 10,030 in January and in February: JPY 1,003,
+    // of which 20% is JPY 200.6, withheld as JPY 201 (half away from
+    // zero). R2 earns JPY 1,001: 20% is JPY 200.2, withheld as JPY 200.
+    let deals = "deal_id,close_date,amount,owner_id\n\
+D1,2026-01-10,10030,R1\n\
+D2,2026-01-20,10010,R2\n\
+D3,2026-02-05,10030,R1\n";
+    for (backend, mut s) in seeded_in("yen_holdback", "JPY", 0, HOLDBACK, deals) {
+        ok(s.record_run(None));
+        assert_eq!(
+            ledger_lines(&mut s, "R1"),
+            vec![
+                "2026-M01 earned 1003 manual 0 held 201 released 0 in 0 draw 0 pay 802 out 0",
+                "2026-M02 earned 1003 manual 0 held 201 released 0 in 0 draw 0 pay 802 out 0",
+                "2026-M03 earned 0 manual 0 held 0 released 402 in 0 draw 0 pay 402 out 0",
+                "2026-M04 earned 0 manual 0 held 0 released 0 in 0 draw 0 pay 0 out 0",
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            ledger_lines(&mut s, "R2")[..3].to_vec(),
+            vec![
+                "2026-M01 earned 1001 manual 0 held 200 released 0 in 0 draw 0 pay 801 out 0",
+                "2026-M02 earned 0 manual 0 held 0 released 0 in 0 draw 0 pay 0 out 0",
+                "2026-M03 earned 0 manual 0 held 0 released 200 in 0 draw 0 pay 200 out 0",
+            ],
+            "{backend}"
+        );
+        for who in ["R1", "R2", "M1"] {
+            assert_adds_up(&mut s, who, &backend);
+        }
+        assert_eq!(
+            ledger_notes(&mut s, "R1"),
+            vec![
+                "2026-M01: withheld JPY 201 until quarter_end",
+                "2026-M02: withheld JPY 201 until quarter_end",
+                "2026-M03: released JPY 402 withheld until quarter_end: end of the quarter",
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            ledger_notes(&mut s, "R2"),
+            vec![
+                "2026-M01: withheld JPY 200 until quarter_end",
+                "2026-M03: released JPY 200 withheld until quarter_end: end of the quarter",
+            ],
+            "{backend}"
+        );
+        // Payroll pays whole yen, and its parts are the ledger's.
+        ok(s.approve_period("2026-M01"));
+        let payroll: Vec<String> = ok(s.payroll("2026-M01"))
+            .iter()
+            .filter(|l| !l.earned.is_zero())
+            .map(|l| {
+                format!(
+                    "{} earned {} held {} pay {}",
+                    l.participant, l.earned, l.held, l.payment
+                )
+            })
+            .collect();
+        assert_eq!(
+            payroll,
+            vec![
+                "R1 earned 1003 held 201 pay 802",
+                "R2 earned 1001 held 200 pay 801"
+            ],
+            "{backend}"
+        );
+    }
+}
+
+#[test]
+fn a_holdback_in_a_three_decimal_currency_keeps_its_three_decimals() {
+    // 10% of KWD 10,000.050 is KWD 1,000.005; 20% of it is KWD 200.001,
+    // which two decimals would withhold as 200.00.
+    let deals = "deal_id,close_date,amount,owner_id\n\
+D1,2026-01-10,10000.050,R1\n\
+D2,2026-01-20,500,R2\n";
+    for (backend, mut s) in seeded_in("kwd_holdback", "KWD", 3, HOLDBACK, deals) {
+        ok(s.record_run(None));
+        assert_eq!(
+            ledger_lines(&mut s, "R1")[..3].to_vec(),
+            vec![
+                "2026-M01 earned 1000.005 manual 0.000 held 200.001 released 0.000 in 0.000 draw 0.000 pay 800.004 out 0.000",
+                "2026-M02 earned 0.000 manual 0.000 held 0.000 released 0.000 in 0.000 draw 0.000 pay 0.000 out 0.000",
+                "2026-M03 earned 0.000 manual 0.000 held 0.000 released 200.001 in 0.000 draw 0.000 pay 200.001 out 0.000",
+            ],
+            "{backend}"
+        );
+        assert_adds_up(&mut s, "R1", &backend);
+        assert_eq!(
+            ledger_notes(&mut s, "R1"),
+            vec![
+                "2026-M01: withheld KWD 200.001 until quarter_end",
+                "2026-M03: released KWD 200.001 withheld until quarter_end: end of the quarter",
+            ],
+            "{backend}"
+        );
+    }
+}
+
+/// Holdbacks, both kinds of draw, both kinds of cap, a manual adjustment
+/// and carried balances, for R1, R2 and M1 (see the ledger test above).
+fn ledger_with_every_note(s: &mut Store) {
+    let draws = "participant_id,amount,start,end,recoverable\n\
+R2,100.00,2026-M01,2026-M03,yes\n\
+M1,50.00,2026-M01,2026-M02,no\n";
+    ok(import(s, ImportKind::Draws, "draws.csv", draws));
+    ok(s.record_run(None));
+    ok(s.adjust("R1", "2026-M04", dec("25.00"), "SPIFF missed in March"));
+    // R1's February pays 150 and carries 10; M1's March override of 70
+    // pays 60 and forfeits 10.
+    let caps = "participant_id,amount,start,end,carry\n\
+R1,150.00,2026-M01,,yes\n\
+M1,60.00,2026-M03,,no\n";
+    ok(import(s, ImportKind::Caps, "caps.csv", caps));
+}
+
+#[test]
+fn ledger_notes_print_amounts_in_the_workspace_currency() {
+    for (backend, mut s) in seeded_in("notes_usd", "USD", 2, HOLDBACK, DEALS) {
+        ledger_with_every_note(&mut s);
+        assert_eq!(
+            ledger_notes(&mut s, "R1"),
+            vec![
+                "2026-M01: withheld $20.00 until quarter_end",
+                "2026-M02: withheld $40.00 until quarter_end",
+                "2026-M02: capped at $150.00: $10.00 carried into later periods",
+                "2026-M03: released $60.00 withheld until quarter_end: end of the quarter",
+                "2026-M03: carried in from earlier periods: +$10.00",
+                "2026-M04: manual adjustment +$25.00: SPIFF missed in March",
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            ledger_notes(&mut s, "R2")[..7].to_vec(),
+            vec![
+                "2026-M01: withheld $10.00 until quarter_end",
+                "2026-M01: recoverable draw of $100.00: $60.00 to earn back",
+                "2026-M02: recoverable draw of $100.00: $160.00 to earn back",
+                "2026-M02: carried in from earlier periods: -$60.00",
+                "2026-M03: released $10.00 withheld until quarter_end: end of the quarter",
+                "2026-M03: recoverable draw of $100.00: $250.00 to earn back",
+                "2026-M03: carried in from earlier periods: -$160.00",
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            ledger_notes(&mut s, "M1"),
+            vec![
+                "2026-M01: non-recoverable draw of $50.00: $50.00 forgiven",
+                "2026-M02: non-recoverable draw of $50.00: $50.00 forgiven",
+                "2026-M03: capped at $60.00: $10.00 forfeited",
+            ],
+            "{backend}"
+        );
+    }
+    for (backend, mut s) in seeded_in("notes_yen", "JPY", 0, HOLDBACK, DEALS) {
+        ledger_with_every_note(&mut s);
+        assert_eq!(
+            ledger_notes(&mut s, "R1"),
+            vec![
+                "2026-M01: withheld JPY 20 until quarter_end",
+                "2026-M02: withheld JPY 40 until quarter_end",
+                "2026-M02: capped at JPY 150: JPY 10 carried into later periods",
+                "2026-M03: released JPY 60 withheld until quarter_end: end of the quarter",
+                "2026-M03: carried in from earlier periods: +JPY 10",
+                "2026-M04: manual adjustment +JPY 25: SPIFF missed in March",
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            ledger_notes(&mut s, "R2")[..7].to_vec(),
+            vec![
+                "2026-M01: withheld JPY 10 until quarter_end",
+                "2026-M01: recoverable draw of JPY 100: JPY 60 to earn back",
+                "2026-M02: recoverable draw of JPY 100: JPY 160 to earn back",
+                "2026-M02: carried in from earlier periods: -JPY 60",
+                "2026-M03: released JPY 10 withheld until quarter_end: end of the quarter",
+                "2026-M03: recoverable draw of JPY 100: JPY 250 to earn back",
+                "2026-M03: carried in from earlier periods: -JPY 160",
+            ],
+            "{backend}"
+        );
+        assert_eq!(
+            ledger_notes(&mut s, "M1"),
+            vec![
+                "2026-M01: non-recoverable draw of JPY 50: JPY 50 forgiven",
+                "2026-M02: non-recoverable draw of JPY 50: JPY 50 forgiven",
+                "2026-M03: capped at JPY 60: JPY 10 forfeited",
+            ],
+            "{backend}"
+        );
+    }
+}
+
+#[test]
+fn a_prior_period_adjustment_explains_itself_in_the_workspace_currency() {
+    for (backend, mut s) in seeded_in("adjustment_yen", "JPY", 0, "", DEALS) {
+        ok(s.record_run(None));
+        ok(s.approve_period("2026-M01"));
+        ok(s.close_period("2026-M01"));
+        let revised = "deal_id,close_date,amount,owner_id\nD1,2026-01-10,1500,R1\n";
+        ok(import(
+            &mut s,
+            ImportKind::Transactions,
+            "late.csv",
+            revised,
+        ));
+        ok(s.cancel_transactions(&["D2".into()], "customer refunded"));
+        let run = ok(s.record_run(None));
+        let explained = |rows: Vec<attain_store::RunRow>| -> Vec<String> {
+            rows.into_iter()
+                .filter(|r| r.kind == "adjustment")
+                .flat_map(|r| r.explanation)
+                .collect()
+        };
+        let r1 = vec![
+            "prior-period adjustment: commission of 2026-M01 was paid JPY 100, recalculated JPY 150: difference +JPY 50, paid in 2026-M02",
+            "  D1: amount 1000.00 → 1500",
+        ];
+        let r2 = vec![
+            "prior-period adjustment: commission of 2026-M01 was paid JPY 50, recalculated JPY 0: difference -JPY 50, paid in 2026-M02",
+            "  D2: cancelled (customer refunded)",
+        ];
+        assert_eq!(
+            explained(ok(s.run_results(run.id, Some("R1")))),
+            r1,
+            "{backend}"
+        );
+        assert_eq!(
+            explained(ok(s.pay_period_results("2026-M02"))),
+            [r1.clone(), r2].concat(),
+            "{backend}"
+        );
+        let st = ok(s.statement("R1", "2026-M02", None));
+        assert_eq!(st.adjustments.len(), 1, "{backend}");
+        assert_eq!(st.adjustments[0].explanation, r1, "{backend}");
+    }
+}
+
+#[test]
+fn an_amount_finer_than_the_currency_is_refused() {
+    for (backend, mut s) in seeded_in("finer_than_yen", "JPY", 0, "", DEALS) {
+        let e = fails(
+            s.adjust("R1", "2026-M04", dec("0.5"), "half a yen"),
+            &backend,
+        );
+        assert!(
+            e.contains("`0.5` has more decimals than JPY has"),
+            "{backend}: {e}"
+        );
+        assert!(
+            e.contains("JPY amounts have no decimals: write e.g. 250 or -75"),
+            "{backend}: {e}"
+        );
+        // Trailing zeros are not finer: 25.00 yen is 25 yen.
+        ok(s.adjust("R1", "2026-M04", dec("25.00"), "SPIFF"));
+        for kind in [ImportKind::Draws, ImportKind::Caps] {
+            let flag = if kind == ImportKind::Draws {
+                "recoverable"
+            } else {
+                "carry"
+            };
+            let terms =
+                format!("participant_id,amount,start,end,{flag}\nR2,2000.5,2026-M01,,yes\n");
+            let e = fails(import(&mut s, kind, "terms.csv", &terms), &backend);
+            assert!(
+                e.contains(
+                    "terms.csv:2:2: `amount` is `2000.5`, which has more decimals than JPY has"
+                ),
+                "{backend}: {e}"
+            );
+            assert!(
+                e.contains("JPY amounts have no decimals: write e.g. 1500"),
+                "{backend}: {e}"
+            );
         }
     }
 }
@@ -998,7 +1335,7 @@ fn a_statement_of_a_closed_month_shows_earnings_adjustments_and_the_year_to_date
         assert_eq!(
             st.adjustments[0].explanation,
             vec![
-                "prior-period adjustment: commission of 2026-M01 was paid 100.00, recalculated 150.00: difference 50.00, paid in 2026-M02",
+                "prior-period adjustment: commission of 2026-M01 was paid $100.00, recalculated $150.00: difference +$50.00, paid in 2026-M02",
                 "  D1: amount 1000.00 → 1500.00"
             ],
             "{backend}"
