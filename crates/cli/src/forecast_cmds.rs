@@ -204,30 +204,6 @@ fn percent(v: Option<Decimal>) -> String {
     v.map_or_else(String::new, |v| format_percent(v, 1))
 }
 
-/// Columns aligned: text to the left, the rest to the right.
-fn aligned(rows: &[Vec<String>], left: usize) -> String {
-    let widths: Vec<usize> = (0..rows.first().map_or(0, Vec::len))
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let cells: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(c, cell)| {
-                if c < left {
-                    format!("{cell:<w$}", w = widths[c])
-                } else {
-                    format!("{cell:>w$}", w = widths[c])
-                }
-            })
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 fn describe(f: &Forecast) -> String {
     let history = if f.history.is_empty() {
         "no earlier period in the data: the remaining weeks are drawn from the weeks observed so far"
@@ -293,7 +269,7 @@ fn forecast_table(d: &Setting, f: &Forecast) -> String {
     format!(
         "{}\n{}\nplan cost of {}: P10 {}, P50 {}, P90 {} ({} to date)\n",
         describe(f),
-        aligned(&rows, 3),
+        attain_core::report::columns(&rows, 3, 0),
         f.period,
         money.format(f.total.p10),
         money.format(f.total.p50),
@@ -552,7 +528,7 @@ fn backtest_text(
         "backtest: each period forecast at its middle from the data up to then ({} simulations, seed {}), against the full calculation\n\n{}",
         report::count(settings.simulations, "", "").trim_end(),
         settings.seed,
-        aligned(&table, 3)
+        attain_core::report::columns(&table, 3, 0)
     )
 }
 

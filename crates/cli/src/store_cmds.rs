@@ -433,8 +433,10 @@ pub fn ledger(participant: Option<&str>, year: Option<i16>, at: &StoreArg) -> Re
     }
     for (person, rows) in by_person {
         say!("{person}");
-        say!(
-            "  {:<9} {:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12}",
+        // Columns as wide as their amounts: a large one, or one in a
+        // currency written with a code (`JPY 12,488`), never runs into the
+        // next. Notes go under their pay period's line.
+        let header = [
             "period",
             "status",
             "earned",
@@ -444,22 +446,33 @@ pub fn ledger(participant: Option<&str>, year: Option<i16>, at: &StoreArg) -> Re
             "carried in",
             "draw",
             "payment",
-            "carried out"
-        );
+            "carried out",
+        ];
+        let mut table = vec![header.iter().map(|h| h.to_string()).collect()];
         for l in &rows {
-            say!(
-                "  {:<9} {:<10} {:>12} {:>10} {:>10} {:>10} {:>12} {:>10} {:>12} {:>12}",
-                l.pay_period,
-                l.status.name(),
-                money.format(l.earned),
-                money.format(l.manual),
-                money.format(l.held),
-                money.format(l.released),
-                money.format(l.carried_in),
-                money.format(l.draw),
-                money.format(l.payment),
-                money.format(l.carried_out)
+            let mut row = vec![l.pay_period.clone(), l.status.name().to_string()];
+            row.extend(
+                [
+                    l.earned,
+                    l.manual,
+                    l.held,
+                    l.released,
+                    l.carried_in,
+                    l.draw,
+                    l.payment,
+                    l.carried_out,
+                ]
+                .map(|v| money.format(v)),
             );
+            table.push(row);
+        }
+        let text = attain_core::report::columns(&table, 2, 2);
+        let mut lines = text.lines();
+        if let Some(h) = lines.next() {
+            say!("{h}");
+        }
+        for (l, line) in rows.iter().zip(lines) {
+            say!("{line}");
             for n in &l.notes {
                 say!("      {n}");
             }

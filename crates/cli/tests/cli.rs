@@ -3428,32 +3428,29 @@ fn store_statement_and_ledger_in_a_currency_without_minor_units() {
          paid year to date: JPY 10,500 (closed pay periods 2026-M01 to 2026-M03)\n"
     );
     let ledger = s.store(&["ledger", "--participant", "am2"]).ok();
-    let open_month = |m: &str| {
-        format!(
-            "  2026-{m}  calculated        JPY 0      JPY 0      JPY 0      JPY 0        JPY 0      JPY 0        JPY 0        JPY 0\n"
-        )
-    };
-    let open_months: String = [
-        "M04", "M05", "M06", "M07", "M08", "M09", "M10", "M11", "M12",
-    ]
-    .iter()
-    .map(|m| open_month(m))
-    .collect();
     assert_eq!(
         ledger.stdout,
-        format!(
-            "am2\n  \
-               period    status           earned     manual   withheld   released   carried in       draw      payment  carried out\n  \
-               2026-M01  closed            JPY 0      JPY 0      JPY 0      JPY 0        JPY 0  JPY 2,000    JPY 2,000   -JPY 2,000\n      \
-                   recoverable draw of JPY 2,000: JPY 2,000 to earn back\n  \
-               2026-M02  closed            JPY 0      JPY 0      JPY 0      JPY 0   -JPY 2,000  JPY 4,000    JPY 2,000   -JPY 4,000\n      \
-                   recoverable draw of JPY 2,000: JPY 4,000 to earn back\n      \
-                   carried in from earlier periods: -JPY 2,000\n  \
-               2026-M03  closed       JPY 10,500      JPY 0      JPY 0      JPY 0   -JPY 4,000      JPY 0    JPY 6,500        JPY 0\n      \
-                   carried in from earlier periods: -JPY 4,000\n\
-             {open_months}  \
-               earned JPY 10,500, paid JPY 10,500, due JPY 0, withheld JPY 0, owed by am2 JPY 0\n\n"
-        )
+        "am2\n  \
+         period    status          earned  manual  withheld  released  carried in       draw    payment  carried out\n  \
+         2026-M01  closed           JPY 0   JPY 0     JPY 0     JPY 0       JPY 0  JPY 2,000  JPY 2,000   -JPY 2,000\n      \
+         recoverable draw of JPY 2,000: JPY 2,000 to earn back\n  \
+         2026-M02  closed           JPY 0   JPY 0     JPY 0     JPY 0  -JPY 2,000  JPY 4,000  JPY 2,000   -JPY 4,000\n      \
+         recoverable draw of JPY 2,000: JPY 4,000 to earn back\n      \
+         carried in from earlier periods: -JPY 2,000\n  \
+         2026-M03  closed      JPY 10,500   JPY 0     JPY 0     JPY 0  -JPY 4,000      JPY 0  JPY 6,500        JPY 0\n      \
+         carried in from earlier periods: -JPY 4,000\n  \
+         2026-M04  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         2026-M05  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         2026-M06  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         2026-M07  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         2026-M08  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         2026-M09  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         2026-M10  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         2026-M11  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         2026-M12  calculated       JPY 0   JPY 0     JPY 0     JPY 0       JPY 0      JPY 0      JPY 0        JPY 0\n  \
+         earned JPY 10,500, paid JPY 10,500, due JPY 0, withheld JPY 0, owed by am2 JPY 0\n\
+         \n\
+         "
     );
     let payroll = s.store(&["export", "payroll", "--period", "2026-M03"]).ok();
     assert_eq!(payroll.stderr, "2026-M03: total JPY 36,000\n");
@@ -3744,36 +3741,33 @@ fn store_a_holdback_in_yen_withholds_whole_yen() {
     s.store(&["import", "transactions", "deals.csv"]).ok();
     s.store(&["run"]).ok();
     let ledger = s.store(&["ledger", "--participant", "am1"]).ok();
-    let empty = |m: &str| {
-        format!(
-            "  2026-{m}  calculated        JPY 0      JPY 0      JPY 0      JPY 0        JPY 0      JPY 0        JPY 0        JPY 0\n"
-        )
-    };
-    let empties = |months: &[&str]| months.iter().map(|m| empty(m)).collect::<String>();
     assert_eq!(
         ledger.stdout,
-        format!(
-            "am1\n  \
-               period    status           earned     manual   withheld   released   carried in       draw      payment  carried out\n\
-             {}  \
-               2026-M03  calculated   JPY 30,000      JPY 0  JPY 9,990      JPY 0        JPY 0      JPY 0   JPY 20,010        JPY 0\n      \
-                   withheld JPY 9,990 until year_end\n\
-             {}  \
-               2026-M06  calculated    JPY 7,500      JPY 0  JPY 2,498      JPY 0        JPY 0      JPY 0    JPY 5,002        JPY 0\n      \
-                   withheld JPY 2,498 until year_end\n\
-             {}  \
-               2026-M12  calculated        JPY 0      JPY 0      JPY 0 JPY 12,488        JPY 0      JPY 0   JPY 12,488        JPY 0\n      \
-                   released JPY 12,488 withheld until year_end: end of the year\n  \
-               earned JPY 37,500, paid JPY 0, due JPY 37,500, withheld JPY 0, owed by am1 JPY 0\n\n",
-            empties(&["M01", "M02"]),
-            empties(&["M04", "M05"]),
-            empties(&["M07", "M08", "M09", "M10", "M11"]),
-        )
+        "am1\n  \
+         period    status          earned  manual   withheld    released  carried in   draw     payment  carried out\n  \
+         2026-M01  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M02  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M03  calculated  JPY 30,000   JPY 0  JPY 9,990       JPY 0       JPY 0  JPY 0  JPY 20,010        JPY 0\n      \
+         withheld JPY 9,990 until year_end\n  \
+         2026-M04  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M05  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M06  calculated   JPY 7,500   JPY 0  JPY 2,498       JPY 0       JPY 0  JPY 0   JPY 5,002        JPY 0\n      \
+         withheld JPY 2,498 until year_end\n  \
+         2026-M07  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M08  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M09  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M10  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M11  calculated       JPY 0   JPY 0      JPY 0       JPY 0       JPY 0  JPY 0       JPY 0        JPY 0\n  \
+         2026-M12  calculated       JPY 0   JPY 0      JPY 0  JPY 12,488       JPY 0  JPY 0  JPY 12,488        JPY 0\n      \
+         released JPY 12,488 withheld until year_end: end of the year\n  \
+         earned JPY 37,500, paid JPY 0, due JPY 37,500, withheld JPY 0, owed by am1 JPY 0\n\
+         \n\
+         "
     );
     let am2 = s.store(&["ledger", "--participant", "am2"]).ok();
     assert!(
         am2.stdout.contains(
-            "  2026-M03  calculated   JPY 10,500      JPY 0  JPY 3,497      JPY 0        JPY 0      JPY 0    JPY 7,003        JPY 0\n      \
+            "  2026-M03  calculated  JPY 10,500   JPY 0  JPY 3,497      JPY 0       JPY 0  JPY 0  JPY 7,003        JPY 0\n      \
                  withheld JPY 3,497 until year_end\n"
         ),
         "{am2:?}"
@@ -3892,20 +3886,21 @@ fn store_ledger_notes_print_amounts_in_dollars() {
     let ledger = s.store(&["ledger", "--participant", "am1"]).ok();
     assert!(
         ledger.stdout.contains(
-            "  2026-M03  calculated   $30,000.00   -$500.00      $0.00      $0.00        $0.00      $0.00   $25,000.00    $4,500.00\n      \
-                 manual adjustment -$500.00: deal d3 was booked twice\n      \
-                 capped at $25,000.00: $4,500.00 carried into later periods\n  \
-             2026-M04  calculated        $0.00      $0.00      $0.00      $0.00    $4,500.00      $0.00    $4,500.00        $0.00\n      \
-                 carried in from earlier periods: +$4,500.00\n"
+            "  2026-M03  calculated  $30,000.00  -$500.00     $0.00     $0.00       $0.00  $0.00  $25,000.00    $4,500.00\n      \
+             manual adjustment -$500.00: deal d3 was booked twice\n      \
+             capped at $25,000.00: $4,500.00 carried into later periods\n  \
+             2026-M04  calculated       $0.00     $0.00     $0.00     $0.00   $4,500.00  $0.00   $4,500.00        $0.00\n      \
+             carried in from earlier periods: +$4,500.00\n\
+             "
         ),
         "{ledger:?}"
     );
     let am2 = s.store(&["ledger", "--participant", "am2"]).ok();
     assert!(
         am2.stdout.contains(
-            "  2026-M01  calculated        $0.00      $0.00      $0.00      $0.00        $0.00  $2,000.00    $2,000.00   -$2,000.00\n      \
+            "  2026-M01  calculated       $0.00   $0.00     $0.00     $0.00       $0.00  $2,000.00  $2,000.00   -$2,000.00\n      \
                  recoverable draw of $2,000.00: $2,000.00 to earn back\n  \
-             2026-M02  calculated        $0.00      $0.00      $0.00      $0.00   -$2,000.00  $4,000.00    $2,000.00   -$4,000.00\n      \
+             2026-M02  calculated       $0.00   $0.00     $0.00     $0.00  -$2,000.00  $4,000.00  $2,000.00   -$4,000.00\n      \
                  recoverable draw of $2,000.00: $4,000.00 to earn back\n      \
                  carried in from earlier periods: -$2,000.00\n"
         ),

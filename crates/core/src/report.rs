@@ -398,7 +398,7 @@ fn rollup_text(
             value_text(table.of(*of, r, pi), is_money, &ws.money()),
         ]);
     }
-    out.push_str(&table_text(&rows, 2));
+    out.push_str(&columns(&rows, usize::MAX, 2));
     if members.len() > limit {
         let _ = writeln!(
             out,
@@ -533,7 +533,7 @@ pub fn explain(
             row.push(calc.credits.credited_as[c].name().to_string());
             rows.push(row);
         }
-        out.push_str(&table_text(&rows, 2));
+        out.push_str(&columns(&rows, usize::MAX, 2));
         if sorted.len() > credit_limit {
             let _ = writeln!(
                 out,
@@ -581,7 +581,7 @@ pub fn explain(
             about,
         ]);
     }
-    out.push_str(&table_text(&rows, 2));
+    out.push_str(&columns(&rows, usize::MAX, 2));
     for mi in rollups {
         rollup_text(
             &mut out,
@@ -652,8 +652,10 @@ fn no_payout_reason(plan: Option<&Plan>, active_days: i32, period: Period) -> St
     )
 }
 
-/// Left-aligned columns, two spaces apart.
-fn table_text(rows: &[Vec<String>], indent: usize) -> String {
+/// Rows as columns two spaces apart, each as wide as its widest cell, after
+/// `indent` spaces: the first `left` columns aligned left (text), the others
+/// right (amounts); no trailing spaces.
+pub fn columns(rows: &[Vec<String>], left: usize, indent: usize) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {
@@ -666,15 +668,21 @@ fn table_text(rows: &[Vec<String>], indent: usize) -> String {
         .collect();
     let mut out = String::new();
     for r in rows {
-        out.push_str(&" ".repeat(indent));
+        let mut line = " ".repeat(indent);
         for (c, cell) in r.iter().enumerate() {
-            out.push_str(cell);
-            if c + 1 < r.len() {
-                out.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+            if c > 0 {
+                line.push_str("  ");
+            }
+            let pad = " ".repeat(widths[c] - cell.chars().count());
+            if c < left {
+                line.push_str(cell);
+                line.push_str(&pad);
+            } else {
+                line.push_str(&pad);
+                line.push_str(cell);
             }
         }
-        let trimmed = out.trim_end_matches(' ').len();
-        out.truncate(trimmed);
+        out.push_str(line.trim_end_matches(' '));
         out.push('\n');
     }
     out
@@ -746,7 +754,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
             ]);
         }
     }
-    out.push_str(&table_text(&rows, 2));
+    out.push_str(&columns(&rows, usize::MAX, 2));
 
     // Top earners.
     let mut by_person: Vec<(u32, Decimal)> = Vec::new();
@@ -802,7 +810,7 @@ pub fn summary(ws: &Workspace, people: &Participants, calc: &Calculation, top: u
             money.format(*total),
         ]);
     }
-    out.push_str(&table_text(&rows, 2));
+    out.push_str(&columns(&rows, usize::MAX, 2));
 
     // The spread of attainment, one block per measure and quota, counting
     // each participant and period once.

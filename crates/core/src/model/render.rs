@@ -53,37 +53,13 @@ fn relative(before: Decimal, after: Decimal) -> String {
     }
 }
 
-/// Columns padded to their widest cell; the first left-aligned, the others
-/// right-aligned (numbers).
+/// Columns padded to their widest cell under a header; the first
+/// left-aligned, the others right-aligned (numbers).
 fn table(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, cell) in r.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |out: &mut String, cells: &[String]| {
-        let mut text = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i] - cell.chars().count();
-            if i == 0 {
-                text.push_str(cell);
-                text.push_str(&" ".repeat(pad));
-            } else {
-                text.push_str("  ");
-                text.push_str(&" ".repeat(pad));
-                text.push_str(cell);
-            }
-        }
-        let _ = writeln!(out, "  {}", text.trim_end());
-    };
-    line(
-        out,
-        &header.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-    );
-    for r in rows {
-        line(out, r);
-    }
+    let mut all = Vec::with_capacity(rows.len() + 1);
+    all.push(header.iter().map(|h| h.to_string()).collect());
+    all.extend(rows.iter().cloned());
+    out.push_str(&crate::report::columns(&all, 1, 2));
 }
 
 fn scope_text(year: i16, periods: &[String]) -> String {
