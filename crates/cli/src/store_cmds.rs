@@ -97,12 +97,35 @@ fn failed(e: attain_store::Error) -> Failed {
     Failed(e.0)
 }
 
+/// The store, which must exist: a command that reads or changes what is
+/// stored never leaves an empty `attain.db` behind when there is none.
 pub fn open(at: &StoreArg) -> Result<Store, Failed> {
-    let address = match &at.store {
+    let address = store_address(at);
+    if let attain_store::Address::Sqlite(path) = attain_store::parse_address(&address) {
+        if !Path::new(&path).exists() {
+            return Err(Failed(vec![Diagnostic::error(
+                Location::file(&path),
+                "no store here",
+            )
+            .with_hint(
+                "`attain plan apply` in the workspace folder creates it with the plans; or pass `--store` with the store's path or postgres:// address",
+            )]));
+        }
+    }
+    Store::open(&address, &actor()).map_err(failed)
+}
+
+/// The store, created when missing: for what fills it (`plan apply`,
+/// `import`).
+fn open_or_create(at: &StoreArg) -> Result<Store, Failed> {
+    Store::open(&store_address(at), &actor()).map_err(failed)
+}
+
+fn store_address(at: &StoreArg) -> String {
+    match &at.store {
         Some(a) => a.clone(),
         None => at.workspace.join("attain.db").display().to_string(),
-    };
-    Store::open(&address, &actor()).map_err(failed)
+    }
 }
 
 fn check_date(flag: &str, text: &str) -> Result<(), Failed> {
@@ -144,7 +167,7 @@ pub fn plan(command: PlanCommand) -> Result<(), Failed> {
                 check_date("--effective", d)?;
             }
             let files = workspace_files(&at.workspace)?;
-            let mut store = open(&at)?;
+            let mut store = open_or_create(&at)?;
             let applied = store
                 .apply_plans(&files, effective.as_deref())
                 .map_err(failed)?;
@@ -227,7 +250,7 @@ pub fn import(
     };
     let shown = file.display().to_string();
     let bytes = std::fs::read(file).map_err(|e| workspace::io_error(file, &e))?;
-    let mut store = open(at)?;
+    let mut store = open_or_create(at)?;
     let spinner = workspace::spinner(&format!("importing {shown}"));
     let shown_spinner = spinner.clone();
     store.set_progress(std::sync::Arc::new(move |what: &str| {

@@ -2792,6 +2792,36 @@ impl Sandbox {
     }
 }
 
+/// A command that reads or changes the store refuses to start where there
+/// is none, and leaves no empty `attain.db` behind.
+#[test]
+fn store_commands_other_than_apply_and_import_need_a_store() {
+    let s = Sandbox::empty("store_missing");
+    for args in [
+        &["ledger"][..],
+        &["periods"][..],
+        &[
+            "adjust",
+            "--participant",
+            "am1",
+            "--period",
+            "2026-M01",
+            "--amount",
+            "abc",
+            "--reason",
+            "r",
+        ][..],
+    ] {
+        let run = s.store(args).fails();
+        assert_eq!(
+            run.stderr,
+            "error: ./attain.db: no store here\n  = help: `attain plan apply` in the workspace folder creates it with the plans; or pass `--store` with the store's path or postgres:// address\n\n",
+            "{run:?}"
+        );
+    }
+    assert!(s.files().is_empty(), "{:?}", s.files());
+}
+
 #[test]
 fn store_from_an_empty_folder_to_a_closed_period() {
     let s = Sandbox::tiny("store_walk");
