@@ -337,7 +337,7 @@ pub fn run(year: Option<i16>, at: &StoreArg) -> Result<(), Failed> {
                 a.component,
                 money.format(a.paid),
                 money.format(a.recalculated),
-                money.format(a.difference)
+                money.format_signed(a.difference)
             );
             for d in &a.deals {
                 say!("      {}: {}", d.deal, d.change);

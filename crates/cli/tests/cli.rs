@@ -2954,7 +2954,7 @@ fn store_a_deal_revised_after_the_close_is_an_adjustment_in_the_open_period() {
     assert!(
         run.stdout.contains(
             "1 prior-period adjustment to closed periods, paid in 2026-M04:\n  \
-             am2 2026-Q1 commission: paid $10,500.00, now $11,250.00, difference $750.00\n      \
+             am2 2026-Q1 commission: paid $10,500.00, now $11,250.00, difference +$750.00\n      \
              d4: amount 150000.00 → 160000.00\n"
         ),
         "{run:?}"

@@ -881,7 +881,10 @@ pub(crate) fn read_field(
                         v
                     }
                     Err(why) => {
-                        bad("an amount", Some(format!("{why}; expected digits with an optional `.` and up to {minor_unit} decimals, like 1234.50")));
+                        bad(
+                            "an amount",
+                            Some(format!("{why}; {}", amount_expected(minor_unit))),
+                        );
                         MISSING
                     }
                 }
@@ -1156,10 +1159,35 @@ pub fn load_participants<R: Read>(
     }
 }
 
+/// What an amount of a currency with `minor_unit` decimals looks like.
+fn amount_expected(minor_unit: u32) -> String {
+    if minor_unit == 0 {
+        return "expected whole units, digits only, like 1234".to_string();
+    }
+    let example = format!("1234.5{}", "0".repeat(minor_unit as usize - 1));
+    format!("expected digits with an optional `.` and up to {minor_unit} decimals, like {example}")
+}
+
 #[cfg(test)]
 #[allow(clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_expected_amount_has_the_currency_s_decimals() {
+        assert_eq!(
+            amount_expected(0),
+            "expected whole units, digits only, like 1234"
+        );
+        assert_eq!(
+            amount_expected(2),
+            "expected digits with an optional `.` and up to 2 decimals, like 1234.50"
+        );
+        assert_eq!(
+            amount_expected(3),
+            "expected digits with an optional `.` and up to 3 decimals, like 1234.500"
+        );
+    }
 
     #[test]
     fn lines_kept_as_jumps() {
