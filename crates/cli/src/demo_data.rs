@@ -1,7 +1,8 @@
 //! A deterministic generator of a realistic demo company for `attain demo`.
 //!
 //! It writes the two input files of the reference workload
-//! (`participants.csv`, `deals.csv`, see `bench/SPEC.md`) for one fiscal year:
+//! (`participants.csv`, `deals.csv`, see `bench/SPEC.md`) for one fiscal
+//! year, plus a quotas file ([`DemoData::quotas_csv`]). The company:
 //! directors over managers over account managers (about eight reps a
 //! manager), each rep owning a book of accounts that renew or churn around
 //! their anniversary, take upsells, cross-sells (sometimes several new
@@ -27,6 +28,11 @@ pub struct DemoData {
     pub participants_csv: String,
     /// header: deal_id,close_date,account_id,product,kind,amount,owner_id,split_owner_id,split_pct
     pub deals_csv: String,
+    /// header: participant_id,quota,period,amount. Each rep whose book is
+    /// not sized to the plans' $300,000 (the monthly variants, plan 2) has
+    /// its quarterly `nrr_target` set to its own target, so a manager's
+    /// team quota (a roll-up of `nrr_target`) is what the team is sized to.
+    pub quotas_csv: String,
 }
 
 /// How big a company to generate.
@@ -38,6 +44,7 @@ pub struct DemoSize {
 }
 
 const PARTICIPANTS_HEADER: &str = "participant_id,name,role,manager_id,plan,hire_date\n";
+const QUOTAS_HEADER: &str = "participant_id,quota,period,amount\n";
 const DEALS_HEADER: &str =
     "deal_id,close_date,account_id,product,kind,amount,owner_id,split_owner_id,split_pct\n";
 
@@ -818,9 +825,22 @@ pub fn generate(seed: u64, year: i16, size: &DemoSize) -> DemoData {
         }
         csv.push('\n');
     }
+    let mut quotas = String::from(QUOTAS_HEADER);
+    for rep in org
+        .reps
+        .iter()
+        .filter(|r| r.target_cents != QUARTER_QUOTA_CENTS)
+    {
+        for q in 1..=4 {
+            let _ = write!(quotas, "{},nrr_target,{year}-Q{q},", rep.id);
+            push_cents(&mut quotas, rep.target_cents);
+            quotas.push('\n');
+        }
+    }
     DemoData {
         participants_csv: org.participants_csv,
         deals_csv: csv,
+        quotas_csv: quotas,
     }
 }
 
@@ -865,6 +885,44 @@ mod tests {
             "deal_id,close_date,account_id,product,kind,amount,owner_id,split_owner_id,split_pct\n"
         ));
         assert!(d.participants_csv.ends_with('\n') && d.deals_csv.ends_with('\n'));
+        assert!(d.quotas_csv.ends_with('\n'));
+    }
+
+    /// A rep's quarterly `nrr_target` is its own target where that is not
+    /// the plans' $300,000: 3 x $35,000 and 3 x $40,000 for the monthly
+    /// variants, $250,000 + $80,000 for plan 2; four quarters each.
+    #[test]
+    fn quotas_follow_each_reps_target() -> Result<(), String> {
+        let d = demo(11, 200, 100);
+        assert!(d
+            .quotas_csv
+            .starts_with("participant_id,quota,period,amount\n"));
+        let plan_of: HashMap<&str, &str> = rows(&d.participants_csv)
+            .into_iter()
+            .map(|p| (p[0], p[4]))
+            .collect();
+        let quotas = rows(&d.quotas_csv);
+        let mut per_rep: HashMap<&str, Vec<&str>> = HashMap::new();
+        for q in &quotas {
+            let expected = match plan_of.get(q[0]).copied() {
+                Some("retention_commission_monthly") => "105000.00",
+                Some("retention_bonus_monthly") => "120000.00",
+                Some("retention_upsell") => "330000.00",
+                other => return Err(format!("{q:?} is for a rep on {other:?}")),
+            };
+            assert_eq!(q[1..], ["nrr_target", q[2], expected], "{q:?}");
+            per_rep.entry(q[0]).or_default().push(q[2]);
+        }
+        let sized_otherwise = plan_of
+            .values()
+            .filter(|p| p.ends_with("_monthly") || **p == "retention_upsell")
+            .count();
+        assert!(sized_otherwise > 0);
+        assert_eq!(per_rep.len(), sized_otherwise);
+        for periods in per_rep.values() {
+            assert_eq!(periods, &["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]);
+        }
+        Ok(())
     }
 
     #[test]

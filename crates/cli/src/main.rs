@@ -23,7 +23,7 @@ mod workspace;
 
 use attain_core::calendar::Period;
 use attain_core::diag::{render, Diagnostic, Location};
-use attain_core::engine::{self, measures::QuotaOverrides, RunError};
+use attain_core::engine::{self, RunError};
 use attain_core::report;
 use clap::{Args, Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -795,9 +795,10 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
     )?;
     let txns =
         attain_core::data::load_transactions(&ws, &people, "deals.csv", data.deals_csv.as_bytes())?;
+    let quotas =
+        attain_core::data::load_quotas(&ws, &people, "quotas.csv", data.quotas_csv.as_bytes())?;
     spinner.set_message("calculating");
-    let calc =
-        engine::calculate(&ws, &people, &txns, &QuotaOverrides::new(), year).map_err(run_errors)?;
+    let calc = engine::calculate(&ws, &people, &txns, &quotas, year).map_err(run_errors)?;
     spinner.finish_and_clear();
     say!(
         "demo company: {} ({} account managers), {} in {year}, plans of the product brief\n",
@@ -813,6 +814,9 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
         })?;
         workspace::write_atomically(&dir.join("deals.csv"), |w| {
             w.write_all(data.deals_csv.as_bytes())
+        })?;
+        workspace::write_atomically(&dir.join("quotas.csv"), |w| {
+            w.write_all(data.quotas_csv.as_bytes())
         })?;
         workspace::write_atomically(&dir.join("payouts.csv"), |w| {
             report::payouts_csv(w, &ws, &people, &calc)
@@ -837,7 +841,7 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
             }
         }
         say!(
-            "\nwrote participants.csv, deals.csv and payouts.csv to {}",
+            "\nwrote participants.csv, deals.csv, quotas.csv and payouts.csv to {}",
             dir.display()
         );
     }
@@ -860,7 +864,7 @@ fn demo(out: Option<&Path>, reps: usize, deals: usize, seed: u64) -> Result<(), 
             String::new()
         };
         say!(
-            "\nto see how a payout was reached:\n  {first}attain explain -w {dir} --participants {dir}/participants.csv --transactions {dir}/deals.csv --participant {} --period {}",
+            "\nto see how a payout was reached:\n  {first}attain explain -w {dir} --participants {dir}/participants.csv --transactions {dir}/deals.csv --quotas {dir}/quotas.csv --participant {} --period {}",
             people.ids[p.participant as usize], p.period
         );
     }

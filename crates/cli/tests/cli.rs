@@ -2459,7 +2459,7 @@ fn demo_payouts_match_calc_on_the_same_data() {
         .ok();
     assert!(
         run.stdout
-            .contains("\nwrote participants.csv, deals.csv and payouts.csv to d\n"),
+            .contains("\nwrote participants.csv, deals.csv, quotas.csv and payouts.csv to d\n"),
         "{run:?}"
     );
     s.attain(&["init", "ws"]).ok();
@@ -2471,6 +2471,8 @@ fn demo_payouts_match_calc_on_the_same_data() {
         "d/participants.csv",
         "--transactions",
         "d/deals.csv",
+        "--quotas",
+        "d/quotas.csv",
         "--out",
         "payouts.csv",
     ])
