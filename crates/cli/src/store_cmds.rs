@@ -2,7 +2,7 @@
 
 use crate::workspace::{self, Failed};
 use attain_core::diag::{Diagnostic, Location};
-use attain_core::money::{Currency, Dec, RoundingMode};
+use attain_core::money::{Currency, Dec};
 use attain_store::{ImportFormat, ImportKind, PlanFile, Store};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -524,16 +524,14 @@ pub fn adjust(
     let mut store = open(at)?;
     let money = store.currency().map_err(failed)?;
     let Ok(value) = attain_core::money::parse_amount(amount) else {
-        // The examples have the currency's decimals: `250.00`, `250`.
-        let eg = |v: Dec| attain_core::money::round(v, money.minor_unit, RoundingMode::Truncate);
         return Err(Failed(vec![Diagnostic::error(
             Location::file("--amount"),
             format!("`{amount}` is not an amount"),
         )
         .with_hint(format!(
             "write e.g. {} or {}",
-            eg(Dec::new(250, 0)),
-            eg(Dec::new(-7550, 2))
+            money.written(Dec::new(250, 0)),
+            money.written(Dec::new(-7550, 2))
         ))]));
     };
     store

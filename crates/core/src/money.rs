@@ -261,6 +261,27 @@ impl Currency {
         }
     }
 
+    /// Whether `amount` is finer than the smallest unit (`0.5` yen): it
+    /// could not be paid, and rounding it silently would pay something else.
+    pub fn is_finer_than_unit(&self, amount: Decimal) -> bool {
+        amount.normalize().scale() > self.minor_unit
+    }
+
+    /// `amount` as written in a file or a flag, with the currency's
+    /// decimals: the examples a hint gives.
+    pub fn written(&self, amount: Decimal) -> String {
+        written_amount(amount, self.minor_unit)
+    }
+
+    /// `JPY amounts have no decimals`, `USD amounts have 2 decimals`.
+    pub fn decimals_rule(&self) -> String {
+        match self.minor_unit {
+            0 => format!("{} amounts have no decimals", self.code),
+            1 => format!("{} amounts have 1 decimal", self.code),
+            n => format!("{} amounts have {n} decimals", self.code),
+        }
+    }
+
     /// A difference: `+$750.00`, `-$12.00`, `$0.00`; a gain shows its sign
     /// as plainly as a loss.
     pub fn format_signed(&self, value: Decimal) -> String {
@@ -270,6 +291,12 @@ impl Currency {
             self.format(value)
         }
     }
+}
+
+/// `amount` as written with `minor_unit` decimals (`1500.00`, `1500`),
+/// cut rather than rounded: for the examples hints give.
+pub fn written_amount(amount: Decimal, minor_unit: u32) -> String {
+    round(amount, minor_unit, RoundingMode::Truncate).to_string()
 }
 
 /// The sign printed before an amount of a currency: `$`, `€`, `£`, or the

@@ -790,10 +790,10 @@ fn pay_terms(
                 "import the participant first",
             );
         }
-        let example = crate::ledger::example(rust_decimal::Decimal::new(1500, 0), &money);
+        let example = money.written(rust_decimal::Decimal::new(1500, 0));
         let amount = match attain_core::money::parse_amount(get(1)) {
             Ok(a) if a >= rust_decimal::Decimal::ZERO => {
-                if crate::ledger::finer_than_unit(a, &money) {
+                if money.is_finer_than_unit(a) {
                     bad(
                         1,
                         format!(
@@ -801,7 +801,7 @@ fn pay_terms(
                             get(1),
                             money.code
                         ),
-                        &format!("{}: write e.g. {example}", crate::ledger::decimals(&money)),
+                        &format!("{}: write e.g. {example}", money.decimals_rule()),
                     );
                 }
                 a

@@ -95,27 +95,6 @@ pub(crate) fn in_unit(v: Decimal, money: &Currency) -> Decimal {
     round(v, money.minor_unit, RoundingMode::HalfAwayFromZero)
 }
 
-/// Whether `amount` is finer than `money`'s smallest unit (`0.5` yen):
-/// refused where it is entered, as it could not be paid and rounding it
-/// silently would pay something else.
-pub(crate) fn finer_than_unit(amount: Decimal, money: &Currency) -> bool {
-    amount.normalize().scale() > money.minor_unit
-}
-
-/// `1500` written as an amount of `money` for a hint: `1500.00`, `1500`.
-pub(crate) fn example(v: Decimal, money: &Currency) -> String {
-    round(v, money.minor_unit, RoundingMode::Truncate).to_string()
-}
-
-/// `no decimals`, `2 decimals`: how fine an amount of `money` may be.
-pub(crate) fn decimals(money: &Currency) -> String {
-    match money.minor_unit {
-        0 => format!("{} amounts have no decimals", money.code),
-        1 => format!("{} amounts have 1 decimal", money.code),
-        n => format!("{} amounts have {n} decimals", money.code),
-    }
-}
-
 impl Store {
     /// `year`, or the stored workspace's `calendar.year` when not given.
     pub fn fiscal_year(&mut self, year: Option<i16>) -> Result<i16, Error> {
@@ -175,16 +154,16 @@ impl Store {
             known_participant(db, participant)?;
             not_closed(db, &period.to_string())?;
             let money = snapshot::workspace_at(db, LATEST)?.ws.money();
-            if finer_than_unit(amount, &money) {
+            if money.is_finer_than_unit(amount) {
                 return Err(Error::new(format!(
                     "`{amount}` has more decimals than {} has",
                     money.code
                 ))
                 .with_hint(format!(
                     "{}: write e.g. {} or {}",
-                    decimals(&money),
-                    example(Decimal::new(250, 0), &money),
-                    example(Decimal::new(-7550, 2), &money)
+                    money.decimals_rule(),
+                    money.written(Decimal::new(250, 0)),
+                    money.written(Decimal::new(-7550, 2))
                 )));
             }
             db.execute(

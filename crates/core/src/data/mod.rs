@@ -1164,7 +1164,7 @@ fn amount_expected(minor_unit: u32) -> String {
     if minor_unit == 0 {
         return "expected whole units, digits only, like 1234".to_string();
     }
-    let example = format!("1234.5{}", "0".repeat(minor_unit as usize - 1));
+    let example = crate::money::written_amount(Decimal::new(123_450, 2), minor_unit);
     format!("expected digits with an optional `.` and up to {minor_unit} decimals, like {example}")
 }
 
